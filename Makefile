@@ -1,0 +1,71 @@
+# ngx_http_intercom_oauth_module
+#
+#   make            build the dynamic module against Debian's nginx-dev tree
+#                   (or NGINX_SRC=/path/to/nginx-source)
+#   make test       install what the tests need, build, run the Test::Nginx
+#                   suite against the local Intercom stand-in
+#   make run        serve the connect flow locally (stand-in or, with
+#                   INTERCOM_CLIENT_ID and INTERCOM_CLIENT_SECRET_FILE, Intercom)
+#   make deps       install the Debian packages the build and tests need
+
+SHELL        := /bin/bash
+NGINX_SRC    ?= /usr/share/nginx/src
+NGINX_BIN    ?= /usr/sbin/nginx
+BUILD        := $(CURDIR)/build
+NGX_BUILD    := $(BUILD)/nginx
+MODULE       := $(NGX_BUILD)/objs/ngx_http_intercom_oauth_module.so
+CC_OPT       ?= -g -O2 -fstack-protector-strong -Wformat -Werror=format-security -fPIC -Wdate-time -D_FORTIFY_SOURCE=2
+SOURCES      := config ngx_http_intercom_oauth_module.c $(wildcard src/*.c src/*.h)
+
+# what "make deps" installs; see README "Requirements"
+DEB_BUILD    := build-essential nginx-core nginx-dev libssl-dev \
+                libcurl4-openssl-dev libyajl-dev libpcre2-dev zlib1g-dev \
+                ca-certificates
+DEB_TEST     := openssl python3 curl perl libtest-base-perl \
+                libtext-diff-perl libtest-longstring-perl \
+                liblist-moreutils-perl libipc-run-perl libwww-perl \
+                liburi-perl libhttp-message-perl libio-socket-ssl-perl \
+                liblwp-protocol-https-perl libhttp-cookies-perl
+
+.PHONY: all module deps deps-build deps-test test run stop clean
+
+all: module
+
+module: $(MODULE)
+
+deps: deps-build deps-test
+
+deps-build:
+	@util/apt-ensure $(DEB_BUILD)
+
+deps-test:
+	@util/apt-ensure $(DEB_TEST)
+
+$(NGX_BUILD)/objs/Makefile: config Makefile
+	@test -d "$(NGINX_SRC)" || { echo "NGINX_SRC=$(NGINX_SRC) is not an nginx source tree (apt-get install nginx-dev)"; exit 1; }
+	rm -rf $(NGX_BUILD)
+	mkdir -p $(BUILD)
+	cp -a $(NGINX_SRC) $(NGX_BUILD)
+	cd $(NGX_BUILD) && \
+	    if [ -f conf_flags ]; then . ./conf_flags; \
+	    else NGX_CONF_FLAGS=( --with-compat --with-http_ssl_module $(NGINX_CONF_FLAGS) ); fi && \
+	    ./configure "$${NGX_CONF_FLAGS[@]}" \
+	        --with-cc-opt="$(CC_OPT)" \
+	        --add-dynamic-module=$(CURDIR) > $(BUILD)/configure.log 2>&1 \
+	    || { tail -30 $(BUILD)/configure.log; exit 1; }
+
+$(MODULE): $(NGX_BUILD)/objs/Makefile $(SOURCES)
+	$(MAKE) -C $(NGX_BUILD) -f objs/Makefile modules
+	@echo "built $(MODULE)"
+
+test: deps module
+	@t/run-tests $(MODULE)
+
+run: deps module
+	@util/run-demo $(MODULE)
+
+stop:
+	@util/run-demo --stop
+
+clean:
+	rm -rf $(BUILD) t/servroot* run

@@ -1,0 +1,1090 @@
+
+/*
+ * ngx_http_intercom_oauth_module: "Connect with Intercom" in nginx.
+ *
+ * This file holds the directives, configuration create/merge, variables
+ * and process hooks.  The work itself is in src/: state, session, zone,
+ * exchange (libcurl), token (yajl), button and callback.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_intercom_oauth.h"
+#include "ngx_http_intercom_oauth_button.h"
+#include "ngx_http_intercom_oauth_callback.h"
+#include "ngx_http_intercom_oauth_exchange.h"
+#include "ngx_http_intercom_oauth_secret.h"
+#include "ngx_http_intercom_oauth_session.h"
+#include "ngx_http_intercom_oauth_zone.h"
+
+
+/* shortest state secret accepted from file: or env:, in bytes */
+#define NGX_HTTP_INTERCOM_OAUTH_MIN_STATE_SECRET  16
+
+
+static ngx_int_t ngx_http_intercom_oauth_add_variables(ngx_conf_t *cf);
+static void *ngx_http_intercom_oauth_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_intercom_oauth_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_intercom_oauth_merge_loc_conf(ngx_conf_t *cf,
+    void *parent, void *child);
+static ngx_int_t ngx_http_intercom_oauth_check_url(ngx_conf_t *cf,
+    char *directive, ngx_str_t *url);
+static ngx_int_t ngx_http_intercom_oauth_init_process(ngx_cycle_t *cycle);
+static void ngx_http_intercom_oauth_exit_process(ngx_cycle_t *cycle);
+
+static char *ngx_http_intercom_oauth_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_intercom_oauth_client_secret(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_intercom_oauth_redirect_uri(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_intercom_oauth_button(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_intercom_oauth_button_template(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_intercom_oauth_callback(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_intercom_oauth_session_cookie(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_intercom_oauth_state_secret(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_intercom_oauth_ca_file(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+
+static ngx_int_t ngx_http_intercom_oauth_access_token_variable(
+    ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_intercom_oauth_connected_variable(
+    ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_intercom_oauth_authorize_url_variable(
+    ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_intercom_oauth_error_variable(
+    ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_intercom_oauth_lookup(ngx_http_request_t *r,
+    ngx_pool_t *pool, ngx_str_t *token);
+
+
+static ngx_command_t  ngx_http_intercom_oauth_commands[] = {
+
+    { ngx_string("intercom_oauth_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_intercom_oauth_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("intercom_oauth_client_id"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_intercom_oauth_loc_conf_t, client_id),
+      NULL },
+
+    { ngx_string("intercom_oauth_client_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_intercom_oauth_client_secret,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("intercom_oauth_redirect_uri"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_intercom_oauth_redirect_uri,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_intercom_oauth_loc_conf_t, redirect_uri),
+      NULL },
+
+    { ngx_string("intercom_oauth_authorize_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_intercom_oauth_loc_conf_t, authorize_url),
+      NULL },
+
+    { ngx_string("intercom_oauth_token_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_intercom_oauth_loc_conf_t, token_url),
+      NULL },
+
+    { ngx_string("intercom_oauth_api_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_intercom_oauth_loc_conf_t, api_url),
+      NULL },
+
+    { ngx_string("intercom_oauth_revoke_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_intercom_oauth_loc_conf_t, revoke_url),
+      NULL },
+
+    { ngx_string("intercom_connect_button"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      ngx_http_intercom_oauth_button,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("intercom_connect_button_template"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_intercom_oauth_button_template,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("intercom_oauth_callback"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_intercom_oauth_callback,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("intercom_oauth_success_uri"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_intercom_oauth_loc_conf_t, success_uri),
+      NULL },
+
+    { ngx_string("intercom_oauth_error_uri"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_intercom_oauth_loc_conf_t, error_uri),
+      NULL },
+
+    { ngx_string("intercom_oauth_key"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_intercom_oauth_loc_conf_t, key),
+      NULL },
+
+    { ngx_string("intercom_oauth_session_cookie"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_intercom_oauth_session_cookie,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("intercom_oauth_state_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_intercom_oauth_state_secret,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("intercom_oauth_state_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_intercom_oauth_loc_conf_t, state_ttl),
+      NULL },
+
+    { ngx_string("intercom_oauth_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_intercom_oauth_loc_conf_t, timeout),
+      NULL },
+
+    { ngx_string("intercom_oauth_ca_file"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_intercom_oauth_ca_file,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("intercom_oauth_proxy"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_intercom_oauth_loc_conf_t, proxy),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_intercom_oauth_module_ctx = {
+    ngx_http_intercom_oauth_add_variables,     /* preconfiguration */
+    NULL,                                      /* postconfiguration */
+
+    ngx_http_intercom_oauth_create_main_conf,  /* create main configuration */
+    NULL,                                      /* init main configuration */
+
+    NULL,                                      /* create server configuration */
+    NULL,                                      /* merge server configuration */
+
+    ngx_http_intercom_oauth_create_loc_conf,   /* create location configuration */
+    ngx_http_intercom_oauth_merge_loc_conf     /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_intercom_oauth_module = {
+    NGX_MODULE_V1,
+    &ngx_http_intercom_oauth_module_ctx,       /* module context */
+    ngx_http_intercom_oauth_commands,          /* module directives */
+    NGX_HTTP_MODULE,                           /* module type */
+    NULL,                                      /* init master */
+    NULL,                                      /* init module */
+    ngx_http_intercom_oauth_init_process,      /* init process */
+    NULL,                                      /* init thread */
+    NULL,                                      /* exit thread */
+    ngx_http_intercom_oauth_exit_process,      /* exit process */
+    NULL,                                      /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_http_variable_t  ngx_http_intercom_oauth_vars[] = {
+
+    { ngx_string("intercom_access_token"), NULL,
+      ngx_http_intercom_oauth_access_token_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("intercom_oauth_connected"), NULL,
+      ngx_http_intercom_oauth_connected_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("intercom_oauth_authorize_url"), NULL,
+      ngx_http_intercom_oauth_authorize_url_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("intercom_oauth_error"), NULL,
+      ngx_http_intercom_oauth_error_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+static ngx_int_t
+ngx_http_intercom_oauth_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_intercom_oauth_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_intercom_oauth_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_intercom_oauth_main_conf_t  *omcf;
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     omcf->shm_zone = NULL;
+     */
+
+    omcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_intercom_oauth_main_conf_t));
+    if (omcf == NULL) {
+        return NULL;
+    }
+
+    return omcf;
+}
+
+
+static void *
+ngx_http_intercom_oauth_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_intercom_oauth_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_intercom_oauth_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->client_id = { 0, NULL };
+     *     conf->client_secret = { 0, NULL };
+     *     conf->authorize_url = { 0, NULL };
+     *     conf->token_url = { 0, NULL };
+     *     conf->api_url = { 0, NULL };
+     *     conf->revoke_url = { 0, NULL };
+     *     conf->button = NGX_HTTP_INTERCOM_OAUTH_BUTTON_OFF;
+     *     conf->button_template = { 0, NULL };
+     *     conf->success_uri = { 0, NULL };
+     *     conf->error_uri = { 0, NULL };
+     *     conf->cookie_name = { 0, NULL };
+     *     conf->cookie_attrs = { 0, NULL };
+     *     conf->state_secret = { 0, NULL };
+     *     conf->ca_file = { 0, NULL };
+     *     conf->proxy = { 0, NULL };
+     */
+
+    conf->redirect_uri = NGX_CONF_UNSET_PTR;
+    conf->key = NGX_CONF_UNSET_PTR;
+    conf->callback = NGX_CONF_UNSET;
+    conf->state_ttl = NGX_CONF_UNSET;
+    conf->timeout = NGX_CONF_UNSET_MSEC;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_intercom_oauth_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child)
+{
+    ngx_http_intercom_oauth_loc_conf_t *prev = parent;
+    ngx_http_intercom_oauth_loc_conf_t *conf = child;
+
+    ngx_http_intercom_oauth_main_conf_t  *omcf;
+
+    ngx_conf_merge_str_value(conf->client_id, prev->client_id, "");
+    ngx_conf_merge_str_value(conf->client_secret, prev->client_secret, "");
+    ngx_conf_merge_ptr_value(conf->redirect_uri, prev->redirect_uri, NULL);
+
+    ngx_conf_merge_str_value(conf->authorize_url, prev->authorize_url,
+                             NGX_HTTP_INTERCOM_OAUTH_AUTHORIZE_URL);
+    ngx_conf_merge_str_value(conf->token_url, prev->token_url,
+                             NGX_HTTP_INTERCOM_OAUTH_TOKEN_URL);
+    ngx_conf_merge_str_value(conf->api_url, prev->api_url,
+                             NGX_HTTP_INTERCOM_OAUTH_API_URL);
+    ngx_conf_merge_str_value(conf->revoke_url, prev->revoke_url,
+                             NGX_HTTP_INTERCOM_OAUTH_REVOKE_URL);
+
+    ngx_conf_merge_str_value(conf->button_template, prev->button_template,
+                             "");
+    ngx_conf_merge_str_value(conf->success_uri, prev->success_uri, "/");
+    ngx_conf_merge_str_value(conf->error_uri, prev->error_uri, "");
+    ngx_conf_merge_ptr_value(conf->key, prev->key, NULL);
+
+    if (conf->cookie_name.data == NULL) {
+        if (prev->cookie_name.data) {
+            conf->cookie_name = prev->cookie_name;
+            conf->cookie_attrs = prev->cookie_attrs;
+
+        } else {
+            ngx_str_set(&conf->cookie_name, NGX_HTTP_INTERCOM_OAUTH_COOKIE);
+            ngx_str_set(&conf->cookie_attrs,
+                        NGX_HTTP_INTERCOM_OAUTH_COOKIE_ATTRS);
+        }
+    }
+
+    ngx_conf_merge_str_value(conf->state_secret, prev->state_secret, "");
+    ngx_conf_merge_sec_value(conf->state_ttl, prev->state_ttl, 600);
+    ngx_conf_merge_msec_value(conf->timeout, prev->timeout, 10000);
+    ngx_conf_merge_str_value(conf->ca_file, prev->ca_file, "");
+    ngx_conf_merge_str_value(conf->proxy, prev->proxy, "");
+
+    /* the handler flags belong to one location and are not inherited */
+    if (conf->callback == NGX_CONF_UNSET) {
+        conf->callback = 0;
+    }
+
+    if (ngx_http_intercom_oauth_check_url(cf, "intercom_oauth_authorize_url",
+                                          &conf->authorize_url)
+        != NGX_OK
+        || ngx_http_intercom_oauth_check_url(cf, "intercom_oauth_token_url",
+                                             &conf->token_url)
+           != NGX_OK
+        || ngx_http_intercom_oauth_check_url(cf, "intercom_oauth_api_url",
+                                             &conf->api_url)
+           != NGX_OK
+        || ngx_http_intercom_oauth_check_url(cf, "intercom_oauth_revoke_url",
+                                             &conf->revoke_url)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->success_uri.len == 0
+        || (conf->success_uri.data[0] != '/'
+            && ngx_strncasecmp(conf->success_uri.data, (u_char *) "https://",
+                               8) != 0
+            && ngx_strncasecmp(conf->success_uri.data, (u_char *) "http://",
+                               7) != 0))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"intercom_oauth_success_uri\" must be a path "
+                           "starting with \"/\" or an absolute http(s) URL");
+        return NGX_CONF_ERROR;
+    }
+
+    if (!conf->callback && conf->button == NGX_HTTP_INTERCOM_OAUTH_BUTTON_OFF)
+    {
+        return NGX_CONF_OK;
+    }
+
+    /* a location that serves the button or the callback must be complete */
+
+    omcf = ngx_http_conf_get_module_main_conf(cf,
+                                              ngx_http_intercom_oauth_module);
+
+    if (omcf->shm_zone == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\" needs \"intercom_oauth_zone\" in the "
+                           "http block",
+                           conf->callback ? "intercom_oauth_callback"
+                                          : "intercom_connect_button");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->client_id.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\" needs \"intercom_oauth_client_id\"",
+                           conf->callback ? "intercom_oauth_callback"
+                                          : "intercom_connect_button");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->callback && conf->client_secret.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"intercom_oauth_callback\" needs "
+                           "\"intercom_oauth_client_secret\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->callback && ngx_strncasecmp(conf->token_url.data,
+                                          (u_char *) "http://", 7) == 0)
+    {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "\"intercom_oauth_token_url\" \"%V\" is not "
+                           "https: the client secret and the authorization "
+                           "code travel in the clear", &conf->token_url);
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_intercom_oauth_check_url(ngx_conf_t *cf, char *directive,
+    ngx_str_t *url)
+{
+    if ((url->len > 8
+         && ngx_strncasecmp(url->data, (u_char *) "https://", 8) == 0)
+        || (url->len > 7
+            && ngx_strncasecmp(url->data, (u_char *) "http://", 7) == 0))
+    {
+        return NGX_OK;
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"%s\" must be an http:// or https:// URL, "
+                       "not \"%V\"", directive, url);
+
+    return NGX_ERROR;
+}
+
+
+static char *
+ngx_http_intercom_oauth_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_intercom_oauth_main_conf_t  *omcf = conf;
+
+    u_char     *p;
+    ssize_t     size;
+    ngx_str_t  *value, name, s;
+
+    if (omcf->shm_zone) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    p = (u_char *) ngx_strchr(value[1].data, ':');
+
+    if (p == NULL || p == value[1].data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"intercom_oauth_zone\" takes NAME:SIZE, "
+                           "not \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    name.data = value[1].data;
+    name.len = p - value[1].data;
+
+    s.data = p + 1;
+    s.len = value[1].data + value[1].len - s.data;
+
+    size = ngx_parse_size(&s);
+
+    if (size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone size \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is too small", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    omcf->shm_zone = ngx_http_intercom_oauth_zone_add(cf, &name, size);
+    if (omcf->shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_intercom_oauth_client_secret(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_intercom_oauth_loc_conf_t  *olcf = conf;
+
+    ngx_str_t  *value;
+
+    if (olcf->client_secret.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    return ngx_http_intercom_oauth_secret_load(cf, &value[1],
+                                               &olcf->client_secret, 1);
+}
+
+
+static char *
+ngx_http_intercom_oauth_redirect_uri(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_str_t  *value;
+
+    value = cf->args->elts;
+
+    if (value[1].len >= 7
+        && ngx_strncasecmp(value[1].data, (u_char *) "http://", 7) == 0)
+    {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "\"intercom_oauth_redirect_uri\" \"%V\" is not "
+                           "https: Intercom registers HTTPS redirect URLs "
+                           "only", &value[1]);
+
+    } else if (value[1].len < 8
+               || (ngx_strncasecmp(value[1].data, (u_char *) "https://", 8)
+                   != 0
+                   && value[1].data[0] != '$'))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"intercom_oauth_redirect_uri\" must be an "
+                           "absolute https:// URL, not \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return ngx_http_set_complex_value_slot(cf, cmd, conf);
+}
+
+
+static char *
+ngx_http_intercom_oauth_button(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_intercom_oauth_loc_conf_t  *olcf = conf;
+
+    ngx_str_t                 *value;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (olcf->button != NGX_HTTP_INTERCOM_OAUTH_BUTTON_OFF
+        || olcf->callback == 1)
+    {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2) {
+        if (ngx_strcmp(value[1].data, "redirect") != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\", "
+                               "\"intercom_connect_button\" takes only "
+                               "\"redirect\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        olcf->button = NGX_HTTP_INTERCOM_OAUTH_BUTTON_REDIRECT;
+
+    } else {
+        olcf->button = NGX_HTTP_INTERCOM_OAUTH_BUTTON_PAGE;
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_intercom_oauth_button_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_intercom_oauth_button_template(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_intercom_oauth_loc_conf_t  *olcf = conf;
+
+    ssize_t           n;
+    ngx_str_t        *value, name;
+    ngx_file_t        file;
+    ngx_file_info_t   fi;
+
+    if (olcf->button_template.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    name = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.name = name;
+    file.log = cf->log;
+
+    file.fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (file.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"intercom_connect_button_template\": cannot "
+                           "open \"%V\"", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR
+        || ngx_file_size(&fi) > 1024 * 1024)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"intercom_connect_button_template\": \"%V\" "
+                           "cannot be read or is larger than 1m", &name);
+        ngx_close_file(file.fd);
+        return NGX_CONF_ERROR;
+    }
+
+    olcf->button_template.data = ngx_pnalloc(cf->pool,
+                                             ngx_file_size(&fi) + 1);
+    if (olcf->button_template.data == NULL) {
+        ngx_close_file(file.fd);
+        return NGX_CONF_ERROR;
+    }
+
+    n = ngx_read_file(&file, olcf->button_template.data, ngx_file_size(&fi),
+                      0);
+
+    ngx_close_file(file.fd);
+
+    if (n != ngx_file_size(&fi)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"intercom_connect_button_template\": short "
+                           "read of \"%V\"", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    olcf->button_template.len = n;
+
+    if (ngx_http_intercom_oauth_button_template_check(&olcf->button_template)
+        != NGX_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"intercom_connect_button_template\": \"%V\" "
+                           "has no \"%s\" placeholder", &name,
+                           NGX_HTTP_INTERCOM_OAUTH_PLACEHOLDER);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_intercom_oauth_callback(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_intercom_oauth_loc_conf_t  *olcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (olcf->callback == 1
+        || olcf->button != NGX_HTTP_INTERCOM_OAUTH_BUTTON_OFF)
+    {
+        return "is duplicate";
+    }
+
+    olcf->callback = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_intercom_oauth_callback_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_intercom_oauth_session_cookie(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_intercom_oauth_loc_conf_t  *olcf = conf;
+
+    size_t      i;
+    ngx_str_t  *value;
+
+    if (olcf->cookie_name.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    /* a cookie name is an RFC 6265 token */
+    for (i = 0; i < value[1].len; i++) {
+        if (value[1].data[i] <= 0x20 || value[1].data[i] >= 0x7f
+            || ngx_strchr("()<>@,;:\\\"/[]?={}", value[1].data[i]))
+        {
+            break;
+        }
+    }
+
+    if (value[1].len == 0 || i != value[1].len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid cookie name \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    olcf->cookie_name = value[1];
+
+    if (cf->args->nelts == 3) {
+        olcf->cookie_attrs = value[2];
+
+    } else {
+        ngx_str_set(&olcf->cookie_attrs, NGX_HTTP_INTERCOM_OAUTH_COOKIE_ATTRS);
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_intercom_oauth_state_secret(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_intercom_oauth_loc_conf_t  *olcf = conf;
+
+    char       *rv;
+    ngx_str_t  *value;
+
+    if (olcf->state_secret.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    rv = ngx_http_intercom_oauth_secret_load(cf, &value[1],
+                                             &olcf->state_secret, 0);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (olcf->state_secret.len < NGX_HTTP_INTERCOM_OAUTH_MIN_STATE_SECRET) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"intercom_oauth_state_secret\" must be at least "
+                           "%d bytes long", NGX_HTTP_INTERCOM_OAUTH_MIN_STATE_SECRET);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_intercom_oauth_ca_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_intercom_oauth_loc_conf_t  *olcf = conf;
+
+    ngx_str_t        *value;
+    ngx_file_info_t   fi;
+
+    if (olcf->ca_file.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    olcf->ca_file = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &olcf->ca_file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* curl reads it per transfer; a typo should fail "nginx -t" instead */
+    if (ngx_file_info(olcf->ca_file.data, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"intercom_oauth_ca_file\": cannot stat \"%V\"",
+                           &olcf->ca_file);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_intercom_oauth_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_conf_ctx_t                  *hctx;
+    ngx_http_intercom_oauth_main_conf_t  *omcf;
+
+    hctx = (ngx_http_conf_ctx_t *) ngx_get_conf(cycle->conf_ctx,
+                                                ngx_http_module);
+    if (hctx == NULL) {
+        return NGX_OK;
+    }
+
+    omcf = hctx->main_conf[ngx_http_intercom_oauth_module.ctx_index];
+
+    if (omcf == NULL || omcf->shm_zone == NULL) {
+        return NGX_OK;
+    }
+
+    return ngx_http_intercom_oauth_exchange_init_process(cycle);
+}
+
+
+static void
+ngx_http_intercom_oauth_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_intercom_oauth_exchange_exit_process(cycle);
+}
+
+
+ngx_http_intercom_oauth_ctx_t *
+ngx_http_intercom_oauth_get_ctx(ngx_http_request_t *r)
+{
+    ngx_http_intercom_oauth_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_intercom_oauth_module);
+
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_intercom_oauth_ctx_t));
+        if (ctx == NULL) {
+            return NULL;
+        }
+
+        ngx_http_set_ctx(r, ctx, ngx_http_intercom_oauth_module);
+    }
+
+    return ctx;
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_no_store(ngx_http_request_t *r)
+{
+    ngx_table_elt_t                *h;
+    ngx_http_intercom_oauth_ctx_t  *ctx;
+
+    ctx = ngx_http_intercom_oauth_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->no_store) {
+        return NGX_OK;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    ngx_str_set(&h->key, "Cache-Control");
+    ngx_str_set(&h->value, "no-store");
+
+    ctx->no_store = 1;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_eval_key(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_loc_conf_t *olcf, ngx_str_t *key)
+{
+    ngx_http_intercom_oauth_ctx_t  *ctx;
+
+    if (olcf->key) {
+        return ngx_http_complex_value(r, olcf->key, key);
+    }
+
+    ctx = ngx_http_intercom_oauth_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_intercom_oauth_session_get(r, olcf, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    *key = ctx->session_id;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Finds the token of this request's key for this location's client id.
+ * Returns NGX_OK, NGX_DECLINED (none) or NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_http_intercom_oauth_lookup(ngx_http_request_t *r, ngx_pool_t *pool,
+    ngx_str_t *token)
+{
+    ngx_str_t                             key;
+    ngx_http_intercom_oauth_loc_conf_t   *olcf;
+    ngx_http_intercom_oauth_main_conf_t  *omcf;
+
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
+
+    if (omcf == NULL || omcf->shm_zone == NULL || olcf->client_id.len == 0) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_intercom_oauth_eval_key(r, olcf, &key) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (key.len == 0) {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_intercom_oauth_zone_token_get(omcf->shm_zone,
+                                                  &olcf->client_id, &key,
+                                                  pool, token);
+}
+
+
+static ngx_int_t
+ngx_http_intercom_oauth_access_token_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_int_t  rc;
+    ngx_str_t  token;
+
+    ngx_str_null(&token);
+
+    rc = ngx_http_intercom_oauth_lookup(r, r->pool, &token);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    v->len = (rc == NGX_OK) ? token.len : 0;
+    v->data = token.data;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_intercom_oauth_connected_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_intercom_oauth_lookup(r, NULL, NULL);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    v->len = 1;
+    v->data = (u_char *) ((rc == NGX_OK) ? "1" : "0");
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_intercom_oauth_authorize_url_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_int_t                       rc;
+    ngx_http_intercom_oauth_ctx_t  *ctx;
+
+    ctx = ngx_http_intercom_oauth_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_intercom_oauth_authorize_url(r, ctx);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    /* the page that shows it must not be cached: it carries a state */
+    if (ngx_http_intercom_oauth_no_store(r) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    v->len = ctx->authorize_url.len;
+    v->data = ctx->authorize_url.data;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_intercom_oauth_error_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_intercom_oauth_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_intercom_oauth_module);
+
+    if (ctx == NULL || ctx->error.len == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = ctx->error.len;
+    v->data = ctx->error.data;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}

@@ -1,0 +1,131 @@
+
+/*
+ * ngx_http_intercom_oauth_module: types shared by every file of the module.
+ *
+ * Configuration lives in ngx_http_intercom_oauth_loc_conf_t (server and
+ * location levels share it) and ngx_http_intercom_oauth_main_conf_t (the
+ * zone).  Everything that belongs to one request lives in
+ * ngx_http_intercom_oauth_ctx_t, never in configuration.
+ */
+
+
+#ifndef _NGX_HTTP_INTERCOM_OAUTH_H_INCLUDED_
+#define _NGX_HTTP_INTERCOM_OAUTH_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+
+#define NGX_HTTP_INTERCOM_OAUTH_VERSION  "0.1.0"
+
+/* Intercom's documented endpoints, intercom-oauth-facts.md sections 1-4 */
+#define NGX_HTTP_INTERCOM_OAUTH_AUTHORIZE_URL                                 \
+    "https://app.intercom.com/oauth"
+#define NGX_HTTP_INTERCOM_OAUTH_TOKEN_URL                                     \
+    "https://api.intercom.io/auth/eagle/token"
+#define NGX_HTTP_INTERCOM_OAUTH_API_URL      "https://api.intercom.io"
+#define NGX_HTTP_INTERCOM_OAUTH_REVOKE_URL                                    \
+    "https://api.intercom.io/auth/uninstall"
+
+#define NGX_HTTP_INTERCOM_OAUTH_COOKIE       "intercom_oauth_sid"
+#define NGX_HTTP_INTERCOM_OAUTH_COOKIE_ATTRS                                  \
+    "Path=/; Secure; HttpOnly; SameSite=Lax"
+
+/* limits on what the callback accepts, in bytes */
+#define NGX_HTTP_INTERCOM_OAUTH_MAX_ARGS     4096
+#define NGX_HTTP_INTERCOM_OAUTH_MAX_CODE     512
+#define NGX_HTTP_INTERCOM_OAUTH_MAX_BODY     8192
+
+/* limits on what the token endpoint may send back, in bytes */
+#define NGX_HTTP_INTERCOM_OAUTH_MAX_RESPONSE 65536
+#define NGX_HTTP_INTERCOM_OAUTH_MAX_TOKEN    2048
+
+
+typedef enum {
+    NGX_HTTP_INTERCOM_OAUTH_BUTTON_OFF = 0,
+    NGX_HTTP_INTERCOM_OAUTH_BUTTON_PAGE,
+    NGX_HTTP_INTERCOM_OAUTH_BUTTON_REDIRECT
+} ngx_http_intercom_oauth_button_e;
+
+
+typedef struct {
+    ngx_shm_zone_t             *shm_zone;
+} ngx_http_intercom_oauth_main_conf_t;
+
+
+typedef struct {
+    ngx_str_t                   client_id;
+    ngx_str_t                   client_secret;
+    ngx_http_complex_value_t   *redirect_uri;
+
+    ngx_str_t                   authorize_url;
+    ngx_str_t                   token_url;
+    ngx_str_t                   api_url;
+    ngx_str_t                   revoke_url;
+
+    ngx_uint_t                  button;
+    ngx_str_t                   button_template;   /* file contents */
+
+    ngx_flag_t                  callback;
+    ngx_str_t                   success_uri;
+    ngx_str_t                   error_uri;
+
+    ngx_http_complex_value_t   *key;
+    ngx_str_t                   cookie_name;
+    ngx_str_t                   cookie_attrs;
+
+    ngx_str_t                   state_secret;      /* empty: the zone's */
+    time_t                      state_ttl;         /* seconds */
+    ngx_msec_t                  timeout;           /* milliseconds */
+    ngx_str_t                   ca_file;
+    ngx_str_t                   proxy;
+} ngx_http_intercom_oauth_loc_conf_t;
+
+
+typedef struct ngx_http_intercom_oauth_exchange_s
+    ngx_http_intercom_oauth_exchange_t;
+
+
+typedef struct {
+    ngx_str_t                   session_id;     /* base64url, 22 bytes */
+    ngx_str_t                   authorize_url;  /* minted once per request */
+    ngx_str_t                   error;          /* $intercom_oauth_error */
+    ngx_str_t                   return_to;      /* from a verified state */
+    ngx_str_t                   key;            /* who the token belongs to */
+    ngx_http_intercom_oauth_exchange_t  *exchange;
+
+    unsigned                    session_new:1;
+    unsigned                    session_checked:1;
+    unsigned                    no_store:1;
+} ngx_http_intercom_oauth_ctx_t;
+
+
+extern ngx_module_t  ngx_http_intercom_oauth_module;
+
+
+/*
+ * Returns the request's context, creating it on first use; NULL only when
+ * the request pool is exhausted.
+ */
+ngx_http_intercom_oauth_ctx_t *ngx_http_intercom_oauth_get_ctx(
+    ngx_http_request_t *r);
+
+/*
+ * Adds "Cache-Control: no-store" (and "Pragma: no-cache" for HTTP/1.0
+ * caches) to a response that carries a state or follows a callback.
+ * Returns NGX_OK or NGX_ERROR (allocation failure).
+ */
+ngx_int_t ngx_http_intercom_oauth_no_store(ngx_http_request_t *r);
+
+/*
+ * Evaluates who a token belongs to: the intercom_oauth_key value, or the
+ * session id when the directive is not set.  Sets *key to an empty string
+ * when there is nobody.  Returns NGX_OK or NGX_ERROR.
+ */
+ngx_int_t ngx_http_intercom_oauth_eval_key(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_loc_conf_t *olcf, ngx_str_t *key);
+
+
+#endif /* _NGX_HTTP_INTERCOM_OAUTH_H_INCLUDED_ */

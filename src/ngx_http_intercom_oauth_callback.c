@@ -1,0 +1,874 @@
+
+/*
+ * The callback.  Every check that needs no network runs first, in this
+ * order: method and size, arguments, session cookie, state (form, MAC,
+ * age), key, single use in the zone.  Only then does the exchange start.
+ */
+
+
+#include "ngx_http_intercom_oauth_callback.h"
+#include "ngx_http_intercom_oauth_exchange.h"
+#include "ngx_http_intercom_oauth_session.h"
+#include "ngx_http_intercom_oauth_state.h"
+#include "ngx_http_intercom_oauth_token.h"
+#include "ngx_http_intercom_oauth_zone.h"
+
+
+typedef struct {
+    ngx_str_t                   code;
+    ngx_str_t                   state;
+    ngx_str_t                   error;
+    unsigned                    has_code:1;
+    unsigned                    has_state:1;
+    unsigned                    has_error:1;
+} ngx_http_intercom_oauth_args_t;
+
+
+static ngx_int_t ngx_http_intercom_oauth_callback_redact(
+    ngx_http_request_t *r);
+static void ngx_http_intercom_oauth_callback_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_intercom_oauth_callback_process(
+    ngx_http_request_t *r, ngx_str_t *args);
+static ngx_int_t ngx_http_intercom_oauth_callback_parse(ngx_http_request_t *r,
+    ngx_str_t *args, ngx_http_intercom_oauth_args_t *a);
+static ngx_uint_t ngx_http_intercom_oauth_callback_printable(ngx_str_t *s,
+    size_t max);
+static ngx_int_t ngx_http_intercom_oauth_callback_exchange(
+    ngx_http_request_t *r, ngx_http_intercom_oauth_loc_conf_t *olcf,
+    ngx_str_t *code);
+static void ngx_http_intercom_oauth_callback_done(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_exchange_t *ex);
+static ngx_int_t ngx_http_intercom_oauth_callback_fail(ngx_http_request_t *r,
+    ngx_uint_t status, char *error);
+static ngx_int_t ngx_http_intercom_oauth_callback_redirect(
+    ngx_http_request_t *r, ngx_str_t *uri, ngx_str_t *error);
+
+
+ngx_int_t
+ngx_http_intercom_oauth_callback_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                             rc;
+    ngx_http_intercom_oauth_ctx_t        *ctx;
+    ngx_http_intercom_oauth_main_conf_t  *omcf;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST))) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "intercom oauth: callback refused: method \"%V\" "
+                      "is not allowed", &r->method_name);
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    ctx = ngx_http_intercom_oauth_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_intercom_oauth_callback_redact(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->exchange) {
+        /* an internal redirect back into the callback location */
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
+
+    ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
+                                       NGX_HTTP_INTERCOM_OAUTH_CNT_CALLBACKS);
+
+    if (r->method != NGX_HTTP_POST) {
+        rc = ngx_http_discard_request_body(r);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_intercom_oauth_callback_process(r, &r->args);
+    }
+
+    if (r->headers_in.content_type == NULL
+        || r->headers_in.content_type->value.len
+           < sizeof("application/x-www-form-urlencoded") - 1
+        || ngx_strncasecmp(r->headers_in.content_type->value.data,
+                           (u_char *) "application/x-www-form-urlencoded",
+                           sizeof("application/x-www-form-urlencoded") - 1)
+           != 0)
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "intercom oauth: callback refused: a POST must be "
+                      "application/x-www-form-urlencoded");
+        ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
+                                 NGX_HTTP_INTERCOM_OAUTH_CNT_REFUSED_REQUEST);
+        (void) ngx_http_discard_request_body(r);
+        return ngx_http_intercom_oauth_callback_fail(r, NGX_HTTP_BAD_REQUEST,
+                                                     "invalid_request");
+    }
+
+    if (r->headers_in.content_length_n > NGX_HTTP_INTERCOM_OAUTH_MAX_BODY) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "intercom oauth: callback refused: body of %O bytes "
+                      "is larger than %d", r->headers_in.content_length_n,
+                      NGX_HTTP_INTERCOM_OAUTH_MAX_BODY);
+        ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
+                                 NGX_HTTP_INTERCOM_OAUTH_CNT_REFUSED_REQUEST);
+        (void) ngx_http_discard_request_body(r);
+        return ngx_http_intercom_oauth_callback_fail(r,
+                                       NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                       "invalid_request");
+    }
+
+    r->request_body_in_single_buf = 1;
+    r->request_body_no_buffering = 0;
+
+    rc = ngx_http_read_client_request_body(r,
+                                       ngx_http_intercom_oauth_callback_body);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+/*
+ * The request line carries the authorization code and the state: nginx
+ * prints it with every error log line of the request and the access log
+ * writes it as $request.  From here on both see the path only.
+ */
+
+static ngx_int_t
+ngx_http_intercom_oauth_callback_redact(ngx_http_request_t *r)
+{
+    u_char     *p, *q;
+    size_t      path;
+    ngx_str_t   line;
+
+    q = ngx_strlchr(r->unparsed_uri.data,
+                    r->unparsed_uri.data + r->unparsed_uri.len, '?');
+    if (q == NULL) {
+        return NGX_OK;
+    }
+
+    path = q - r->unparsed_uri.data;
+
+    line.len = r->method_name.len + 1 + path
+               + sizeof("?[oauth arguments withheld]") - 1
+               + 1 + r->http_protocol.len;
+
+    line.data = ngx_pnalloc(r->pool, line.len);
+    if (line.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(line.data, r->method_name.data, r->method_name.len);
+    *p++ = ' ';
+    p = ngx_cpymem(p, r->unparsed_uri.data, path);
+    p = ngx_cpymem(p, "?[oauth arguments withheld]",
+                   sizeof("?[oauth arguments withheld]") - 1);
+
+    if (r->http_protocol.len) {
+        *p++ = ' ';
+        p = ngx_cpymem(p, r->http_protocol.data, r->http_protocol.len);
+    }
+
+    line.len = p - line.data;
+    r->request_line = line;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_intercom_oauth_callback_body(ngx_http_request_t *r)
+{
+    u_char                               *p;
+    size_t                                len;
+    ngx_str_t                             args;
+    ngx_chain_t                          *cl;
+    ngx_http_intercom_oauth_main_conf_t  *omcf;
+
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
+
+    len = 0;
+
+    if (r->request_body) {
+        for (cl = r->request_body->bufs; cl; cl = cl->next) {
+            if (cl->buf->in_file) {
+                len = NGX_HTTP_INTERCOM_OAUTH_MAX_BODY + 1;
+                break;
+            }
+
+            len += cl->buf->last - cl->buf->pos;
+        }
+    }
+
+    /* a chunked body has no length to check up front */
+    if (len > NGX_HTTP_INTERCOM_OAUTH_MAX_BODY) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "intercom oauth: callback refused: body is larger "
+                      "than %d bytes", NGX_HTTP_INTERCOM_OAUTH_MAX_BODY);
+        ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
+                                 NGX_HTTP_INTERCOM_OAUTH_CNT_REFUSED_REQUEST);
+        ngx_http_finalize_request(r,
+            ngx_http_intercom_oauth_callback_fail(r,
+                                          NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                          "invalid_request"));
+        return;
+    }
+
+    args.len = len;
+    args.data = ngx_pnalloc(r->pool, len ? len : 1);
+    if (args.data == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    p = args.data;
+
+    if (r->request_body) {
+        for (cl = r->request_body->bufs; cl; cl = cl->next) {
+            p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+        }
+    }
+
+    ngx_http_finalize_request(r,
+                        ngx_http_intercom_oauth_callback_process(r, &args));
+}
+
+
+/*
+ * Checks everything that can be checked locally, then starts the exchange.
+ * Returns NGX_DONE when the exchange runs, or the result of sending a
+ * refusal.
+ */
+
+static ngx_int_t
+ngx_http_intercom_oauth_callback_process(ngx_http_request_t *r,
+    ngx_str_t *args)
+{
+    ngx_int_t                              rc;
+    ngx_str_t                              secret;
+    ngx_http_intercom_oauth_ctx_t         *ctx;
+    ngx_http_intercom_oauth_args_t         a;
+    ngx_http_intercom_oauth_state_t        st;
+    ngx_http_intercom_oauth_loc_conf_t    *olcf;
+    ngx_http_intercom_oauth_main_conf_t   *omcf;
+
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_intercom_oauth_module);
+
+    if (args->len > NGX_HTTP_INTERCOM_OAUTH_MAX_ARGS) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "intercom oauth: callback refused: arguments of %uz "
+                      "bytes are longer than %d", args->len,
+                      NGX_HTTP_INTERCOM_OAUTH_MAX_ARGS);
+        goto bad_request;
+    }
+
+    rc = ngx_http_intercom_oauth_callback_parse(r, args, &a);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        goto bad_request;
+    }
+
+    if (a.has_error) {
+        /* Intercom's denial; its "error" value is logged only if tame */
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "intercom oauth: authorization not granted: "
+                      "Intercom sent error \"%V\"",
+                      ngx_http_intercom_oauth_callback_printable(&a.error, 64)
+                      ? &a.error : &(ngx_str_t) ngx_string("(unprintable)"));
+        ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
+                                  NGX_HTTP_INTERCOM_OAUTH_CNT_REFUSED_DENIED);
+        return ngx_http_intercom_oauth_callback_fail(r, NGX_HTTP_FORBIDDEN,
+                                                     "access_denied");
+    }
+
+    if (!a.has_code || a.code.len == 0) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "intercom oauth: callback refused: no \"code\"");
+        goto bad_request;
+    }
+
+    if (!a.has_state || a.state.len == 0) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "intercom oauth: callback refused: no \"state\"");
+        goto bad_request;
+    }
+
+    if (!ngx_http_intercom_oauth_callback_printable(&a.code,
+                                            NGX_HTTP_INTERCOM_OAUTH_MAX_CODE))
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "intercom oauth: callback refused: \"code\" of %uz "
+                      "bytes is too long or not printable ASCII",
+                      a.code.len);
+        goto bad_request;
+    }
+
+    if (a.state.len > NGX_HTTP_INTERCOM_OAUTH_MAX_STATE) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "intercom oauth: callback refused: \"state\" of %uz "
+                      "bytes is too long", a.state.len);
+        goto bad_request;
+    }
+
+    if (ngx_http_intercom_oauth_session_get(r, olcf, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->session_id.len == 0) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "intercom oauth: state refused: no session cookie "
+                      "\"%V\" (another browser, or cookies blocked)",
+                      &olcf->cookie_name);
+        goto state_invalid;
+    }
+
+    if (olcf->state_secret.len) {
+        secret = olcf->state_secret;
+
+    } else {
+        ngx_http_intercom_oauth_zone_secret(omcf->shm_zone, &secret);
+    }
+
+    rc = ngx_http_intercom_oauth_state_verify(r->pool, &secret,
+                                              &ctx->session_id,
+                                              &olcf->client_id,
+                                              olcf->state_ttl, ngx_time(),
+                                              &a.state, &st);
+
+    switch (rc) {
+
+    case NGX_HTTP_INTERCOM_OAUTH_STATE_OK:
+        break;
+
+    case NGX_HTTP_INTERCOM_OAUTH_STATE_MALFORMED:
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "intercom oauth: callback refused: \"state\" is "
+                      "malformed");
+        goto bad_request;
+
+    case NGX_HTTP_INTERCOM_OAUTH_STATE_EXPIRED:
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "intercom oauth: state refused: expired "
+                      "(intercom_oauth_state_ttl %T s)", olcf->state_ttl);
+        ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
+                                   NGX_HTTP_INTERCOM_OAUTH_CNT_REFUSED_STATE);
+        return ngx_http_intercom_oauth_callback_fail(r, NGX_HTTP_FORBIDDEN,
+                                                     "state_expired");
+
+    default: /* NGX_HTTP_INTERCOM_OAUTH_STATE_BAD_MAC */
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "intercom oauth: state refused: signature does not "
+                      "match this browser session and client id");
+        goto state_invalid;
+    }
+
+    if (ngx_http_intercom_oauth_eval_key(r, olcf, &ctx->key) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->key.len == 0) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "intercom oauth: callback refused: "
+                      "\"intercom_oauth_key\" is empty for this request");
+        ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
+                                   NGX_HTTP_INTERCOM_OAUTH_CNT_REFUSED_STATE);
+        return ngx_http_intercom_oauth_callback_fail(r, NGX_HTTP_FORBIDDEN,
+                                                     "no_key");
+    }
+
+    rc = ngx_http_intercom_oauth_zone_state_use(omcf->shm_zone, st.nonce,
+                                                st.issued + olcf->state_ttl
+                                                + 1);
+    if (rc == NGX_DECLINED) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "intercom oauth: state refused: already used");
+        ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
+                                   NGX_HTTP_INTERCOM_OAUTH_CNT_REFUSED_STATE);
+        return ngx_http_intercom_oauth_callback_fail(r, NGX_HTTP_FORBIDDEN,
+                                                     "state_replayed");
+    }
+
+    if (rc == NGX_BUSY) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "intercom oauth: callback refused: "
+                      "intercom_oauth_zone \"%V\" has no room for a used "
+                      "state", &omcf->shm_zone->shm.name);
+        return ngx_http_intercom_oauth_callback_fail(r,
+                                              NGX_HTTP_SERVICE_UNAVAILABLE,
+                                              "zone_full");
+    }
+
+    ctx->return_to = st.return_to;
+
+    return ngx_http_intercom_oauth_callback_exchange(r, olcf, &a.code);
+
+bad_request:
+
+    ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
+                                 NGX_HTTP_INTERCOM_OAUTH_CNT_REFUSED_REQUEST);
+    return ngx_http_intercom_oauth_callback_fail(r, NGX_HTTP_BAD_REQUEST,
+                                                 "invalid_request");
+
+state_invalid:
+
+    ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
+                                   NGX_HTTP_INTERCOM_OAUTH_CNT_REFUSED_STATE);
+    return ngx_http_intercom_oauth_callback_fail(r, NGX_HTTP_FORBIDDEN,
+                                                 "state_invalid");
+}
+
+
+/*
+ * Splits "a=1&b=2", percent-decodes the values the module reads, and
+ * refuses a repeated "code", "state" or "error": with two values there is
+ * no telling which one Intercom sent.  "+" is kept as it is, so that a code
+ * stays byte-exact (intercom-oauth-facts.md section 2).  Returns NGX_OK,
+ * NGX_DECLINED (logged) or NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_http_intercom_oauth_callback_parse(ngx_http_request_t *r, ngx_str_t *args,
+    ngx_http_intercom_oauth_args_t *a)
+{
+    u_char      *p, *end, *name, *eq, *value, *dst, *src;
+    size_t       nlen;
+    ngx_str_t   *target;
+    ngx_uint_t   seen;
+
+    ngx_memzero(a, sizeof(ngx_http_intercom_oauth_args_t));
+
+    p = args->data;
+    end = args->data + args->len;
+
+    while (p < end) {
+        name = p;
+
+        while (p < end && *p != '&') {
+            p++;
+        }
+
+        eq = ngx_strlchr(name, p, '=');
+
+        if (eq == NULL) {
+            nlen = p - name;
+            value = p;
+
+        } else {
+            nlen = eq - name;
+            value = eq + 1;
+        }
+
+        target = NULL;
+        seen = 0;
+
+        if (nlen == 4 && ngx_strncmp(name, "code", 4) == 0) {
+            target = &a->code;
+            seen = a->has_code;
+            a->has_code = 1;
+
+        } else if (nlen == 5 && ngx_strncmp(name, "state", 5) == 0) {
+            target = &a->state;
+            seen = a->has_state;
+            a->has_state = 1;
+
+        } else if (nlen == 5 && ngx_strncmp(name, "error", 5) == 0) {
+            target = &a->error;
+            seen = a->has_error;
+            a->has_error = 1;
+        }
+
+        if (seen) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "intercom oauth: callback refused: \"%*s\" is "
+                          "repeated", nlen, name);
+            return NGX_DECLINED;
+        }
+
+        if (target) {
+            dst = ngx_pnalloc(r->pool, (p - value) ? (size_t) (p - value) : 1);
+            if (dst == NULL) {
+                return NGX_ERROR;
+            }
+
+            target->data = dst;
+            src = value;
+
+            ngx_unescape_uri(&dst, &src, p - value, 0);
+
+            if (src != p) {
+                /* a "%" without two hex digits after it */
+                ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                              "intercom oauth: callback refused: \"%*s\" "
+                              "is not percent-encoded correctly", nlen, name);
+                return NGX_DECLINED;
+            }
+
+            target->len = dst - target->data;
+        }
+
+        if (p < end) {
+            p++;   /* "&" */
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_intercom_oauth_callback_printable(ngx_str_t *s, size_t max)
+{
+    size_t  i;
+
+    if (s->len > max) {
+        return 0;
+    }
+
+    for (i = 0; i < s->len; i++) {
+        if (s->data[i] <= 0x20 || s->data[i] >= 0x7f) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static ngx_int_t
+ngx_http_intercom_oauth_callback_exchange(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_loc_conf_t *olcf, ngx_str_t *code)
+{
+    u_char                                     *p;
+    ngx_http_intercom_oauth_ctx_t              *ctx;
+    ngx_http_intercom_oauth_exchange_params_t   params;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_intercom_oauth_module);
+
+    ngx_memzero(&params, sizeof(ngx_http_intercom_oauth_exchange_params_t));
+
+    /* intercom-oauth-facts.md section 3: code, client_id, client_secret */
+    params.body.len = sizeof("code=&client_id=&client_secret=") - 1
+        + code->len
+        + 2 * ngx_escape_uri(NULL, code->data, code->len,
+                             NGX_ESCAPE_URI_COMPONENT)
+        + olcf->client_id.len
+        + 2 * ngx_escape_uri(NULL, olcf->client_id.data, olcf->client_id.len,
+                             NGX_ESCAPE_URI_COMPONENT)
+        + olcf->client_secret.len
+        + 2 * ngx_escape_uri(NULL, olcf->client_secret.data,
+                             olcf->client_secret.len,
+                             NGX_ESCAPE_URI_COMPONENT);
+
+    params.body.data = ngx_pnalloc(r->pool, params.body.len);
+    if (params.body.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(params.body.data, "code=", sizeof("code=") - 1);
+    p = (u_char *) ngx_escape_uri(p, code->data, code->len,
+                                  NGX_ESCAPE_URI_COMPONENT);
+    p = ngx_cpymem(p, "&client_id=", sizeof("&client_id=") - 1);
+    p = (u_char *) ngx_escape_uri(p, olcf->client_id.data,
+                                  olcf->client_id.len,
+                                  NGX_ESCAPE_URI_COMPONENT);
+    p = ngx_cpymem(p, "&client_secret=", sizeof("&client_secret=") - 1);
+    p = (u_char *) ngx_escape_uri(p, olcf->client_secret.data,
+                                  olcf->client_secret.len,
+                                  NGX_ESCAPE_URI_COMPONENT);
+
+    params.url = olcf->token_url;
+    params.ca_file = olcf->ca_file;
+    params.proxy = olcf->proxy;
+    params.timeout = olcf->timeout;
+    params.max_response = NGX_HTTP_INTERCOM_OAUTH_MAX_RESPONSE;
+
+    if (ngx_http_intercom_oauth_exchange_start(r, &params,
+                                         ngx_http_intercom_oauth_callback_done,
+                                         &ctx->exchange)
+        != NGX_OK)
+    {
+        ngx_explicit_memzero(params.body.data, params.body.len);
+        return ngx_http_intercom_oauth_callback_fail(r,
+                                        NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                        "server_error");
+    }
+
+    /* the request waits for the exchange; a closed client ends both */
+    r->main->count++;
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_intercom_oauth_callback_done(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_exchange_t *ex)
+{
+    ngx_int_t                                  rc;
+    ngx_str_t                                 *uri, *url;
+    ngx_connection_t                          *c;
+    ngx_http_intercom_oauth_ctx_t             *ctx;
+    ngx_http_intercom_oauth_loc_conf_t        *olcf;
+    ngx_http_intercom_oauth_main_conf_t       *omcf;
+    ngx_http_intercom_oauth_token_response_t   tr;
+
+    c = r->connection;
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_intercom_oauth_module);
+    url = &olcf->token_url;
+
+    switch (ex->rc) {
+
+    case NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_TIMEOUT:
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "intercom oauth: token exchange with \"%V\" timed out "
+                      "after %M ms", url, ex->elapsed);
+        ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
+                               NGX_HTTP_INTERCOM_OAUTH_CNT_EXCHANGES_TIMEOUT);
+        rc = ngx_http_intercom_oauth_callback_fail(r,
+                                                NGX_HTTP_GATEWAY_TIME_OUT,
+                                                "exchange_timeout");
+        goto done;
+
+    case NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_TOO_LARGE:
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "intercom oauth: token exchange with \"%V\" failed: "
+                      "response larger than %d bytes", url,
+                      NGX_HTTP_INTERCOM_OAUTH_MAX_RESPONSE);
+        goto failed;
+
+    case NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_FAILED:
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "intercom oauth: token exchange with \"%V\" failed: %s",
+                      url, ex->error);
+        goto failed;
+    }
+
+    rc = ngx_http_intercom_oauth_token_parse(r->pool, ex->body, ex->len, &tr);
+
+    if (ex->status < 200 || ex->status > 299) {
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "intercom oauth: token exchange with \"%V\" failed: "
+                      "status %l%s%V%s%V%s", url, ex->status,
+                      tr.error_code.len ? " (" : "", &tr.error_code,
+                      tr.error_message.len ? ": " : "", &tr.error_message,
+                      tr.error_code.len ? ")" : "");
+        goto failed;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "intercom oauth: token exchange with \"%V\" failed: "
+                      "%s%s%V%s%V%s", url, tr.reason,
+                      tr.error_code.len ? " (" : "", &tr.error_code,
+                      tr.error_message.len ? ": " : "", &tr.error_message,
+                      tr.error_code.len ? ")" : "");
+        goto failed;
+    }
+
+    ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
+                                    NGX_HTTP_INTERCOM_OAUTH_CNT_EXCHANGES_OK);
+
+    if (ngx_http_intercom_oauth_zone_token_put(omcf->shm_zone,
+                                               &olcf->client_id, &ctx->key,
+                                               &tr.access_token)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "intercom oauth: the access token could not be stored "
+                      "in intercom_oauth_zone \"%V\"",
+                      &omcf->shm_zone->shm.name);
+        ngx_explicit_memzero(tr.access_token.data, tr.access_token.len);
+        rc = ngx_http_intercom_oauth_callback_fail(r,
+                                             NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                             "server_error");
+        goto done;
+    }
+
+    ngx_explicit_memzero(tr.access_token.data, tr.access_token.len);
+    ngx_explicit_memzero(ex->body, ex->len);
+
+    ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
+                                    NGX_HTTP_INTERCOM_OAUTH_CNT_TOKENS_STORED);
+    ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
+                                    NGX_HTTP_INTERCOM_OAUTH_CNT_CALLBACKS_OK);
+
+    ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                  "intercom oauth: access token stored (%M ms exchange)",
+                  ex->elapsed);
+
+    uri = ctx->return_to.len ? &ctx->return_to : &olcf->success_uri;
+
+    rc = ngx_http_intercom_oauth_callback_redirect(r, uri, NULL);
+
+    goto done;
+
+failed:
+
+    if (ex->body) {
+        ngx_explicit_memzero(ex->body, ex->len);
+    }
+
+    ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
+                                NGX_HTTP_INTERCOM_OAUTH_CNT_EXCHANGES_FAILED);
+    rc = ngx_http_intercom_oauth_callback_fail(r, NGX_HTTP_BAD_GATEWAY,
+                                               "exchange_failed");
+
+done:
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+/*
+ * Sends a refusal: a 302 to intercom_oauth_error_uri?error=CODE when one is
+ * set, the location's own error_page for that status when it has one, or
+ * the built-in page.  Returns what the caller passes to
+ * ngx_http_finalize_request().
+ */
+
+static ngx_int_t
+ngx_http_intercom_oauth_callback_fail(ngx_http_request_t *r, ngx_uint_t status,
+    char *error)
+{
+    u_char                              *p;
+    ngx_int_t                            rc;
+    ngx_buf_t                           *b;
+    ngx_str_t                            code;
+    ngx_chain_t                          out;
+    ngx_http_core_loc_conf_t            *clcf;
+    ngx_http_intercom_oauth_ctx_t       *ctx;
+    ngx_http_intercom_oauth_loc_conf_t  *olcf;
+
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
+    ctx = ngx_http_intercom_oauth_get_ctx(r);
+
+    code.len = ngx_strlen(error);
+    code.data = (u_char *) error;
+
+    if (ctx) {
+        ctx->error = code;
+    }
+
+    if (ngx_http_intercom_oauth_no_store(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (olcf->error_uri.len) {
+        return ngx_http_intercom_oauth_callback_redirect(r, &olcf->error_uri,
+                                                         &code);
+    }
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (clcf->error_pages) {
+        /* the site's own error_page, with $intercom_oauth_error set */
+        return status;
+    }
+
+    b = ngx_create_temp_buf(r->pool, 512);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_sprintf(b->last,
+                    "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
+                    "<meta charset=\"utf-8\">\n"
+                    "<title>Connecting to Intercom failed</title>\n"
+                    "</head>\n<body>\n<main>\n"
+                    "<h1>Connecting to Intercom failed</h1>\n"
+                    "<p>Error: <code>%V</code> (%ui)</p>\n"
+                    "<p>Please go back and try again.</p>\n"
+                    "</main>\n</body>\n</html>\n", &code, status);
+
+    b->last = p;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = b->last - b->pos;
+    ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
+    r->headers_out.content_type_len = sizeof("text/html") - 1;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/*
+ * Sets Location to "uri", with "?error=CODE" (or "&error=CODE") when given,
+ * and returns 302 for nginx to answer as it answers "return 302".
+ */
+
+static ngx_int_t
+ngx_http_intercom_oauth_callback_redirect(ngx_http_request_t *r,
+    ngx_str_t *uri, ngx_str_t *error)
+{
+    u_char           *p;
+    size_t            len;
+    ngx_table_elt_t  *location;
+
+    if (ngx_http_intercom_oauth_no_store(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    len = uri->len;
+
+    if (error) {
+        len += sizeof("?error=") - 1 + error->len;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_clear_location(r);
+
+    location = ngx_list_push(&r->headers_out.headers);
+    if (location == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    location->hash = 1;
+#if (nginx_version >= 1023000)
+    location->next = NULL;
+#endif
+    ngx_str_set(&location->key, "Location");
+    location->value.data = p;
+
+    p = ngx_cpymem(p, uri->data, uri->len);
+
+    if (error) {
+        *p++ = ngx_strlchr(uri->data, uri->data + uri->len, '?') ? '&' : '?';
+        p = ngx_cpymem(p, "error=", sizeof("error=") - 1);
+        p = ngx_cpymem(p, error->data, error->len);
+    }
+
+    location->value.len = p - location->value.data;
+    r->headers_out.location = location;
+
+    return NGX_HTTP_MOVED_TEMPORARILY;
+}

@@ -1,0 +1,41 @@
+
+/*
+ * The browser session: a cookie holding 128 random bits, base64url, that
+ * states and (by default) tokens are bound to.
+ */
+
+
+#ifndef _NGX_HTTP_INTERCOM_OAUTH_SESSION_H_INCLUDED_
+#define _NGX_HTTP_INTERCOM_OAUTH_SESSION_H_INCLUDED_
+
+
+#include "ngx_http_intercom_oauth.h"
+
+
+/* 16 random bytes in base64url without padding */
+#define NGX_HTTP_INTERCOM_OAUTH_SESSION_BYTES  16
+#define NGX_HTTP_INTERCOM_OAUTH_SESSION_LEN    22
+
+
+/*
+ * Reads the session cookie into ctx->session_id (empty when absent,
+ * repeated with different values, or not 22 base64url characters; the
+ * reason is logged at "info").  Idempotent within a request.  Returns
+ * NGX_OK, or NGX_ERROR on allocation failure.
+ */
+ngx_int_t ngx_http_intercom_oauth_session_get(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_loc_conf_t *olcf,
+    ngx_http_intercom_oauth_ctx_t *ctx);
+
+/*
+ * Makes sure the request has a session: reads the cookie, or mints a new id
+ * with RAND_bytes and adds a Set-Cookie header with the configured name and
+ * attributes.  Returns NGX_OK or NGX_ERROR (allocation or RAND_bytes
+ * failure, logged).
+ */
+ngx_int_t ngx_http_intercom_oauth_session_ensure(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_loc_conf_t *olcf,
+    ngx_http_intercom_oauth_ctx_t *ctx);
+
+
+#endif /* _NGX_HTTP_INTERCOM_OAUTH_SESSION_H_INCLUDED_ */

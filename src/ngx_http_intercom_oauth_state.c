@@ -1,0 +1,245 @@
+
+/*
+ * Minting and verifying states.  OpenSSL does the randomness, the HMAC and
+ * the constant-time compare; nothing here touches the network or the zone,
+ * so the checks can all run before any exchange starts.
+ */
+
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "ngx_http_intercom_oauth_state.h"
+
+
+/* version, issued-at, nonce, return_to length */
+#define NGX_HTTP_INTERCOM_OAUTH_STATE_HEAD  (1 + 8 + 16 + 2)
+
+/* tolerated clock difference between hosts sharing a state secret */
+#define NGX_HTTP_INTERCOM_OAUTH_STATE_SKEW  60
+
+
+static ngx_int_t ngx_http_intercom_oauth_state_mac(ngx_str_t *secret,
+    u_char *blob, size_t len, ngx_str_t *session_id, ngx_str_t *client_id,
+    u_char *mac);
+
+
+ngx_int_t
+ngx_http_intercom_oauth_state_mint(ngx_http_request_t *r, ngx_str_t *secret,
+    ngx_str_t *session_id, ngx_str_t *client_id, ngx_str_t *return_to,
+    ngx_str_t *state)
+{
+    u_char     *blob, *p;
+    size_t      len;
+    uint64_t    now;
+    ngx_int_t   i;
+    ngx_str_t   raw;
+
+    len = NGX_HTTP_INTERCOM_OAUTH_STATE_HEAD + return_to->len
+          + NGX_HTTP_INTERCOM_OAUTH_MAC_LEN;
+
+    blob = ngx_pnalloc(r->pool, len);
+    if (blob == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = blob;
+    *p++ = NGX_HTTP_INTERCOM_OAUTH_STATE_VERSION;
+
+    now = (uint64_t) ngx_time();
+
+    for (i = 7; i >= 0; i--) {
+        *p++ = (u_char) (now >> (i * 8));
+    }
+
+    if (RAND_bytes(p, NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN) != 1) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "intercom oauth: RAND_bytes() failed");
+        return NGX_ERROR;
+    }
+
+    p += NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN;
+
+    *p++ = (u_char) (return_to->len >> 8);
+    *p++ = (u_char) return_to->len;
+    p = ngx_cpymem(p, return_to->data, return_to->len);
+
+    if (ngx_http_intercom_oauth_state_mac(secret, blob, p - blob, session_id,
+                                          client_id, p)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "intercom oauth: HMAC() failed");
+        return NGX_ERROR;
+    }
+
+    state->data = ngx_pnalloc(r->pool, ngx_base64_encoded_length(len));
+    if (state->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    raw.len = len;
+    raw.data = blob;
+
+    ngx_encode_base64url(state, &raw);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_state_verify(ngx_pool_t *pool, ngx_str_t *secret,
+    ngx_str_t *session_id, ngx_str_t *client_id, time_t ttl, time_t now,
+    ngx_str_t *state, ngx_http_intercom_oauth_state_t *out)
+{
+    u_char     *p;
+    size_t      rlen;
+    uint64_t    issued;
+    ngx_int_t   i;
+    ngx_str_t   raw;
+    u_char      mac[NGX_HTTP_INTERCOM_OAUTH_MAC_LEN];
+
+    if (state->len == 0 || state->len > NGX_HTTP_INTERCOM_OAUTH_MAX_STATE) {
+        return NGX_HTTP_INTERCOM_OAUTH_STATE_MALFORMED;
+    }
+
+    raw.data = ngx_pnalloc(pool, ngx_base64_decoded_length(state->len));
+    if (raw.data == NULL) {
+        return NGX_HTTP_INTERCOM_OAUTH_STATE_MALFORMED;
+    }
+
+    /* ngx_decode_base64url() accepts only the base64url alphabet */
+    if (ngx_decode_base64url(&raw, state) != NGX_OK) {
+        return NGX_HTTP_INTERCOM_OAUTH_STATE_MALFORMED;
+    }
+
+    if (raw.len < NGX_HTTP_INTERCOM_OAUTH_STATE_HEAD
+                  + NGX_HTTP_INTERCOM_OAUTH_MAC_LEN
+        || raw.data[0] != NGX_HTTP_INTERCOM_OAUTH_STATE_VERSION)
+    {
+        return NGX_HTTP_INTERCOM_OAUTH_STATE_MALFORMED;
+    }
+
+    p = raw.data + NGX_HTTP_INTERCOM_OAUTH_STATE_HEAD - 2;
+    rlen = ((size_t) p[0] << 8) | p[1];
+
+    if (rlen > NGX_HTTP_INTERCOM_OAUTH_MAX_RETURN_TO
+        || raw.len != NGX_HTTP_INTERCOM_OAUTH_STATE_HEAD + rlen
+                      + NGX_HTTP_INTERCOM_OAUTH_MAC_LEN)
+    {
+        return NGX_HTTP_INTERCOM_OAUTH_STATE_MALFORMED;
+    }
+
+    /* the length itself can be canonical and still not decode byte-exact */
+    if ((raw.len * 4 + 2) / 3 != state->len) {
+        return NGX_HTTP_INTERCOM_OAUTH_STATE_MALFORMED;
+    }
+
+    if (ngx_http_intercom_oauth_state_mac(secret, raw.data,
+                                          raw.len
+                                          - NGX_HTTP_INTERCOM_OAUTH_MAC_LEN,
+                                          session_id, client_id, mac)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERCOM_OAUTH_STATE_BAD_MAC;
+    }
+
+    if (CRYPTO_memcmp(mac, raw.data + raw.len - NGX_HTTP_INTERCOM_OAUTH_MAC_LEN,
+                      NGX_HTTP_INTERCOM_OAUTH_MAC_LEN)
+        != 0)
+    {
+        return NGX_HTTP_INTERCOM_OAUTH_STATE_BAD_MAC;
+    }
+
+    issued = 0;
+
+    for (i = 1; i <= 8; i++) {
+        issued = (issued << 8) | raw.data[i];
+    }
+
+    if (issued > (uint64_t) now + NGX_HTTP_INTERCOM_OAUTH_STATE_SKEW
+        || ((uint64_t) now > issued && (uint64_t) now - issued
+                                       > (uint64_t) ttl))
+    {
+        return NGX_HTTP_INTERCOM_OAUTH_STATE_EXPIRED;
+    }
+
+    ngx_memcpy(out->nonce, raw.data + 9, NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN);
+    out->issued = (time_t) issued;
+    out->return_to.len = rlen;
+    out->return_to.data = raw.data + NGX_HTTP_INTERCOM_OAUTH_STATE_HEAD;
+
+    return NGX_HTTP_INTERCOM_OAUTH_STATE_OK;
+}
+
+
+/*
+ * HMAC-SHA256 over the state's bytes, the session id and the client id,
+ * truncated to NGX_HTTP_INTERCOM_OAUTH_MAC_LEN bytes.  The session id has a
+ * fixed length, so the concatenation is unambiguous.
+ */
+
+static ngx_int_t
+ngx_http_intercom_oauth_state_mac(ngx_str_t *secret, u_char *blob, size_t len,
+    ngx_str_t *session_id, ngx_str_t *client_id, u_char *mac)
+{
+    u_char        *p;
+    unsigned int   mdlen;
+    u_char         buf[NGX_HTTP_INTERCOM_OAUTH_STATE_HEAD
+                       + NGX_HTTP_INTERCOM_OAUTH_MAX_RETURN_TO + 1 + 255
+                       + 1024];
+    u_char         md[EVP_MAX_MD_SIZE];
+
+    if (session_id->len > 255 || client_id->len > 1024
+        || len > NGX_HTTP_INTERCOM_OAUTH_STATE_HEAD
+                 + NGX_HTTP_INTERCOM_OAUTH_MAX_RETURN_TO)
+    {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(buf, blob, len);
+    *p++ = (u_char) session_id->len;
+    p = ngx_cpymem(p, session_id->data, session_id->len);
+    p = ngx_cpymem(p, client_id->data, client_id->len);
+
+    if (HMAC(EVP_sha256(), secret->data, (int) secret->len, buf, p - buf, md,
+             &mdlen)
+        == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(mac, md, NGX_HTTP_INTERCOM_OAUTH_MAC_LEN);
+
+    return NGX_OK;
+}
+
+
+ngx_uint_t
+ngx_http_intercom_oauth_return_to_valid(ngx_str_t *uri)
+{
+    size_t  i;
+
+    if (uri->len == 0 || uri->len > NGX_HTTP_INTERCOM_OAUTH_MAX_RETURN_TO
+        || uri->data[0] != '/')
+    {
+        return 0;
+    }
+
+    /* "//host" and "/\host" are taken by browsers as another site */
+    if (uri->len > 1 && (uri->data[1] == '/' || uri->data[1] == '\\')) {
+        return 0;
+    }
+
+    for (i = 0; i < uri->len; i++) {
+        if (uri->data[i] <= 0x20 || uri->data[i] >= 0x7f
+            || uri->data[i] == '\\')
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}

@@ -1,0 +1,387 @@
+
+/*
+ * yajl's event parser rather than its tree: the module needs three
+ * top-level members, and the events let it cap every string it keeps
+ * without building a tree of whatever the peer sent.
+ */
+
+
+#include <yajl/yajl_parse.h>
+
+#include "ngx_http_intercom_oauth.h"
+#include "ngx_http_intercom_oauth_token.h"
+
+
+/* longest error code or message kept for the log, in bytes */
+#define NGX_HTTP_INTERCOM_OAUTH_MAX_ERROR_FIELD  128
+
+
+typedef enum {
+    NGX_HTTP_INTERCOM_OAUTH_KEY_OTHER = 0,
+    NGX_HTTP_INTERCOM_OAUTH_KEY_ACCESS_TOKEN,
+    NGX_HTTP_INTERCOM_OAUTH_KEY_TOKEN,
+    NGX_HTTP_INTERCOM_OAUTH_KEY_TYPE,
+    NGX_HTTP_INTERCOM_OAUTH_KEY_ERRORS,
+    NGX_HTTP_INTERCOM_OAUTH_KEY_CODE,
+    NGX_HTTP_INTERCOM_OAUTH_KEY_MESSAGE
+} ngx_http_intercom_oauth_key_e;
+
+
+typedef struct {
+    ngx_pool_t                                *pool;
+    ngx_http_intercom_oauth_token_response_t  *tr;
+    ngx_str_t                                  token;       /* "token" */
+    ngx_uint_t                                 depth;
+    ngx_uint_t                                 key;         /* depth 1 */
+    ngx_uint_t                                 error_key;   /* depth 3 */
+    unsigned                                   object:1;
+    unsigned                                   in_errors:1;
+    unsigned                                   error_list:1;
+    unsigned                                   too_long:1;
+    unsigned                                   nomem:1;
+} ngx_http_intercom_oauth_token_parser_t;
+
+
+static int ngx_http_intercom_oauth_token_value(void *ctx);
+static int ngx_http_intercom_oauth_token_string(void *ctx,
+    const unsigned char *s, size_t len);
+static int ngx_http_intercom_oauth_token_start_map(void *ctx);
+static int ngx_http_intercom_oauth_token_map_key(void *ctx,
+    const unsigned char *s, size_t len);
+static int ngx_http_intercom_oauth_token_end(void *ctx);
+static int ngx_http_intercom_oauth_token_start_array(void *ctx);
+static int ngx_http_intercom_oauth_token_null(void *ctx);
+static int ngx_http_intercom_oauth_token_boolean(void *ctx, int b);
+static int ngx_http_intercom_oauth_token_number(void *ctx, const char *s,
+    size_t len);
+static ngx_int_t ngx_http_intercom_oauth_token_copy(
+    ngx_http_intercom_oauth_token_parser_t *p, ngx_str_t *dst,
+    const unsigned char *s, size_t len, size_t max);
+static ngx_uint_t ngx_http_intercom_oauth_token_valid(ngx_str_t *token);
+
+
+static yajl_callbacks  ngx_http_intercom_oauth_token_callbacks = {
+    ngx_http_intercom_oauth_token_null,
+    ngx_http_intercom_oauth_token_boolean,
+    NULL,
+    NULL,
+    ngx_http_intercom_oauth_token_number,
+    ngx_http_intercom_oauth_token_string,
+    ngx_http_intercom_oauth_token_start_map,
+    ngx_http_intercom_oauth_token_map_key,
+    ngx_http_intercom_oauth_token_end,
+    ngx_http_intercom_oauth_token_start_array,
+    ngx_http_intercom_oauth_token_end
+};
+
+
+ngx_int_t
+ngx_http_intercom_oauth_token_parse(ngx_pool_t *pool, u_char *body,
+    size_t len, ngx_http_intercom_oauth_token_response_t *tr)
+{
+    yajl_handle                             h;
+    yajl_status                             st;
+    ngx_http_intercom_oauth_token_parser_t  p;
+
+    ngx_memzero(tr, sizeof(ngx_http_intercom_oauth_token_response_t));
+    ngx_memzero(&p, sizeof(ngx_http_intercom_oauth_token_parser_t));
+
+    p.pool = pool;
+    p.tr = tr;
+
+    h = yajl_alloc(&ngx_http_intercom_oauth_token_callbacks, NULL, &p);
+    if (h == NULL) {
+        tr->reason = "out of memory";
+        return NGX_ERROR;
+    }
+
+    st = yajl_parse(h, body, len);
+
+    if (st == yajl_status_ok) {
+        st = yajl_complete_parse(h);
+    }
+
+    yajl_free(h);
+
+    if (p.nomem) {
+        tr->reason = "out of memory";
+        return NGX_ERROR;
+    }
+
+    if (st != yajl_status_ok || !p.object) {
+        tr->reason = "the response is not a JSON object";
+        return NGX_ERROR;
+    }
+
+    if (tr->nerrors || p.error_list) {
+        tr->reason = "the response is an error list";
+        return NGX_DECLINED;
+    }
+
+    if (p.too_long) {
+        tr->reason = "the access token is too long";
+        return NGX_DECLINED;
+    }
+
+    if (tr->access_token.len == 0) {
+        tr->access_token = p.token;
+    }
+
+    if (tr->access_token.len == 0) {
+        tr->reason = "the response has no access token";
+        return NGX_DECLINED;
+    }
+
+    if (!ngx_http_intercom_oauth_token_valid(&tr->access_token)) {
+        ngx_str_null(&tr->access_token);
+        tr->reason = "the access token has characters outside printable "
+                     "ASCII";
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A token ends up in an Authorization header: refuse anything that could
+ * split or bend a header line.
+ */
+
+static ngx_uint_t
+ngx_http_intercom_oauth_token_valid(ngx_str_t *token)
+{
+    size_t  i;
+
+    for (i = 0; i < token->len; i++) {
+        if (token->data[i] <= 0x20 || token->data[i] >= 0x7f) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* a scalar value: counts as an element when it sits in "errors" */
+
+static int
+ngx_http_intercom_oauth_token_value(void *ctx)
+{
+    ngx_http_intercom_oauth_token_parser_t  *p = ctx;
+
+    if (p->depth == 0) {
+        /* a top-level scalar: not an object */
+        return 0;
+    }
+
+    if (p->in_errors && p->depth == 2) {
+        p->tr->nerrors++;
+    }
+
+    return 1;
+}
+
+
+static int
+ngx_http_intercom_oauth_token_null(void *ctx)
+{
+    return ngx_http_intercom_oauth_token_value(ctx);
+}
+
+
+static int
+ngx_http_intercom_oauth_token_boolean(void *ctx, int b)
+{
+    return ngx_http_intercom_oauth_token_value(ctx);
+}
+
+
+static int
+ngx_http_intercom_oauth_token_number(void *ctx, const char *s, size_t len)
+{
+    return ngx_http_intercom_oauth_token_value(ctx);
+}
+
+
+static int
+ngx_http_intercom_oauth_token_string(void *ctx, const unsigned char *s,
+    size_t len)
+{
+    ngx_http_intercom_oauth_token_parser_t  *p = ctx;
+
+    ngx_int_t   rc;
+
+    if (!ngx_http_intercom_oauth_token_value(ctx)) {
+        return 0;
+    }
+
+    rc = NGX_OK;
+
+    if (p->depth == 1) {
+        switch (p->key) {
+
+        case NGX_HTTP_INTERCOM_OAUTH_KEY_ACCESS_TOKEN:
+            rc = ngx_http_intercom_oauth_token_copy(p, &p->tr->access_token,
+                                              s, len,
+                                              NGX_HTTP_INTERCOM_OAUTH_MAX_TOKEN);
+            break;
+
+        case NGX_HTTP_INTERCOM_OAUTH_KEY_TOKEN:
+            rc = ngx_http_intercom_oauth_token_copy(p, &p->token, s, len,
+                                              NGX_HTTP_INTERCOM_OAUTH_MAX_TOKEN);
+            break;
+
+        case NGX_HTTP_INTERCOM_OAUTH_KEY_TYPE:
+            if (len == sizeof("error.list") - 1
+                && ngx_strncmp(s, "error.list", len) == 0)
+            {
+                p->error_list = 1;
+            }
+            break;
+        }
+
+    } else if (p->in_errors && p->depth == 3 && p->tr->nerrors == 1) {
+
+        switch (p->error_key) {
+
+        case NGX_HTTP_INTERCOM_OAUTH_KEY_CODE:
+            rc = ngx_http_intercom_oauth_token_copy(p, &p->tr->error_code,
+                                        s, ngx_min(len,
+                                        NGX_HTTP_INTERCOM_OAUTH_MAX_ERROR_FIELD),
+                                        NGX_HTTP_INTERCOM_OAUTH_MAX_ERROR_FIELD);
+            break;
+
+        case NGX_HTTP_INTERCOM_OAUTH_KEY_MESSAGE:
+            rc = ngx_http_intercom_oauth_token_copy(p, &p->tr->error_message,
+                                        s, ngx_min(len,
+                                        NGX_HTTP_INTERCOM_OAUTH_MAX_ERROR_FIELD),
+                                        NGX_HTTP_INTERCOM_OAUTH_MAX_ERROR_FIELD);
+            break;
+        }
+    }
+
+    return rc == NGX_ERROR ? 0 : 1;
+}
+
+
+static int
+ngx_http_intercom_oauth_token_start_map(void *ctx)
+{
+    ngx_http_intercom_oauth_token_parser_t  *p = ctx;
+
+    if (p->depth == 0) {
+        p->object = 1;
+
+    } else if (!ngx_http_intercom_oauth_token_value(ctx)) {
+        return 0;
+    }
+
+    p->depth++;
+
+    return 1;
+}
+
+
+static int
+ngx_http_intercom_oauth_token_start_array(void *ctx)
+{
+    ngx_http_intercom_oauth_token_parser_t  *p = ctx;
+
+    if (!ngx_http_intercom_oauth_token_value(ctx)) {
+        return 0;
+    }
+
+    if (p->depth == 1 && p->key == NGX_HTTP_INTERCOM_OAUTH_KEY_ERRORS) {
+        p->in_errors = 1;
+    }
+
+    p->depth++;
+
+    return 1;
+}
+
+
+static int
+ngx_http_intercom_oauth_token_end(void *ctx)
+{
+    ngx_http_intercom_oauth_token_parser_t  *p = ctx;
+
+    p->depth--;
+
+    if (p->depth == 1) {
+        p->in_errors = 0;
+        p->key = NGX_HTTP_INTERCOM_OAUTH_KEY_OTHER;
+    }
+
+    return 1;
+}
+
+
+static int
+ngx_http_intercom_oauth_token_map_key(void *ctx, const unsigned char *s,
+    size_t len)
+{
+    ngx_http_intercom_oauth_token_parser_t  *p = ctx;
+
+    ngx_uint_t  key;
+
+    key = NGX_HTTP_INTERCOM_OAUTH_KEY_OTHER;
+
+#define ngx_http_intercom_oauth_is(name)                                      \
+    (len == sizeof(name) - 1 && ngx_strncmp(s, name, len) == 0)
+
+    if (p->depth == 1) {
+        if (ngx_http_intercom_oauth_is("access_token")) {
+            key = NGX_HTTP_INTERCOM_OAUTH_KEY_ACCESS_TOKEN;
+
+        } else if (ngx_http_intercom_oauth_is("token")) {
+            key = NGX_HTTP_INTERCOM_OAUTH_KEY_TOKEN;
+
+        } else if (ngx_http_intercom_oauth_is("type")) {
+            key = NGX_HTTP_INTERCOM_OAUTH_KEY_TYPE;
+
+        } else if (ngx_http_intercom_oauth_is("errors")) {
+            key = NGX_HTTP_INTERCOM_OAUTH_KEY_ERRORS;
+        }
+
+        p->key = key;
+
+    } else if (p->depth == 3) {
+        if (ngx_http_intercom_oauth_is("code")) {
+            key = NGX_HTTP_INTERCOM_OAUTH_KEY_CODE;
+
+        } else if (ngx_http_intercom_oauth_is("message")) {
+            key = NGX_HTTP_INTERCOM_OAUTH_KEY_MESSAGE;
+        }
+
+        p->error_key = key;
+    }
+
+#undef ngx_http_intercom_oauth_is
+
+    return 1;
+}
+
+
+static ngx_int_t
+ngx_http_intercom_oauth_token_copy(ngx_http_intercom_oauth_token_parser_t *p,
+    ngx_str_t *dst, const unsigned char *s, size_t len, size_t max)
+{
+    if (len > max) {
+        p->too_long = 1;
+        return NGX_OK;
+    }
+
+    /* a repeated member: the last one wins, as in most JSON readers */
+    dst->data = ngx_pnalloc(p->pool, len ? len : 1);
+    if (dst->data == NULL) {
+        p->nomem = 1;
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(dst->data, s, len);
+    dst->len = len;
+
+    return NGX_OK;
+}

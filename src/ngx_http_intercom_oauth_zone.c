@@ -1,0 +1,635 @@
+
+/*
+ * The shared-memory zone, after ngx_http_limit_req_module: a slab pool,
+ * red-black trees keyed by a hash with a full-key compare, LRU queues, all
+ * tree work under the pool's mutex, expiry on insert and eviction of the
+ * least recently used token when the pool is full.
+ */
+
+
+#include <openssl/rand.h>
+
+#include "ngx_http_intercom_oauth_zone.h"
+
+
+/* longest (client id, key) pair the zone stores, in bytes */
+#define NGX_HTTP_INTERCOM_OAUTH_ZONE_MAX_KEY  1024
+
+/* expired states removed per insert when the zone is not under pressure */
+#define NGX_HTTP_INTERCOM_OAUTH_ZONE_EXPIRE   8
+
+
+/*
+ * One node layout for both trees; it overlays ngx_rbtree_node_t from
+ * "color" on, as in ngx_http_limit_req_module.  Tokens: data holds
+ * "client_id \0 key" then the token, "time" is when it was stored.  Used
+ * states: data holds the nonce, "time" is when the state expires.
+ */
+
+typedef struct {
+    u_char                           color;
+    u_char                           dummy;
+    u_short                          len;        /* key length */
+    u_short                          value_len;
+    ngx_queue_t                      queue;
+    time_t                           time;
+    u_char                           data[1];
+} ngx_http_intercom_oauth_node_t;
+
+
+typedef struct {
+    ngx_rbtree_t                     tokens;
+    ngx_rbtree_node_t                tokens_sentinel;
+    ngx_queue_t                      token_lru;   /* head: most recent */
+    ngx_rbtree_t                     states;
+    ngx_rbtree_node_t                states_sentinel;
+    ngx_queue_t                      state_queue; /* head: newest */
+    ngx_uint_t                       ntokens;
+    time_t                           full_logged;
+    u_char                           secret[NGX_HTTP_INTERCOM_OAUTH_SECRET_LEN];
+    ngx_atomic_t                     counters[NGX_HTTP_INTERCOM_OAUTH_CNT_MAX];
+} ngx_http_intercom_oauth_shctx_t;
+
+
+typedef struct {
+    ngx_http_intercom_oauth_shctx_t *sh;
+    ngx_slab_pool_t                 *shpool;
+} ngx_http_intercom_oauth_zone_ctx_t;
+
+
+#define ngx_http_intercom_oauth_node(n)                                       \
+    ((ngx_http_intercom_oauth_node_t *) &(n)->color)
+
+#define ngx_http_intercom_oauth_rbnode(on)                                    \
+    ((ngx_rbtree_node_t *) ((u_char *) (on)                                   \
+                            - offsetof(ngx_rbtree_node_t, color)))
+
+
+static void ngx_http_intercom_oauth_zone_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static ngx_http_intercom_oauth_node_t *ngx_http_intercom_oauth_zone_lookup(
+    ngx_rbtree_t *tree, u_char *key, size_t len, uint32_t hash);
+static void *ngx_http_intercom_oauth_zone_alloc(ngx_shm_zone_t *shm_zone,
+    size_t size);
+static void ngx_http_intercom_oauth_zone_expire(
+    ngx_http_intercom_oauth_zone_ctx_t *ctx, ngx_uint_t all);
+static void ngx_http_intercom_oauth_zone_evict(
+    ngx_http_intercom_oauth_zone_ctx_t *ctx,
+    ngx_http_intercom_oauth_node_t *on);
+static size_t ngx_http_intercom_oauth_zone_key(u_char *buf,
+    ngx_str_t *client_id, ngx_str_t *key);
+
+
+ngx_shm_zone_t *
+ngx_http_intercom_oauth_zone_add(ngx_conf_t *cf, ngx_str_t *name, size_t size)
+{
+    ngx_shm_zone_t                      *shm_zone;
+    ngx_http_intercom_oauth_zone_ctx_t  *ctx;
+
+    ctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_intercom_oauth_zone_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    shm_zone = ngx_shared_memory_add(cf, name, size,
+                                     &ngx_http_intercom_oauth_module);
+    if (shm_zone == NULL) {
+        return NULL;
+    }
+
+    if (shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "intercom_oauth_zone \"%V\" is already defined",
+                           name);
+        return NULL;
+    }
+
+    shm_zone->init = ngx_http_intercom_oauth_zone_init;
+    shm_zone->data = ctx;
+
+    return shm_zone;
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_zone_init(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_intercom_oauth_zone_ctx_t  *octx = data;
+
+    size_t                               len;
+    ngx_http_intercom_oauth_zone_ctx_t  *ctx;
+
+    ctx = shm_zone->data;
+
+    if (octx) {
+        /* reload: keep tokens, used states, counters and the secret */
+        ctx->sh = octx->sh;
+        ctx->shpool = octx->shpool;
+        return NGX_OK;
+    }
+
+    ctx->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        ctx->sh = ctx->shpool->data;
+        return NGX_OK;
+    }
+
+    ctx->sh = ngx_slab_calloc(ctx->shpool,
+                              sizeof(ngx_http_intercom_oauth_shctx_t));
+    if (ctx->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->shpool->data = ctx->sh;
+
+    ngx_rbtree_init(&ctx->sh->tokens, &ctx->sh->tokens_sentinel,
+                    ngx_http_intercom_oauth_zone_insert);
+    ngx_queue_init(&ctx->sh->token_lru);
+
+    ngx_rbtree_init(&ctx->sh->states, &ctx->sh->states_sentinel,
+                    ngx_http_intercom_oauth_zone_insert);
+    ngx_queue_init(&ctx->sh->state_queue);
+
+    if (RAND_bytes(ctx->sh->secret, NGX_HTTP_INTERCOM_OAUTH_SECRET_LEN) != 1) {
+        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                      "intercom oauth: RAND_bytes() failed");
+        return NGX_ERROR;
+    }
+
+    len = sizeof(" in intercom_oauth_zone \"\"") + shm_zone->shm.name.len;
+
+    ctx->shpool->log_ctx = ngx_slab_alloc(ctx->shpool, len);
+    if (ctx->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(ctx->shpool->log_ctx, " in intercom_oauth_zone \"%V\"%Z",
+                &shm_zone->shm.name);
+
+    /* a full pool is normal here: the module evicts and logs by itself */
+    ctx->shpool->log_nomem = 0;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_intercom_oauth_zone_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t               **p;
+    ngx_http_intercom_oauth_node_t   *on, *ont;
+
+    for ( ;; ) {
+
+        if (node->key < temp->key) {
+            p = &temp->left;
+
+        } else if (node->key > temp->key) {
+            p = &temp->right;
+
+        } else { /* node->key == temp->key */
+
+            on = ngx_http_intercom_oauth_node(node);
+            ont = ngx_http_intercom_oauth_node(temp);
+
+            p = (ngx_memn2cmp(on->data, ont->data, on->len, ont->len) < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+static ngx_http_intercom_oauth_node_t *
+ngx_http_intercom_oauth_zone_lookup(ngx_rbtree_t *tree, u_char *key,
+    size_t len, uint32_t hash)
+{
+    ngx_int_t                        rc;
+    ngx_rbtree_node_t               *node, *sentinel;
+    ngx_http_intercom_oauth_node_t  *on;
+
+    node = tree->root;
+    sentinel = tree->sentinel;
+
+    while (node != sentinel) {
+
+        if (hash < node->key) {
+            node = node->left;
+            continue;
+        }
+
+        if (hash > node->key) {
+            node = node->right;
+            continue;
+        }
+
+        /* hash == node->key */
+
+        on = ngx_http_intercom_oauth_node(node);
+
+        rc = ngx_memn2cmp(key, on->data, len, (size_t) on->len);
+
+        if (rc == 0) {
+            return on;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+/*
+ * Allocates from the slab pool with its mutex held; when the pool is full,
+ * drops every expired state, then evicts tokens from the LRU tail until the
+ * allocation succeeds.  Logs at most once a second that the zone is full.
+ */
+
+static void *
+ngx_http_intercom_oauth_zone_alloc(ngx_shm_zone_t *shm_zone, size_t size)
+{
+    void                                *p;
+    ngx_uint_t                           evicted, level;
+    ngx_queue_t                         *q;
+    ngx_http_intercom_oauth_node_t      *on;
+    ngx_http_intercom_oauth_zone_ctx_t  *ctx;
+
+    ctx = shm_zone->data;
+
+    p = ngx_slab_alloc_locked(ctx->shpool, size);
+    if (p) {
+        return p;
+    }
+
+    ngx_http_intercom_oauth_zone_expire(ctx, 1);
+
+    p = ngx_slab_alloc_locked(ctx->shpool, size);
+    if (p) {
+        return p;
+    }
+
+    evicted = 0;
+
+    while (!ngx_queue_empty(&ctx->sh->token_lru)) {
+        q = ngx_queue_last(&ctx->sh->token_lru);
+        on = ngx_queue_data(q, ngx_http_intercom_oauth_node_t, queue);
+
+        ngx_http_intercom_oauth_zone_evict(ctx, on);
+        evicted++;
+
+        p = ngx_slab_alloc_locked(ctx->shpool, size);
+        if (p) {
+            break;
+        }
+    }
+
+    if (evicted) {
+        (void) ngx_atomic_fetch_add(
+                   &ctx->sh->counters[NGX_HTTP_INTERCOM_OAUTH_CNT_EVICTIONS],
+                   evicted);
+    }
+
+    if (ctx->sh->full_logged != ngx_time()) {
+        ctx->sh->full_logged = ngx_time();
+
+        level = p ? NGX_LOG_WARN : NGX_LOG_ERR;
+
+        ngx_log_error(level, ngx_cycle->log, 0,
+                      "intercom_oauth_zone \"%V\" is full: evicted %ui least "
+                      "recently used token(s)%s", &shm_zone->shm.name,
+                      evicted, p ? "" : ", still no room");
+    }
+
+    return p;
+}
+
+
+/*
+ * Removes used states whose time is over: a few from the oldest end on
+ * every insert, or all of them when "all" is set (the pool is full).
+ */
+
+static void
+ngx_http_intercom_oauth_zone_expire(ngx_http_intercom_oauth_zone_ctx_t *ctx,
+    ngx_uint_t all)
+{
+    time_t                           now;
+    ngx_uint_t                       n;
+    ngx_queue_t                     *q, *prev;
+    ngx_http_intercom_oauth_node_t  *on;
+
+    now = ngx_time();
+    n = 0;
+
+    q = ngx_queue_last(&ctx->sh->state_queue);
+
+    while (q != ngx_queue_sentinel(&ctx->sh->state_queue)) {
+        prev = ngx_queue_prev(q);
+        on = ngx_queue_data(q, ngx_http_intercom_oauth_node_t, queue);
+
+        if (on->time < now) {
+            ngx_queue_remove(q);
+            ngx_rbtree_delete(&ctx->sh->states,
+                              ngx_http_intercom_oauth_rbnode(on));
+            ngx_slab_free_locked(ctx->shpool,
+                                 ngx_http_intercom_oauth_rbnode(on));
+
+        } else if (!all) {
+            /* states of one ttl expire in queue order */
+            return;
+        }
+
+        if (!all && ++n == NGX_HTTP_INTERCOM_OAUTH_ZONE_EXPIRE) {
+            return;
+        }
+
+        q = prev;
+    }
+}
+
+
+static void
+ngx_http_intercom_oauth_zone_evict(ngx_http_intercom_oauth_zone_ctx_t *ctx,
+    ngx_http_intercom_oauth_node_t *on)
+{
+    ngx_queue_remove(&on->queue);
+    ngx_rbtree_delete(&ctx->sh->tokens, ngx_http_intercom_oauth_rbnode(on));
+    ngx_slab_free_locked(ctx->shpool, ngx_http_intercom_oauth_rbnode(on));
+    ctx->sh->ntokens--;
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_zone_state_use(ngx_shm_zone_t *shm_zone,
+    u_char *nonce, time_t expires)
+{
+    size_t                               n;
+    uint32_t                             hash;
+    ngx_rbtree_node_t                   *node;
+    ngx_http_intercom_oauth_node_t      *on;
+    ngx_http_intercom_oauth_zone_ctx_t  *ctx;
+
+    ctx = shm_zone->data;
+    hash = ngx_crc32_short(nonce, NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN);
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    ngx_http_intercom_oauth_zone_expire(ctx, 0);
+
+    if (ngx_http_intercom_oauth_zone_lookup(&ctx->sh->states, nonce,
+                                            NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN,
+                                            hash)
+        != NULL)
+    {
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        return NGX_DECLINED;
+    }
+
+    n = offsetof(ngx_rbtree_node_t, color)
+        + offsetof(ngx_http_intercom_oauth_node_t, data)
+        + NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN;
+
+    node = ngx_http_intercom_oauth_zone_alloc(shm_zone, n);
+    if (node == NULL) {
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        return NGX_BUSY;
+    }
+
+    node->key = hash;
+    on = ngx_http_intercom_oauth_node(node);
+    on->len = NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN;
+    on->value_len = 0;
+    on->time = expires;
+    ngx_memcpy(on->data, nonce, NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN);
+
+    ngx_rbtree_insert(&ctx->sh->states, node);
+    ngx_queue_insert_head(&ctx->sh->state_queue, &on->queue);
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+static size_t
+ngx_http_intercom_oauth_zone_key(u_char *buf, ngx_str_t *client_id,
+    ngx_str_t *key)
+{
+    u_char  *p;
+
+    if (client_id->len + 1 + key->len > NGX_HTTP_INTERCOM_OAUTH_ZONE_MAX_KEY) {
+        return 0;
+    }
+
+    p = ngx_cpymem(buf, client_id->data, client_id->len);
+    *p++ = '\0';
+    p = ngx_cpymem(p, key->data, key->len);
+
+    return p - buf;
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_zone_token_put(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *client_id, ngx_str_t *key, ngx_str_t *token)
+{
+    size_t                               n, klen;
+    uint32_t                             hash;
+    ngx_rbtree_node_t                   *node;
+    ngx_http_intercom_oauth_node_t      *on;
+    ngx_http_intercom_oauth_zone_ctx_t  *ctx;
+    u_char                               kbuf[NGX_HTTP_INTERCOM_OAUTH_ZONE_MAX_KEY];
+
+    klen = ngx_http_intercom_oauth_zone_key(kbuf, client_id, key);
+
+    if (klen == 0 || token->len > 0xffff) {
+        return NGX_ERROR;
+    }
+
+    ctx = shm_zone->data;
+    hash = ngx_crc32_short(kbuf, klen);
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    on = ngx_http_intercom_oauth_zone_lookup(&ctx->sh->tokens, kbuf, klen,
+                                             hash);
+    if (on) {
+        ngx_http_intercom_oauth_zone_evict(ctx, on);
+    }
+
+    n = offsetof(ngx_rbtree_node_t, color)
+        + offsetof(ngx_http_intercom_oauth_node_t, data)
+        + klen + token->len;
+
+    node = ngx_http_intercom_oauth_zone_alloc(shm_zone, n);
+    if (node == NULL) {
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        return NGX_ERROR;
+    }
+
+    node->key = hash;
+    on = ngx_http_intercom_oauth_node(node);
+    on->len = (u_short) klen;
+    on->value_len = (u_short) token->len;
+    on->time = ngx_time();
+    ngx_memcpy(ngx_cpymem(on->data, kbuf, klen), token->data, token->len);
+
+    ngx_rbtree_insert(&ctx->sh->tokens, node);
+    ngx_queue_insert_head(&ctx->sh->token_lru, &on->queue);
+    ctx->sh->ntokens++;
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_zone_token_get(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *client_id, ngx_str_t *key, ngx_pool_t *pool, ngx_str_t *token)
+{
+    size_t                               klen;
+    uint32_t                             hash;
+    ngx_int_t                            rc;
+    ngx_http_intercom_oauth_node_t      *on;
+    ngx_http_intercom_oauth_zone_ctx_t  *ctx;
+    u_char                               kbuf[NGX_HTTP_INTERCOM_OAUTH_ZONE_MAX_KEY];
+
+    klen = ngx_http_intercom_oauth_zone_key(kbuf, client_id, key);
+
+    if (klen == 0) {
+        return NGX_DECLINED;
+    }
+
+    ctx = shm_zone->data;
+    hash = ngx_crc32_short(kbuf, klen);
+    rc = NGX_OK;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    on = ngx_http_intercom_oauth_zone_lookup(&ctx->sh->tokens, kbuf, klen,
+                                             hash);
+    if (on == NULL) {
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        return NGX_DECLINED;
+    }
+
+    ngx_queue_remove(&on->queue);
+    ngx_queue_insert_head(&ctx->sh->token_lru, &on->queue);
+
+    if (pool) {
+        token->len = on->value_len;
+        token->data = ngx_pnalloc(pool, on->value_len);
+
+        if (token->data == NULL) {
+            rc = NGX_ERROR;
+
+        } else {
+            ngx_memcpy(token->data, on->data + on->len, on->value_len);
+        }
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return rc;
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_zone_token_delete(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *client_id, ngx_str_t *key)
+{
+    size_t                               klen;
+    uint32_t                             hash;
+    ngx_http_intercom_oauth_node_t      *on;
+    ngx_http_intercom_oauth_zone_ctx_t  *ctx;
+    u_char                               kbuf[NGX_HTTP_INTERCOM_OAUTH_ZONE_MAX_KEY];
+
+    klen = ngx_http_intercom_oauth_zone_key(kbuf, client_id, key);
+
+    if (klen == 0) {
+        return NGX_DECLINED;
+    }
+
+    ctx = shm_zone->data;
+    hash = ngx_crc32_short(kbuf, klen);
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    on = ngx_http_intercom_oauth_zone_lookup(&ctx->sh->tokens, kbuf, klen,
+                                             hash);
+    if (on) {
+        ngx_http_intercom_oauth_zone_evict(ctx, on);
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return on ? NGX_OK : NGX_DECLINED;
+}
+
+
+void
+ngx_http_intercom_oauth_zone_secret(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *secret)
+{
+    ngx_http_intercom_oauth_zone_ctx_t  *ctx;
+
+    ctx = shm_zone->data;
+
+    secret->len = NGX_HTTP_INTERCOM_OAUTH_SECRET_LEN;
+    secret->data = ctx->sh->secret;
+}
+
+
+void
+ngx_http_intercom_oauth_zone_count(ngx_shm_zone_t *shm_zone,
+    ngx_http_intercom_oauth_counter_e counter)
+{
+    ngx_http_intercom_oauth_zone_ctx_t  *ctx;
+
+    ctx = shm_zone->data;
+
+    (void) ngx_atomic_fetch_add(&ctx->sh->counters[counter], 1);
+}
+
+
+ngx_atomic_uint_t
+ngx_http_intercom_oauth_zone_counter(ngx_shm_zone_t *shm_zone,
+    ngx_http_intercom_oauth_counter_e counter)
+{
+    ngx_http_intercom_oauth_zone_ctx_t  *ctx;
+
+    ctx = shm_zone->data;
+
+    return ctx->sh->counters[counter];
+}
+
+
+ngx_uint_t
+ngx_http_intercom_oauth_zone_tokens(ngx_shm_zone_t *shm_zone)
+{
+    ngx_uint_t                           n;
+    ngx_http_intercom_oauth_zone_ctx_t  *ctx;
+
+    ctx = shm_zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+    n = ctx->sh->ntokens;
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return n;
+}

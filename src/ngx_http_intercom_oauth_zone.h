@@ -1,0 +1,105 @@
+
+/*
+ * The shared-memory zone: tokens under (client id, key) in LRU order, the
+ * nonces of used states until they expire, the generated state secret and
+ * the counters.  Every worker sees the same zone; it survives reloads.
+ */
+
+
+#ifndef _NGX_HTTP_INTERCOM_OAUTH_ZONE_H_INCLUDED_
+#define _NGX_HTTP_INTERCOM_OAUTH_ZONE_H_INCLUDED_
+
+
+#include "ngx_http_intercom_oauth.h"
+#include "ngx_http_intercom_oauth_state.h"
+
+
+#define NGX_HTTP_INTERCOM_OAUTH_SECRET_LEN  32
+
+
+typedef enum {
+    NGX_HTTP_INTERCOM_OAUTH_CNT_CONNECT_PAGES = 0,
+    NGX_HTTP_INTERCOM_OAUTH_CNT_CALLBACKS,
+    NGX_HTTP_INTERCOM_OAUTH_CNT_CALLBACKS_OK,
+    NGX_HTTP_INTERCOM_OAUTH_CNT_REFUSED_REQUEST,
+    NGX_HTTP_INTERCOM_OAUTH_CNT_REFUSED_STATE,
+    NGX_HTTP_INTERCOM_OAUTH_CNT_REFUSED_DENIED,
+    NGX_HTTP_INTERCOM_OAUTH_CNT_EXCHANGES_OK,
+    NGX_HTTP_INTERCOM_OAUTH_CNT_EXCHANGES_FAILED,
+    NGX_HTTP_INTERCOM_OAUTH_CNT_EXCHANGES_TIMEOUT,
+    NGX_HTTP_INTERCOM_OAUTH_CNT_TOKENS_STORED,
+    NGX_HTTP_INTERCOM_OAUTH_CNT_EVICTIONS,
+    NGX_HTTP_INTERCOM_OAUTH_CNT_MAX
+} ngx_http_intercom_oauth_counter_e;
+
+
+/*
+ * Registers the zone "name" of "size" bytes for the intercom_oauth_zone
+ * directive.  Returns the zone, or NULL after logging (a zone of that name
+ * used by another module or with another size, or allocation failure).
+ */
+ngx_shm_zone_t *ngx_http_intercom_oauth_zone_add(ngx_conf_t *cf,
+    ngx_str_t *name, size_t size);
+
+/*
+ * The zone's init callback for ngx_shared_memory_add(): on reload reuses
+ * the old zone's data ("data" is the old zone's context), otherwise
+ * allocates the trees, queues, counters and a random state secret from the
+ * slab pool.  Returns NGX_OK or NGX_ERROR.
+ */
+ngx_int_t ngx_http_intercom_oauth_zone_init(ngx_shm_zone_t *shm_zone,
+    void *data);
+
+/*
+ * Records a state's nonce as used until "expires" (seconds since the
+ * epoch), atomically under the zone's mutex.  Returns NGX_OK when this is
+ * the first use, NGX_DECLINED when the nonce was used already, NGX_BUSY
+ * when the zone has no room even after expiring and evicting (logged).
+ */
+ngx_int_t ngx_http_intercom_oauth_zone_state_use(ngx_shm_zone_t *shm_zone,
+    u_char *nonce, time_t expires);
+
+/*
+ * Stores or replaces the token for (client_id, key).  When the zone is full
+ * the least recently used tokens are evicted to make room (counted and
+ * logged).  Returns NGX_OK, or NGX_ERROR when the token cannot fit at all.
+ */
+ngx_int_t ngx_http_intercom_oauth_zone_token_put(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *client_id, ngx_str_t *key, ngx_str_t *token);
+
+/*
+ * Copies the token for (client_id, key) into "pool" and marks it recently
+ * used.  Pass pool NULL to only test for presence.  Returns NGX_OK,
+ * NGX_DECLINED when there is none, NGX_ERROR on allocation failure.
+ */
+ngx_int_t ngx_http_intercom_oauth_zone_token_get(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *client_id, ngx_str_t *key, ngx_pool_t *pool,
+    ngx_str_t *token);
+
+/*
+ * Removes the token for (client_id, key).  Returns NGX_OK, or NGX_DECLINED
+ * when there was none.
+ */
+ngx_int_t ngx_http_intercom_oauth_zone_token_delete(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *client_id, ngx_str_t *key);
+
+/*
+ * Points "secret" at the zone's generated state secret
+ * (NGX_HTTP_INTERCOM_OAUTH_SECRET_LEN bytes, constant for the zone's life).
+ */
+void ngx_http_intercom_oauth_zone_secret(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *secret);
+
+/* Adds one to a counter; lock-free. */
+void ngx_http_intercom_oauth_zone_count(ngx_shm_zone_t *shm_zone,
+    ngx_http_intercom_oauth_counter_e counter);
+
+/* Reads a counter. */
+ngx_atomic_uint_t ngx_http_intercom_oauth_zone_counter(
+    ngx_shm_zone_t *shm_zone, ngx_http_intercom_oauth_counter_e counter);
+
+/* Number of tokens held now. */
+ngx_uint_t ngx_http_intercom_oauth_zone_tokens(ngx_shm_zone_t *shm_zone);
+
+
+#endif /* _NGX_HTTP_INTERCOM_OAUTH_ZONE_H_INCLUDED_ */

@@ -1,0 +1,261 @@
+# Misconfiguration is caught when nginx reads its configuration, with a
+# message that names the directive.
+
+use lib 't/lib';
+use IntercomOAuthTest;
+use Test::Nginx::Socket 'no_plan';
+
+$ENV{TEST_INTERCOM_SHORT_SECRET} = 'fifteen-bytes!!';
+
+no_shuffle();
+
+add_block_preprocessor(sub {
+    my $block = shift;
+    $block->set_value('http_config', $HTTP_CONFIG)
+        unless defined $block->http_config;
+});
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: a valid configuration starts, with no warning
+--- config
+location = /connect { intercom_connect_button; }
+location = /callback { intercom_oauth_callback; }
+--- request
+GET /connect
+--- error_code: 200
+--- no_error_log
+[warn]
+[emerg]
+
+
+
+=== TEST 2: a callback without a zone
+--- http_config
+intercom_oauth_client_id test-client;
+intercom_oauth_client_secret env:TEST_INTERCOM_CLIENT_SECRET;
+--- config
+location = /callback { intercom_oauth_callback; }
+--- must_die
+--- error_log
+"intercom_oauth_callback" needs "intercom_oauth_zone" in the http block
+
+
+
+=== TEST 3: a callback without a client id
+--- http_config
+intercom_oauth_zone intercom:1m;
+intercom_oauth_client_secret env:TEST_INTERCOM_CLIENT_SECRET;
+--- config
+location = /callback { intercom_oauth_callback; }
+--- must_die
+--- error_log
+"intercom_oauth_callback" needs "intercom_oauth_client_id"
+
+
+
+=== TEST 4: a callback without a client secret
+--- http_config
+intercom_oauth_zone intercom:1m;
+intercom_oauth_client_id test-client;
+--- config
+location = /callback { intercom_oauth_callback; }
+--- must_die
+--- error_log
+"intercom_oauth_callback" needs "intercom_oauth_client_secret"
+
+
+
+=== TEST 5: a button without a client id
+--- http_config
+intercom_oauth_zone intercom:1m;
+--- config
+location = /connect { intercom_connect_button; }
+--- must_die
+--- error_log
+"intercom_connect_button" needs "intercom_oauth_client_id"
+
+
+
+=== TEST 6: a secret file that does not exist
+--- http_config
+intercom_oauth_zone intercom:1m;
+intercom_oauth_client_secret file:/nonexistent/intercom.secret;
+--- config
+--- must_die
+--- error_log
+"intercom_oauth_client_secret": cannot open secret file "/nonexistent/intercom.secret"
+
+
+
+=== TEST 7: a secret file readable by others
+--- http_config
+intercom_oauth_zone intercom:1m;
+intercom_oauth_client_secret file:html/world-readable.secret;
+--- user_files
+>>> world-readable.secret
+s3cret
+--- config
+--- must_die
+--- error_log eval
+qr/"intercom_oauth_client_secret": secret file ".*world-readable\.secret" is readable by others \(chmod o-rwx it\)/
+
+
+
+=== TEST 8: a secret from an environment variable that is not set
+--- http_config
+intercom_oauth_zone intercom:1m;
+intercom_oauth_client_secret env:INTERCOM_OAUTH_TEST_UNSET_VARIABLE;
+--- config
+--- must_die
+--- error_log
+"intercom_oauth_client_secret": environment variable "INTERCOM_OAUTH_TEST_UNSET_VARIABLE" is not set or empty
+
+
+
+=== TEST 9: a literal client secret draws a warning, and the secret is not logged
+--- http_config
+intercom_oauth_zone intercom:1m;
+intercom_oauth_client_id test-client;
+intercom_oauth_client_secret literal-s3cret-value;
+--- config
+location = /callback { intercom_oauth_callback; }
+--- request
+GET /callback
+--- error_code: 400
+--- error_log
+"intercom_oauth_client_secret" is given literally in the configuration; prefer "file:PATH" or "env:NAME"
+--- no_error_log
+literal-s3cret-value
+
+
+
+=== TEST 10: a non-https redirect URI draws a warning
+--- http_config eval
+my $c = $HTTP_CONFIG;
+$c =~ s{intercom_oauth_redirect_uri\s+\S+;}{intercom_oauth_redirect_uri http://example.com/callback;};
+$c
+--- config
+location = /connect { intercom_connect_button; }
+--- request
+GET /connect
+--- error_code: 200
+--- error_log
+"intercom_oauth_redirect_uri" "http://example.com/callback" is not https: Intercom registers HTTPS redirect URLs only
+
+
+
+=== TEST 11: a relative redirect URI is refused
+--- http_config
+intercom_oauth_zone intercom:1m;
+intercom_oauth_redirect_uri /callback;
+--- config
+--- must_die
+--- error_log
+"intercom_oauth_redirect_uri" must be an absolute https:// URL, not "/callback"
+
+
+
+=== TEST 12: a literal state secret is refused
+--- http_config
+intercom_oauth_zone intercom:1m;
+intercom_oauth_state_secret some-literal-secret-value;
+--- config
+--- must_die
+--- error_log
+"intercom_oauth_state_secret" takes "file:PATH" or "env:NAME"
+
+
+
+=== TEST 13: a short state secret is refused
+--- http_config
+intercom_oauth_zone intercom:1m;
+intercom_oauth_state_secret env:TEST_INTERCOM_SHORT_SECRET;
+--- config
+--- must_die
+--- error_log
+"intercom_oauth_state_secret" must be at least 16 bytes long
+
+
+
+=== TEST 14: a zone without a size
+--- http_config
+intercom_oauth_zone intercom;
+--- config
+--- must_die
+--- error_log
+"intercom_oauth_zone" takes NAME:SIZE, not "intercom"
+
+
+
+=== TEST 15: a zone that is too small
+--- http_config
+intercom_oauth_zone intercom:4k;
+--- config
+--- must_die
+--- error_log
+zone "intercom:4k" is too small
+
+
+
+=== TEST 16: a token URL that is not http(s)
+--- http_config eval
+$HTTP_CONFIG . "intercom_oauth_token_url ftp://example.com/token;\n"
+--- config
+--- must_die
+--- error_log
+"intercom_oauth_token_url" must be an http:// or https:// URL, not "ftp://example.com/token"
+
+
+
+=== TEST 17: a template without the placeholder
+--- config
+location = /connect {
+    intercom_connect_button;
+    intercom_connect_button_template html/tpl.html;
+}
+--- user_files
+>>> tpl.html
+<p>no link here</p>
+--- must_die
+--- error_log eval
+qr/"intercom_connect_button_template": ".*tpl\.html" has no "\{\{authorize_url\}\}" placeholder/
+
+
+
+=== TEST 18: a CA file that does not exist
+--- http_config eval
+$HTTP_CONFIG =~ s{intercom_oauth_ca_file\s+\S+;}{intercom_oauth_ca_file /nonexistent/ca.crt;}r
+--- config
+--- must_die
+--- error_log
+"intercom_oauth_ca_file": cannot stat "/nonexistent/ca.crt"
+
+
+
+=== TEST 19: an unknown parameter of intercom_connect_button
+--- config
+location = /connect { intercom_connect_button popup; }
+--- must_die
+--- error_log
+invalid parameter "popup", "intercom_connect_button" takes only "redirect"
+
+
+
+=== TEST 20: button and callback in one location
+--- config
+location = /x { intercom_connect_button; intercom_oauth_callback; }
+--- must_die
+--- error_log
+"intercom_oauth_callback" directive is duplicate
+
+
+
+=== TEST 21: a success URI that is neither a path nor a URL
+--- config
+location = /callback { intercom_oauth_callback; intercom_oauth_success_uri home; }
+--- must_die
+--- error_log
+"intercom_oauth_success_uri" must be a path starting with "/" or an absolute http(s) URL

@@ -1,0 +1,158 @@
+package IntercomOAuthTest;
+
+# Helpers for the module's Test::Nginx suites: fixed test secrets, states
+# minted exactly as the module mints them (so that a block can send a valid,
+# expired, forged or foreign state without a connect round trip), and the
+# local Intercom stand-in, started here when the caller has not started one
+# (t/run-tests starts one for the whole suite).
+#
+# Works the same under openresty's Test::Nginx and under t/lib/compat.
+
+use strict;
+use warnings;
+
+use Cwd qw(abs_path);
+use Digest::SHA qw(hmac_sha256);
+use File::Basename qw(dirname);
+use IO::Socket::INET;
+use MIME::Base64 qw(encode_base64url);
+use POSIX ();
+
+use Exporter 'import';
+our @EXPORT = qw(make_state callback_request session_cookie nonce
+                 $SID $OTHER_SID $CLIENT_ID $HTTP_CONFIG);
+
+our $ROOT = abs_path(dirname(__FILE__) . '/../..');
+
+# what the suite's nginx.conf and the stand-in agree on
+our $CLIENT_ID = 'test-client';
+our $SID       = 'c2Vzc2lvbi1pZC0xMjM0NQ';   # 22 base64url characters
+our $OTHER_SID = 'b3RoZXItc2Vzc2lvbi0xMj';
+
+$ENV{TEST_INTERCOM_CLIENT_SECRET} ||= 'test-secret';
+$ENV{TEST_INTERCOM_STATE_SECRET}  ||= 'state-secret-for-tests-0123456789';
+$ENV{TEST_NGINX_ROOT}              = $ROOT;
+
+# the http-level configuration every block gets unless it brings its own
+our $HTTP_CONFIG = <<'_EOC_';
+    intercom_oauth_zone           intercom:1m;
+    intercom_oauth_client_id      test-client;
+    intercom_oauth_client_secret  env:TEST_INTERCOM_CLIENT_SECRET;
+    intercom_oauth_state_secret   env:TEST_INTERCOM_STATE_SECRET;
+    intercom_oauth_redirect_uri   https://localhost/callback;
+    intercom_oauth_token_url      https://127.0.0.1:$TEST_NGINX_STANDIN_PORT/behave/ok/auth/eagle/token;
+    intercom_oauth_ca_file        $TEST_NGINX_CA_FILE;
+    intercom_oauth_timeout        3s;
+_EOC_
+
+my $standin_pid;
+
+sub start_standin {
+    return if $ENV{TEST_NGINX_STANDIN_PORT};
+
+    my $port  = $ENV{TEST_INTERCOM_STANDIN_PORT} || 1985;
+    my $certs = "$ROOT/build/certs";
+
+    system('sh', "$ROOT/t/standin/mkcerts.sh", $certs) == 0
+        or die "mkcerts.sh failed\n";
+
+    my $pidfile = "$ROOT/build/standin-$$.pid";
+    unlink $pidfile;
+
+    $standin_pid = fork();
+    die "fork: $!" unless defined $standin_pid;
+
+    if ($standin_pid == 0) {
+        open STDOUT, '>>', "$ROOT/build/standin.log";
+        open STDERR, '>&', \*STDOUT;
+        exec 'python3', "$ROOT/t/standin/intercom_standin.py",
+            '--listen', "127.0.0.1:$port",
+            '--cert', "$certs/server.crt", '--key', "$certs/server.key",
+            '--client-id', $CLIENT_ID,
+            '--client-secret', $ENV{TEST_INTERCOM_CLIENT_SECRET},
+            '--redirect-uri', "https://localhost/callback",
+            '--pidfile', $pidfile;
+        POSIX::_exit(127);
+    }
+
+    for (1 .. 100) {
+        last if -s $pidfile;
+        select undef, undef, undef, 0.05;
+    }
+
+    die "the Intercom stand-in did not start (see build/standin.log)\n"
+        unless -s $pidfile;
+
+    $ENV{TEST_NGINX_STANDIN_PORT} = $port;
+    $ENV{TEST_NGINX_CERT_DIR}     = $certs;
+    $ENV{TEST_NGINX_CA_FILE}      = "$certs/ca.crt";
+}
+
+END {
+    if ($standin_pid) {
+        kill 'TERM', $standin_pid;
+        waitpid $standin_pid, 0;
+    }
+}
+
+start_standin();
+
+$ENV{TEST_NGINX_CERT_DIR} ||= "$ROOT/build/certs";
+$ENV{TEST_NGINX_CA_FILE}  ||= "$ENV{TEST_NGINX_CERT_DIR}/ca.crt";
+
+sub nonce {
+    open my $fh, '<', '/dev/urandom' or die "/dev/urandom: $!";
+    read $fh, my $buf, 16;
+    return $buf;
+}
+
+# make_state(sid => .., client_id => .., secret => .., age => seconds,
+#            nonce => 16 bytes, return_to => '/path', version => 1)
+# The layout is the module's (src/ngx_http_intercom_oauth_state.h).
+sub make_state {
+    my %o = @_;
+
+    my $sid       = exists $o{sid} ? $o{sid} : $SID;
+    my $client_id = exists $o{client_id} ? $o{client_id} : $CLIENT_ID;
+    my $secret    = exists $o{secret} ? $o{secret}
+                                      : $ENV{TEST_INTERCOM_STATE_SECRET};
+    my $issued    = time() - ($o{age} || 0);
+    my $nonce     = $o{nonce} || nonce();
+    my $return_to = defined $o{return_to} ? $o{return_to} : '';
+    my $version   = defined $o{version} ? $o{version} : 1;
+
+    my $blob = pack('C', $version)
+             . pack('N', int($issued / 2**32)) . pack('N', $issued % 2**32)
+             . $nonce
+             . pack('n', length $return_to) . $return_to;
+
+    my $mac = substr(hmac_sha256($blob . pack('C', length $sid) . $sid
+                                 . $client_id, $secret), 0, 16);
+
+    return encode_base64url($blob . $mac);
+}
+
+# "GET /callback?code=..&state=.." with the values percent-encoded
+sub callback_request {
+    my %o = @_;
+    my $path = $o{path} || '/callback';
+    my @args;
+
+    push @args, 'code=' . _escape($o{code}) if defined $o{code};
+    push @args, 'state=' . _escape($o{state}) if defined $o{state};
+
+    return "GET $path?" . join('&', @args);
+}
+
+sub session_cookie {
+    my $sid = shift || $SID;
+    return "Cookie: intercom_oauth_sid=$sid";
+}
+
+sub _escape {
+    my $s = shift;
+    $s =~ s/([^A-Za-z0-9\-._~])/sprintf('%%%02X', ord $1)/ge;
+    return $s;
+}
+
+1;
