@@ -26,6 +26,7 @@
 
 
 static ngx_int_t ngx_http_intercom_oauth_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_http_intercom_oauth_init(ngx_conf_t *cf);
 static void *ngx_http_intercom_oauth_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_intercom_oauth_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_intercom_oauth_merge_loc_conf(ngx_conf_t *cf,
@@ -214,7 +215,7 @@ static ngx_command_t  ngx_http_intercom_oauth_commands[] = {
 
 static ngx_http_module_t  ngx_http_intercom_oauth_module_ctx = {
     ngx_http_intercom_oauth_add_variables,     /* preconfiguration */
-    NULL,                                      /* postconfiguration */
+    ngx_http_intercom_oauth_init,              /* postconfiguration */
 
     ngx_http_intercom_oauth_create_main_conf,  /* create main configuration */
     NULL,                                      /* init main configuration */
@@ -257,12 +258,18 @@ static ngx_http_variable_t  ngx_http_intercom_oauth_vars[] = {
       ngx_http_intercom_oauth_authorize_url_variable, 0,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    /* cacheable: set by the callback, read after error_page redirects */
     { ngx_string("intercom_oauth_error"), NULL,
-      ngx_http_intercom_oauth_error_variable, 0,
-      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+      ngx_http_intercom_oauth_error_variable, 0, 0, 0 },
 
       ngx_http_null_variable
 };
+
+
+static ngx_str_t  ngx_http_intercom_oauth_error_name =
+    ngx_string("intercom_oauth_error");
+
+static ngx_int_t  ngx_http_intercom_oauth_error_index = NGX_ERROR;
 
 
 static ngx_int_t
@@ -278,6 +285,20 @@ ngx_http_intercom_oauth_add_variables(ngx_conf_t *cf)
 
         var->get_handler = v->get_handler;
         var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_intercom_oauth_init(ngx_conf_t *cf)
+{
+    ngx_http_intercom_oauth_error_index =
+        ngx_http_get_variable_index(cf, &ngx_http_intercom_oauth_error_name);
+
+    if (ngx_http_intercom_oauth_error_index == NGX_ERROR) {
+        return NGX_ERROR;
     }
 
     return NGX_OK;
@@ -923,6 +944,30 @@ ngx_http_intercom_oauth_no_store(ngx_http_request_t *r)
 }
 
 
+void
+ngx_http_intercom_oauth_set_error(ngx_http_request_t *r, ngx_str_t *error)
+{
+    ngx_http_variable_value_t  *v;
+
+    /*
+     * The request's variables, unlike its module contexts, survive the
+     * internal redirect of an error_page.
+     */
+
+    if (ngx_http_intercom_oauth_error_index == NGX_ERROR) {
+        return;
+    }
+
+    v = &r->variables[ngx_http_intercom_oauth_error_index];
+
+    v->len = error->len;
+    v->data = error->data;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+}
+
+
 ngx_int_t
 ngx_http_intercom_oauth_eval_key(ngx_http_request_t *r,
     ngx_http_intercom_oauth_loc_conf_t *olcf, ngx_str_t *key)
@@ -1067,24 +1112,13 @@ ngx_http_intercom_oauth_authorize_url_variable(ngx_http_request_t *r,
 }
 
 
+/* reached only when no callback has set the value: nothing went wrong */
+
 static ngx_int_t
 ngx_http_intercom_oauth_error_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    ngx_http_intercom_oauth_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_intercom_oauth_module);
-
-    if (ctx == NULL || ctx->error.len == 0) {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    v->len = ctx->error.len;
-    v->data = ctx->error.data;
-    v->valid = 1;
-    v->no_cacheable = 1;
-    v->not_found = 0;
+    v->not_found = 1;
 
     return NGX_OK;
 }

@@ -91,7 +91,6 @@ typedef struct ngx_http_intercom_oauth_exchange_s
 typedef struct {
     ngx_str_t                   session_id;     /* base64url, 22 bytes */
     ngx_str_t                   authorize_url;  /* minted once per request */
-    ngx_str_t                   error;          /* $intercom_oauth_error */
     ngx_str_t                   return_to;      /* from a verified state */
     ngx_str_t                   key;            /* who the token belongs to */
     ngx_http_intercom_oauth_exchange_t  *exchange;
@@ -118,6 +117,13 @@ ngx_http_intercom_oauth_ctx_t *ngx_http_intercom_oauth_get_ctx(
  * Returns NGX_OK or NGX_ERROR (allocation failure).
  */
 ngx_int_t ngx_http_intercom_oauth_no_store(ngx_http_request_t *r);
+
+/*
+ * Sets $intercom_oauth_error for the rest of the request, internal
+ * redirects (error_page) included.  "error" must outlive the request.
+ */
+void ngx_http_intercom_oauth_set_error(ngx_http_request_t *r,
+    ngx_str_t *error);
 
 /*
  * Evaluates who a token belongs to: the intercom_oauth_key value, or the

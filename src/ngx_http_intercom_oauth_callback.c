@@ -751,18 +751,14 @@ ngx_http_intercom_oauth_callback_fail(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t                            code;
     ngx_chain_t                          out;
     ngx_http_core_loc_conf_t            *clcf;
-    ngx_http_intercom_oauth_ctx_t       *ctx;
     ngx_http_intercom_oauth_loc_conf_t  *olcf;
 
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
-    ctx = ngx_http_intercom_oauth_get_ctx(r);
 
     code.len = ngx_strlen(error);
     code.data = (u_char *) error;
 
-    if (ctx) {
-        ctx->error = code;
-    }
+    ngx_http_intercom_oauth_set_error(r, &code);
 
     if (ngx_http_intercom_oauth_no_store(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

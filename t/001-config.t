@@ -93,7 +93,7 @@ intercom_oauth_client_secret file:/nonexistent/intercom.secret;
 === TEST 7: a secret file readable by others
 --- http_config
 intercom_oauth_zone intercom:1m;
-intercom_oauth_client_secret file:html/world-readable.secret;
+intercom_oauth_client_secret file:../html/world-readable.secret;
 --- user_files
 >>> world-readable.secret
 s3cret
@@ -202,7 +202,7 @@ zone "intercom:4k" is too small
 
 === TEST 16: a token URL that is not http(s)
 --- http_config eval
-$HTTP_CONFIG . "intercom_oauth_token_url ftp://example.com/token;\n"
+$HTTP_CONFIG =~ s{intercom_oauth_token_url\s+\S+;}{intercom_oauth_token_url ftp://example.com/token;}r
 --- config
 --- must_die
 --- error_log
@@ -214,7 +214,7 @@ $HTTP_CONFIG . "intercom_oauth_token_url ftp://example.com/token;\n"
 --- config
 location = /connect {
     intercom_connect_button;
-    intercom_connect_button_template html/tpl.html;
+    intercom_connect_button_template ../html/tpl.html;
 }
 --- user_files
 >>> tpl.html

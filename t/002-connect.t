@@ -27,7 +27,7 @@ Content-Type: text/html; charset=utf-8
 Set-Cookie: intercom_oauth_sid=[A-Za-z0-9_-]{22}; Path=/; Secure; HttpOnly; SameSite=Lax
 Cache-Control: no-store
 --- response_body_like eval
-qr{<a class="intercom-connect" href="https://app\.intercom\.com/oauth\?client_id=test-client&amp;state=[A-Za-z0-9_-]{55}&amp;redirect_uri=https%3A%2F%2Flocalhost%2Fcallback">.*Connect with Intercom</a>}s
+qr{<a class="intercom-connect" href="https://app\.intercom\.com/oauth\?client_id=test-client&amp;state=[A-Za-z0-9_-]{58}&amp;redirect_uri=https%3A%2F%2Flocalhost%2Fcallback">.*Connect with Intercom</a>}s
 --- no_error_log
 [error]
 [warn]
@@ -44,7 +44,7 @@ GET /connect
 --- response_headers
 !Set-Cookie
 Cache-Control: no-store
---- response_body_like: state=[A-Za-z0-9_-]{55}
+--- response_body_like: state=[A-Za-z0-9_-]{58}
 
 
 
@@ -70,7 +70,7 @@ location = /connect { intercom_connect_button redirect; }
 GET /connect
 --- error_code: 302
 --- response_headers_like
-Location: https://app\.intercom\.com/oauth\?client_id=test-client&state=[A-Za-z0-9_-]{55}&redirect_uri=https%3A%2F%2Flocalhost%2Fcallback
+Location: https://app\.intercom\.com/oauth\?client_id=test-client&state=[A-Za-z0-9_-]{58}&redirect_uri=https%3A%2F%2Flocalhost%2Fcallback
 Cache-Control: no-store
 
 
@@ -104,7 +104,7 @@ location = /connect { intercom_connect_button redirect; }
 GET /connect?return_to=%2Fdashboard%3Ftab%3D2
 --- error_code: 302
 --- response_headers_like
-Location: https://app\.intercom\.com/oauth\?client_id=test-client&state=[A-Za-z0-9_-]{70}&redirect_uri=.*
+Location: https://app\.intercom\.com/oauth\?client_id=test-client&state=[A-Za-z0-9_-]{79}&redirect_uri=.*
 
 
 
@@ -118,9 +118,9 @@ location = /connect { intercom_connect_button redirect; }
 --- error_code eval
 [302, 302, 302]
 --- response_headers_like eval
-["Location: .*&state=[A-Za-z0-9_-]{55}&.*",
- "Location: .*&state=[A-Za-z0-9_-]{55}&.*",
- "Location: .*&state=[A-Za-z0-9_-]{55}&.*"]
+["Location: .*&state=[A-Za-z0-9_-]{58}&.*",
+ "Location: .*&state=[A-Za-z0-9_-]{58}&.*",
+ "Location: .*&state=[A-Za-z0-9_-]{58}&.*"]
 --- error_log
 "return_to" is not a relative URI on this site, ignored
 
@@ -137,7 +137,7 @@ GET /t
 --- response_headers_like
 Set-Cookie: intercom_oauth_sid=.*
 --- response_body_like
-^https://app\.eu\.intercom\.com/oauth\?locale=en&client_id=test-client&state=[A-Za-z0-9_-]{55}&redirect_uri=https%3A%2F%2Flocalhost%2Fcallback$
+^https://app\.eu\.intercom\.com/oauth\?locale=en&client_id=test-client&state=[A-Za-z0-9_-]{58}&redirect_uri=https%3A%2F%2Flocalhost%2Fcallback$
 
 
 
@@ -162,7 +162,7 @@ Location: .*&redirect_uri=https%3A%2F%2Fshop\.example%2Fcb%3Fx%3D1%26y%3D2$
 --- config
 location = /connect {
     intercom_connect_button;
-    intercom_connect_button_template html/tpl.html;
+    intercom_connect_button_template ../html/tpl.html;
 }
 --- user_files
 >>> tpl.html
@@ -171,7 +171,7 @@ location = /connect {
 GET /connect
 --- error_code: 200
 --- response_body_like eval
-qr{^<p><a href="https://app\.intercom\.com/oauth\?client_id=test-client&amp;state=([A-Za-z0-9_-]{55})&amp;redirect_uri=[^"]+">Go</a> or <a href="https://app\.intercom\.com/oauth\?client_id=test-client&amp;state=\1&amp;redirect_uri=[^"]+">here</a></p>\n$}
+qr{^<p><a href="https://app\.intercom\.com/oauth\?client_id=test-client&amp;state=([A-Za-z0-9_-]{58})&amp;redirect_uri=[^"]+">Go</a> or <a href="https://app\.intercom\.com/oauth\?client_id=test-client&amp;state=\1&amp;redirect_uri=[^"]+">here</a></p>\n$}
 
 
 
@@ -182,7 +182,7 @@ location = /t { return 200 "$intercom_oauth_authorize_url"; }
 ["GET /t", "GET /t"]
 --- more_headers eval: session_cookie()
 --- response_body_like eval
-[qr/state=([A-Za-z0-9_-]{55})/, qr/state=([A-Za-z0-9_-]{55})/]
+[qr/state=([A-Za-z0-9_-]{58})/, qr/state=([A-Za-z0-9_-]{58})/]
 --- no_error_log
 [error]
 

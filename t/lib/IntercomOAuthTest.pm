@@ -18,9 +18,28 @@ use IO::Socket::INET;
 use MIME::Base64 qw(encode_base64url);
 use POSIX ();
 
-use Exporter 'import';
+# Exported into the test file and into Test::Base::Filter: Test::Base
+# evaluates "--- x eval" sections in that package, under openresty's
+# Test::Nginx as under t/lib/compat, so unqualified names work in both.
 our @EXPORT = qw(make_state callback_request session_cookie nonce
+                 start_nginx stop_nginx http_request
                  $SID $OTHER_SID $CLIENT_ID $HTTP_CONFIG);
+
+sub import {
+    my $caller = caller;
+
+    no strict 'refs';
+
+    for my $pkg ($caller, 'Test::Base::Filter') {
+        for my $name (@EXPORT) {
+            if ($name =~ /^\$(.*)/) {
+                *{"${pkg}::$1"} = \${"IntercomOAuthTest::$1"};
+            } else {
+                *{"${pkg}::$name"} = \&{"IntercomOAuthTest::$name"};
+            }
+        }
+    }
+}
 
 our $ROOT = abs_path(dirname(__FILE__) . '/../..');
 
@@ -65,6 +84,7 @@ sub start_standin {
     if ($standin_pid == 0) {
         open STDOUT, '>>', "$ROOT/build/standin.log";
         open STDERR, '>&', \*STDOUT;
+        no warnings 'exec';
         exec 'python3', "$ROOT/t/standin/intercom_standin.py",
             '--listen', "127.0.0.1:$port",
             '--cert', "$certs/server.crt", '--key', "$certs/server.key",
@@ -147,6 +167,128 @@ sub callback_request {
 sub session_cookie {
     my $sid = shift || $SID;
     return "Cookie: intercom_oauth_sid=$sid";
+}
+
+# For the plain-Perl tests that need what a Test::Nginx block cannot do
+# (concurrent requests, reloads): start_nginx(name, port, http_block_body,
+# master => 1) writes t/servroot-NAME/conf/nginx.conf and starts nginx
+# there; returns the prefix.  The module is TEST_NGINX_LOAD_MODULES.
+sub start_nginx {
+    my ($name, $port, $http, %o) = @_;
+
+    my $prefix = "$ROOT/t/servroot-$name";
+    my $nginx  = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
+    my $module = $ENV{TEST_NGINX_LOAD_MODULES}
+                 || "$ROOT/build/nginx/objs/ngx_http_intercom_oauth_module.so";
+
+    stop_nginx($prefix) if -d $prefix;
+    system('rm', '-rf', $prefix);
+    mkdir $prefix;
+    mkdir "$prefix/$_" for qw(conf logs html);
+
+    my $master = $o{master} ? 'on' : 'off';
+    my $http_config = defined $o{http_config} ? $o{http_config}
+                                              : $HTTP_CONFIG;
+    my $body = $http;
+
+    my $conf = <<"_EOC_";
+load_module $module;
+worker_processes 1;
+master_process $master;
+daemon on;
+error_log logs/error.log debug;
+pid logs/nginx.pid;
+events { worker_connections 256; accept_mutex off; }
+http {
+    access_log logs/access.log;
+    default_type text/plain;
+$http_config
+    server {
+        listen 127.0.0.1:$port;
+        server_name localhost;
+$body
+    }
+}
+_EOC_
+
+    $conf =~ s/\$(TEST_NGINX_[A-Z0-9_]+)/
+        defined $ENV{$1} ? $ENV{$1} : die "$1 is not set\n"/ge;
+
+    open my $fh, '>', "$prefix/conf/nginx.conf" or die $!;
+    print $fh $conf;
+    close $fh;
+
+    system($nginx, '-p', "$prefix/", '-c', 'conf/nginx.conf') == 0
+        or die "nginx did not start (see $prefix/logs/error.log)\n";
+
+    for (1 .. 100) {
+        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port");
+        return $prefix if $s;
+        select undef, undef, undef, 0.05;
+    }
+
+    die "nginx does not listen on $port\n";
+}
+
+sub stop_nginx {
+    my $prefix = shift;
+    my $pidfile = "$prefix/logs/nginx.pid";
+
+    return unless -s $pidfile;
+
+    open my $fh, '<', $pidfile or return;
+    chomp(my $pid = <$fh>);
+    close $fh;
+
+    kill 'QUIT', $pid;
+
+    for (1 .. 100) {
+        return unless kill 0, $pid;
+        select undef, undef, undef, 0.05;
+    }
+
+    kill 'KILL', $pid;
+}
+
+# http_request(port, "GET /x", headers...) -> (status, headers, body),
+# over one connection that is closed after the answer
+sub http_request {
+    my ($port, $line, @headers) = @_;
+    my $sock = http_send($port, $line, @headers);
+    return http_read($sock);
+}
+
+sub http_send {
+    my ($port, $line, @headers) = @_;
+    my ($req, $body) = split /\n/, $line, 2;
+
+    my $sock = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                     Timeout => 10)
+        or die "connect to $port: $!";
+
+    my $msg = "$req HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
+    $msg .= "$_\r\n" for @headers;
+    $msg .= "Content-Length: " . length($body) . "\r\n" if defined $body;
+    $msg .= "\r\n";
+    $msg .= $body if defined $body;
+
+    print $sock $msg;
+
+    return $sock;
+}
+
+sub http_read {
+    my $sock = shift;
+    local $/;
+    my $raw = <$sock>;
+    close $sock;
+
+    return (0, '', '') unless defined $raw && length $raw;
+
+    my ($head, $body) = split /\r\n\r\n/, $raw, 2;
+    my ($status) = $head =~ m{^HTTP/\d\.\d (\d+)};
+
+    return ($status, $head, $body);
 }
 
 sub _escape {

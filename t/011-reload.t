@@ -1,0 +1,89 @@
+# The zone across "nginx -s reload": tokens, used states and the generated
+# state secret survive, so that a flow started before a reload finishes
+# after it, and a state used before cannot be used again after.
+
+use strict;
+use warnings;
+use lib 't/lib';
+use IntercomOAuthTest;
+use Test::More;
+
+my $port = ($ENV{TEST_NGINX_SERVER_PORT} || 1984) + 11;
+
+# no intercom_oauth_state_secret: the zone's generated one is in use
+my $http = $HTTP_CONFIG;
+$http =~ s{^\s*intercom_oauth_state_secret .*\n}{}m;
+
+my $locations = <<'_EOC_';
+        location = /callback { intercom_oauth_callback; }
+        location = /authorize { return 200 "$intercom_oauth_authorize_url"; }
+        location = /token { return 200 "[$intercom_oauth_connected][$intercom_access_token]"; }
+_EOC_
+
+my $prefix = start_nginx('reload', $port, $locations, http_config => $http,
+                         master => 1);
+
+sub state_from_authorize_url {
+    my ($status, undef, $body) = http_request($port, 'GET /authorize',
+                                              session_cookie());
+    return $body =~ /[?&]state=([A-Za-z0-9_-]+)/ ? $1 : undef;
+}
+
+my $master = do {
+    open my $fh, '<', "$prefix/logs/nginx.pid" or die $!;
+    my $pid = <$fh>;
+    chomp $pid;
+    $pid;
+};
+
+# the master's live workers (an old one may linger while it finishes)
+sub worker_pids {
+    my @pids = map { /^\s*(\d+)\s+(\S+)/ && $2 ne 'Z' ? $1 : () }
+               `ps -o pid=,stat= --ppid $master`;
+    return join ',', sort @pids;
+}
+
+# a token stored before the reload
+my $s1 = state_from_authorize_url();
+ok($s1, 'a state minted by the connect variable');
+
+my ($status) = http_request($port, callback_request(code => 'r1', state => $s1),
+                            session_cookie());
+is($status, 302, 'callback before the reload stores a token');
+
+my (undef, undef, $before) = http_request($port, 'GET /token', session_cookie());
+like($before, qr/^\[1\]\[\S+\]$/, 'the token is there');
+
+# a state minted before the reload, used after it
+my $s2 = state_from_authorize_url();
+
+my $workers = worker_pids();
+kill 'HUP', $master;
+
+for (1 .. 100) {
+    my $now = worker_pids();
+    last if $now ne $workers && $now =~ /\d/ && $now !~ /,/;
+    select undef, undef, undef, 0.1;
+}
+isnt(worker_pids(), $workers, 'the reload replaced the worker');
+
+my (undef, undef, $after) = http_request($port, 'GET /token', session_cookie());
+is($after, $before, 'the token survived the reload');
+
+($status) = http_request($port, callback_request(code => 'r2', state => $s2),
+                         session_cookie());
+is($status, 302, 'a state minted before the reload is accepted after it');
+
+($status) = http_request($port, callback_request(code => 'r3', state => $s1),
+                         session_cookie());
+is($status, 403, 'a state used before the reload is still refused after it');
+
+stop_nginx($prefix);
+
+open my $log, '<', "$prefix/logs/error.log" or die $!;
+my $text = do { local $/; <$log> };
+like($text, qr/\[warn\] .*intercom oauth: state refused: already used/,
+     'the replay has its log line');
+unlike($text, qr/\[(alert|crit|emerg)\]/, 'no alert in the error log');
+
+done_testing();
