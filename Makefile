@@ -69,3 +69,6 @@ stop:
 
 clean:
 	rm -rf $(BUILD) t/servroot* run
+
+# further targets (bench, fuzz, packaging, browser test), one file each
+-include $(wildcard mk/*.mk)

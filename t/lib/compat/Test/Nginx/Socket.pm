@@ -59,6 +59,10 @@ sub run_tests () {
     get_nginx_version();
     $ENV{TEST_NGINX_SERVER_PORT} //= $ServerPort;
 
+    # Ctrl-C or a kill still stops nginx (through the END block).
+    local $SIG{INT}  = $SIG{INT}  || sub { exit 130 };
+    local $SIG{TERM} = $SIG{TERM} || sub { exit 143 };
+
     my @blocks = Test::Base::blocks();
     @blocks = shuffle @blocks unless $NoShuffle;
 
@@ -421,6 +425,9 @@ sub send_request ($$$) {
                          . "$ServerAddr:$ServerPortForClient: $! (aborted)");
         return '';
     }
+
+    # A server closing early (413, ...) must not kill us with SIGPIPE.
+    local $SIG{PIPE} = 'IGNORE';
 
     $sock->blocking(0);
     my $select = IO::Select->new($sock);
