@@ -4,7 +4,9 @@
  *
  * This file holds the directives, configuration create/merge, variables
  * and process hooks.  The work itself is in src/: state, session, zone,
- * exchange (libcurl), token (yajl), button and callback.
+ * exchange (libcurl), token and identity (yajl), and one file per content
+ * handler: button, callback, disconnect, webhook, status; require is the
+ * access-phase guard.
  */
 
 
@@ -15,7 +17,11 @@
 #include "ngx_http_intercom_oauth.h"
 #include "ngx_http_intercom_oauth_button.h"
 #include "ngx_http_intercom_oauth_callback.h"
+#include "ngx_http_intercom_oauth_disconnect.h"
 #include "ngx_http_intercom_oauth_exchange.h"
+#include "ngx_http_intercom_oauth_require.h"
+#include "ngx_http_intercom_oauth_status.h"
+#include "ngx_http_intercom_oauth_webhook.h"
 #include "ngx_http_intercom_oauth_secret.h"
 #include "ngx_http_intercom_oauth_session.h"
 #include "ngx_http_intercom_oauth_zone.h"
@@ -42,11 +48,11 @@ static char *ngx_http_intercom_oauth_client_secret(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_intercom_oauth_redirect_uri(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
-static char *ngx_http_intercom_oauth_button(ngx_conf_t *cf,
+static char *ngx_http_intercom_oauth_handler(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_intercom_oauth_require(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_intercom_oauth_button_template(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
-static char *ngx_http_intercom_oauth_callback(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_intercom_oauth_session_cookie(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
@@ -63,8 +69,35 @@ static ngx_int_t ngx_http_intercom_oauth_authorize_url_variable(
     ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_intercom_oauth_error_variable(
     ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_intercom_oauth_identity_variable(
+    ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_intercom_oauth_lookup(ngx_http_request_t *r,
-    ngx_pool_t *pool, ngx_str_t *token);
+    ngx_pool_t *pool, ngx_http_intercom_oauth_record_t *rec);
+
+
+/* region defaults; only the US hosts are in Intercom's OAuth docs */
+static ngx_str_t  ngx_http_intercom_oauth_region_urls[][4] = {
+    { ngx_string(NGX_HTTP_INTERCOM_OAUTH_AUTHORIZE_URL),
+      ngx_string(NGX_HTTP_INTERCOM_OAUTH_TOKEN_URL),
+      ngx_string(NGX_HTTP_INTERCOM_OAUTH_API_URL),
+      ngx_string(NGX_HTTP_INTERCOM_OAUTH_REVOKE_URL) },
+    { ngx_string("https://app.eu.intercom.com/oauth"),
+      ngx_string("https://api.eu.intercom.io/auth/eagle/token"),
+      ngx_string("https://api.eu.intercom.io"),
+      ngx_string("https://api.eu.intercom.io/auth/uninstall") },
+    { ngx_string("https://app.au.intercom.com/oauth"),
+      ngx_string("https://api.au.intercom.io/auth/eagle/token"),
+      ngx_string("https://api.au.intercom.io"),
+      ngx_string("https://api.au.intercom.io/auth/uninstall") }
+};
+
+
+static ngx_conf_enum_t  ngx_http_intercom_oauth_regions[] = {
+    { ngx_string("us"), NGX_HTTP_INTERCOM_OAUTH_REGION_US },
+    { ngx_string("eu"), NGX_HTTP_INTERCOM_OAUTH_REGION_EU },
+    { ngx_string("au"), NGX_HTTP_INTERCOM_OAUTH_REGION_AU },
+    { ngx_null_string, 0 }
+};
 
 
 static ngx_command_t  ngx_http_intercom_oauth_commands[] = {
@@ -125,9 +158,16 @@ static ngx_command_t  ngx_http_intercom_oauth_commands[] = {
       offsetof(ngx_http_intercom_oauth_loc_conf_t, revoke_url),
       NULL },
 
+    { ngx_string("intercom_oauth_region"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_intercom_oauth_loc_conf_t, region),
+      &ngx_http_intercom_oauth_regions },
+
     { ngx_string("intercom_connect_button"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
-      ngx_http_intercom_oauth_button,
+      ngx_http_intercom_oauth_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -141,9 +181,45 @@ static ngx_command_t  ngx_http_intercom_oauth_commands[] = {
 
     { ngx_string("intercom_oauth_callback"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
-      ngx_http_intercom_oauth_callback,
+      ngx_http_intercom_oauth_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("intercom_oauth_disconnect"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      ngx_http_intercom_oauth_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("intercom_oauth_uninstall_webhook"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      ngx_http_intercom_oauth_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("intercom_oauth_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_intercom_oauth_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("intercom_oauth_require"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF
+                        |NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      ngx_http_intercom_oauth_require,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("intercom_oauth_fetch_identity"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_intercom_oauth_loc_conf_t, fetch_identity),
       NULL },
 
     { ngx_string("intercom_oauth_success_uri"),
@@ -258,6 +334,26 @@ static ngx_http_variable_t  ngx_http_intercom_oauth_vars[] = {
       ngx_http_intercom_oauth_authorize_url_variable, 0,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("intercom_workspace_id"), NULL,
+      ngx_http_intercom_oauth_identity_variable,
+      offsetof(ngx_http_intercom_oauth_record_t, workspace_id),
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("intercom_admin_id"), NULL,
+      ngx_http_intercom_oauth_identity_variable,
+      offsetof(ngx_http_intercom_oauth_record_t, admin_id),
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("intercom_admin_email"), NULL,
+      ngx_http_intercom_oauth_identity_variable,
+      offsetof(ngx_http_intercom_oauth_record_t, admin_email),
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("intercom_admin_email_verified"), NULL,
+      ngx_http_intercom_oauth_identity_variable,
+      offsetof(ngx_http_intercom_oauth_record_t, email_verified),
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
     /* cacheable: set by the callback, read after error_page redirects */
     { ngx_string("intercom_oauth_error"), NULL,
       ngx_http_intercom_oauth_error_variable, 0, 0, 0 },
@@ -294,6 +390,18 @@ ngx_http_intercom_oauth_add_variables(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_intercom_oauth_init(ngx_conf_t *cf)
 {
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_intercom_oauth_require_handler;
+
     ngx_http_intercom_oauth_error_index =
         ngx_http_get_variable_index(cf, &ngx_http_intercom_oauth_error_name);
 
@@ -344,7 +452,9 @@ ngx_http_intercom_oauth_create_loc_conf(ngx_conf_t *cf)
      *     conf->token_url = { 0, NULL };
      *     conf->api_url = { 0, NULL };
      *     conf->revoke_url = { 0, NULL };
-     *     conf->button = NGX_HTTP_INTERCOM_OAUTH_BUTTON_OFF;
+     *     conf->handler = NGX_HTTP_INTERCOM_OAUTH_HANDLER_NONE;
+     *     conf->disconnect_uri = { 0, NULL };
+     *     conf->require_uri = { 0, NULL };
      *     conf->button_template = { 0, NULL };
      *     conf->success_uri = { 0, NULL };
      *     conf->error_uri = { 0, NULL };
@@ -357,7 +467,9 @@ ngx_http_intercom_oauth_create_loc_conf(ngx_conf_t *cf)
 
     conf->redirect_uri = NGX_CONF_UNSET_PTR;
     conf->key = NGX_CONF_UNSET_PTR;
-    conf->callback = NGX_CONF_UNSET;
+    conf->region = NGX_CONF_UNSET_UINT;
+    conf->fetch_identity = NGX_CONF_UNSET;
+    conf->require = NGX_CONF_UNSET;
     conf->state_ttl = NGX_CONF_UNSET;
     conf->timeout = NGX_CONF_UNSET_MSEC;
 
@@ -372,20 +484,54 @@ ngx_http_intercom_oauth_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_http_intercom_oauth_loc_conf_t *prev = parent;
     ngx_http_intercom_oauth_loc_conf_t *conf = child;
 
+    char                                 *name;
+    ngx_str_t                            *urls;
     ngx_http_intercom_oauth_main_conf_t  *omcf;
 
     ngx_conf_merge_str_value(conf->client_id, prev->client_id, "");
     ngx_conf_merge_str_value(conf->client_secret, prev->client_secret, "");
     ngx_conf_merge_ptr_value(conf->redirect_uri, prev->redirect_uri, NULL);
 
-    ngx_conf_merge_str_value(conf->authorize_url, prev->authorize_url,
-                             NGX_HTTP_INTERCOM_OAUTH_AUTHORIZE_URL);
-    ngx_conf_merge_str_value(conf->token_url, prev->token_url,
-                             NGX_HTTP_INTERCOM_OAUTH_TOKEN_URL);
-    ngx_conf_merge_str_value(conf->api_url, prev->api_url,
-                             NGX_HTTP_INTERCOM_OAUTH_API_URL);
-    ngx_conf_merge_str_value(conf->revoke_url, prev->revoke_url,
-                             NGX_HTTP_INTERCOM_OAUTH_REVOKE_URL);
+    /*
+     * A URL set at this level wins; else one set above wins unless this
+     * level names a region of its own; else the region's default.
+     */
+    if (conf->region == NGX_CONF_UNSET_UINT) {
+        conf->region = (prev->region == NGX_CONF_UNSET_UINT)
+                       ? NGX_HTTP_INTERCOM_OAUTH_REGION_US : prev->region;
+
+        ngx_conf_merge_str_value(conf->authorize_url, prev->authorize_url,
+                                 "");
+        ngx_conf_merge_str_value(conf->token_url, prev->token_url, "");
+        ngx_conf_merge_str_value(conf->api_url, prev->api_url, "");
+        ngx_conf_merge_str_value(conf->revoke_url, prev->revoke_url, "");
+    }
+
+    urls = ngx_http_intercom_oauth_region_urls[conf->region];
+
+    if (conf->authorize_url.len == 0) {
+        conf->authorize_url = urls[0];
+    }
+
+    if (conf->token_url.len == 0) {
+        conf->token_url = urls[1];
+    }
+
+    if (conf->api_url.len == 0) {
+        conf->api_url = urls[2];
+    }
+
+    if (conf->revoke_url.len == 0) {
+        conf->revoke_url = urls[3];
+    }
+
+    ngx_conf_merge_value(conf->fetch_identity, prev->fetch_identity, 1);
+
+    if (conf->require == NGX_CONF_UNSET) {
+        conf->require = (prev->require == NGX_CONF_UNSET) ? 0
+                                                         : prev->require;
+        conf->require_uri = prev->require_uri;
+    }
 
     ngx_conf_merge_str_value(conf->button_template, prev->button_template,
                              "");
@@ -410,11 +556,6 @@ ngx_http_intercom_oauth_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_conf_merge_msec_value(conf->timeout, prev->timeout, 10000);
     ngx_conf_merge_str_value(conf->ca_file, prev->ca_file, "");
     ngx_conf_merge_str_value(conf->proxy, prev->proxy, "");
-
-    /* the handler flags belong to one location and are not inherited */
-    if (conf->callback == NGX_CONF_UNSET) {
-        conf->callback = 0;
-    }
 
     if (ngx_http_intercom_oauth_check_url(cf, "intercom_oauth_authorize_url",
                                           &conf->authorize_url)
@@ -445,12 +586,39 @@ ngx_http_intercom_oauth_merge_loc_conf(ngx_conf_t *cf, void *parent,
         return NGX_CONF_ERROR;
     }
 
-    if (!conf->callback && conf->button == NGX_HTTP_INTERCOM_OAUTH_BUTTON_OFF)
-    {
-        return NGX_CONF_OK;
+    /* a location that serves one of the handlers must be complete */
+
+    switch (conf->handler) {
+
+    case NGX_HTTP_INTERCOM_OAUTH_HANDLER_NONE:
+        name = conf->require ? "intercom_oauth_require" : NULL;
+        break;
+
+    case NGX_HTTP_INTERCOM_OAUTH_HANDLER_BUTTON:
+    case NGX_HTTP_INTERCOM_OAUTH_HANDLER_BUTTON_REDIRECT:
+        name = "intercom_connect_button";
+        break;
+
+    case NGX_HTTP_INTERCOM_OAUTH_HANDLER_CALLBACK:
+        name = "intercom_oauth_callback";
+        break;
+
+    case NGX_HTTP_INTERCOM_OAUTH_HANDLER_DISCONNECT:
+        name = "intercom_oauth_disconnect";
+        break;
+
+    case NGX_HTTP_INTERCOM_OAUTH_HANDLER_STATUS:
+        name = "intercom_oauth_status";
+        break;
+
+    default: /* the webhook */
+        name = "intercom_oauth_uninstall_webhook";
+        break;
     }
 
-    /* a location that serves the button or the callback must be complete */
+    if (name == NULL) {
+        return NGX_CONF_OK;
+    }
 
     omcf = ngx_http_conf_get_module_main_conf(cf,
                                               ngx_http_intercom_oauth_module);
@@ -458,29 +626,34 @@ ngx_http_intercom_oauth_merge_loc_conf(ngx_conf_t *cf, void *parent,
     if (omcf->shm_zone == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"%s\" needs \"intercom_oauth_zone\" in the "
-                           "http block",
-                           conf->callback ? "intercom_oauth_callback"
-                                          : "intercom_connect_button");
+                           "http block", name);
         return NGX_CONF_ERROR;
+    }
+
+    if (conf->handler == NGX_HTTP_INTERCOM_OAUTH_HANDLER_STATUS) {
+        return NGX_CONF_OK;
     }
 
     if (conf->client_id.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"%s\" needs \"intercom_oauth_client_id\"",
-                           conf->callback ? "intercom_oauth_callback"
-                                          : "intercom_connect_button");
+                           name);
         return NGX_CONF_ERROR;
     }
 
-    if (conf->callback && conf->client_secret.len == 0) {
+    if ((conf->handler == NGX_HTTP_INTERCOM_OAUTH_HANDLER_CALLBACK
+         || conf->handler == NGX_HTTP_INTERCOM_OAUTH_HANDLER_WEBHOOK)
+        && conf->client_secret.len == 0)
+    {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"intercom_oauth_callback\" needs "
-                           "\"intercom_oauth_client_secret\"");
+                           "\"%s\" needs \"intercom_oauth_client_secret\"",
+                           name);
         return NGX_CONF_ERROR;
     }
 
-    if (conf->callback && ngx_strncasecmp(conf->token_url.data,
-                                          (u_char *) "http://", 7) == 0)
+    if (conf->handler == NGX_HTTP_INTERCOM_OAUTH_HANDLER_CALLBACK
+        && ngx_strncasecmp(conf->token_url.data, (u_char *) "http://", 7)
+           == 0)
     {
         ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
                            "\"intercom_oauth_token_url\" \"%V\" is not "
@@ -615,39 +788,127 @@ ngx_http_intercom_oauth_redirect_uri(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
+/*
+ * intercom_connect_button [redirect], intercom_oauth_callback,
+ * intercom_oauth_disconnect [URI], intercom_oauth_uninstall_webhook
+ * [unsigned], intercom_oauth_status: one content handler per location.
+ */
+
 static char *
-ngx_http_intercom_oauth_button(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_intercom_oauth_handler(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
 {
     ngx_http_intercom_oauth_loc_conf_t  *olcf = conf;
 
     ngx_str_t                 *value;
+    ngx_uint_t                 handler;
     ngx_http_core_loc_conf_t  *clcf;
+    ngx_http_handler_pt        content;
 
-    if (olcf->button != NGX_HTTP_INTERCOM_OAUTH_BUTTON_OFF
-        || olcf->callback == 1)
-    {
+    value = cf->args->elts;
+
+    if (olcf->handler != NGX_HTTP_INTERCOM_OAUTH_HANDLER_NONE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\": a location runs one of "
+                           "intercom_connect_button, intercom_oauth_callback, "
+                           "intercom_oauth_disconnect, "
+                           "intercom_oauth_uninstall_webhook and "
+                           "intercom_oauth_status", &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_strcmp(cmd->name.data, "intercom_connect_button") == 0) {
+        handler = NGX_HTTP_INTERCOM_OAUTH_HANDLER_BUTTON;
+        content = ngx_http_intercom_oauth_button_handler;
+
+        if (cf->args->nelts == 2) {
+            if (ngx_strcmp(value[1].data, "redirect") != 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid parameter \"%V\", "
+                                   "\"intercom_connect_button\" takes only "
+                                   "\"redirect\"", &value[1]);
+                return NGX_CONF_ERROR;
+            }
+
+            handler = NGX_HTTP_INTERCOM_OAUTH_HANDLER_BUTTON_REDIRECT;
+        }
+
+    } else if (ngx_strcmp(cmd->name.data, "intercom_oauth_callback") == 0) {
+        handler = NGX_HTTP_INTERCOM_OAUTH_HANDLER_CALLBACK;
+        content = ngx_http_intercom_oauth_callback_handler;
+
+    } else if (ngx_strcmp(cmd->name.data, "intercom_oauth_disconnect") == 0) {
+        handler = NGX_HTTP_INTERCOM_OAUTH_HANDLER_DISCONNECT;
+        content = ngx_http_intercom_oauth_disconnect_handler;
+
+        if (cf->args->nelts == 2) {
+            olcf->disconnect_uri = value[1];
+
+        } else {
+            ngx_str_set(&olcf->disconnect_uri, "/");
+        }
+
+    } else if (ngx_strcmp(cmd->name.data, "intercom_oauth_status") == 0) {
+        handler = NGX_HTTP_INTERCOM_OAUTH_HANDLER_STATUS;
+        content = ngx_http_intercom_oauth_status_handler;
+
+    } else { /* intercom_oauth_uninstall_webhook */
+        handler = NGX_HTTP_INTERCOM_OAUTH_HANDLER_WEBHOOK;
+        content = ngx_http_intercom_oauth_webhook_handler;
+
+        if (cf->args->nelts == 2) {
+            if (ngx_strcmp(value[1].data, "unsigned") != 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid parameter \"%V\", "
+                                   "\"intercom_oauth_uninstall_webhook\" "
+                                   "takes only \"unsigned\"", &value[1]);
+                return NGX_CONF_ERROR;
+            }
+
+            handler = NGX_HTTP_INTERCOM_OAUTH_HANDLER_WEBHOOK_UNSIGNED;
+
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                               "\"intercom_oauth_uninstall_webhook "
+                               "unsigned\": anyone who can reach this "
+                               "location can delete a workspace's tokens");
+        }
+    }
+
+    olcf->handler = handler;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = content;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_intercom_oauth_require(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_intercom_oauth_loc_conf_t  *olcf = conf;
+
+    ngx_str_t  *value;
+
+    if (olcf->require != NGX_CONF_UNSET) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
 
+    olcf->require = 1;
+
     if (cf->args->nelts == 2) {
-        if (ngx_strcmp(value[1].data, "redirect") != 0) {
+        if (value[1].len == 0 || value[1].data[0] != '/') {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid parameter \"%V\", "
-                               "\"intercom_connect_button\" takes only "
-                               "\"redirect\"", &value[1]);
+                               "\"intercom_oauth_require\" takes the URI of "
+                               "the connect location, starting with \"/\"");
             return NGX_CONF_ERROR;
         }
 
-        olcf->button = NGX_HTTP_INTERCOM_OAUTH_BUTTON_REDIRECT;
-
-    } else {
-        olcf->button = NGX_HTTP_INTERCOM_OAUTH_BUTTON_PAGE;
+        olcf->require_uri = value[1];
     }
-
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_http_intercom_oauth_button_handler;
 
     return NGX_CONF_OK;
 }
@@ -727,29 +988,6 @@ ngx_http_intercom_oauth_button_template(ngx_conf_t *cf, ngx_command_t *cmd,
                            NGX_HTTP_INTERCOM_OAUTH_PLACEHOLDER);
         return NGX_CONF_ERROR;
     }
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_intercom_oauth_callback(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    ngx_http_intercom_oauth_loc_conf_t  *olcf = conf;
-
-    ngx_http_core_loc_conf_t  *clcf;
-
-    if (olcf->callback == 1
-        || olcf->button != NGX_HTTP_INTERCOM_OAUTH_BUTTON_OFF)
-    {
-        return "is duplicate";
-    }
-
-    olcf->callback = 1;
-
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_http_intercom_oauth_callback_handler;
 
     return NGX_CONF_OK;
 }
@@ -1000,7 +1238,7 @@ ngx_http_intercom_oauth_eval_key(ngx_http_request_t *r,
 
 static ngx_int_t
 ngx_http_intercom_oauth_lookup(ngx_http_request_t *r, ngx_pool_t *pool,
-    ngx_str_t *token)
+    ngx_http_intercom_oauth_record_t *rec)
 {
     ngx_str_t                             key;
     ngx_http_intercom_oauth_loc_conf_t   *olcf;
@@ -1023,7 +1261,7 @@ ngx_http_intercom_oauth_lookup(ngx_http_request_t *r, ngx_pool_t *pool,
 
     return ngx_http_intercom_oauth_zone_token_get(omcf->shm_zone,
                                                   &olcf->client_id, &key,
-                                                  pool, token);
+                                                  pool, rec);
 }
 
 
@@ -1031,19 +1269,19 @@ static ngx_int_t
 ngx_http_intercom_oauth_access_token_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    ngx_int_t  rc;
-    ngx_str_t  token;
+    ngx_int_t                         rc;
+    ngx_http_intercom_oauth_record_t  rec;
 
-    ngx_str_null(&token);
+    ngx_memzero(&rec, sizeof(ngx_http_intercom_oauth_record_t));
 
-    rc = ngx_http_intercom_oauth_lookup(r, r->pool, &token);
+    rc = ngx_http_intercom_oauth_lookup(r, r->pool, &rec);
 
     if (rc == NGX_ERROR) {
         return NGX_ERROR;
     }
 
-    v->len = (rc == NGX_OK) ? token.len : 0;
-    v->data = token.data;
+    v->len = (rc == NGX_OK) ? rec.token.len : 0;
+    v->data = rec.token.data;
     v->valid = 1;
     v->no_cacheable = 1;
     v->not_found = 0;
@@ -1069,6 +1307,54 @@ ngx_http_intercom_oauth_connected_variable(ngx_http_request_t *r,
     v->valid = 1;
     v->no_cacheable = 1;
     v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+/*
+ * $intercom_workspace_id, $intercom_admin_id, $intercom_admin_email: the
+ * field at "data" in the record, empty without a token or an identity;
+ * $intercom_admin_email_verified: "1" only when Intercom said true.
+ */
+
+static ngx_int_t
+ngx_http_intercom_oauth_identity_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_int_t                         rc;
+    ngx_str_t                        *s;
+    ngx_http_intercom_oauth_record_t  rec;
+
+    ngx_memzero(&rec, sizeof(ngx_http_intercom_oauth_record_t));
+
+    rc = ngx_http_intercom_oauth_lookup(r, r->pool, &rec);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    if (data == offsetof(ngx_http_intercom_oauth_record_t, email_verified)) {
+        v->len = 1;
+        v->data = (u_char *) ((rc == NGX_OK && rec.identity
+                               && rec.email_verified) ? "1" : "0");
+        return NGX_OK;
+    }
+
+    if (rc != NGX_OK || !rec.identity) {
+        v->len = 0;
+        v->data = (u_char *) "";
+        return NGX_OK;
+    }
+
+    s = (ngx_str_t *) ((u_char *) &rec + data);
+
+    v->len = s->len;
+    v->data = s->data;
 
     return NGX_OK;
 }

@@ -43,11 +43,28 @@
 #define NGX_HTTP_INTERCOM_OAUTH_MAX_TOKEN    2048
 
 
+/* which of the module's content handlers a location runs */
 typedef enum {
-    NGX_HTTP_INTERCOM_OAUTH_BUTTON_OFF = 0,
-    NGX_HTTP_INTERCOM_OAUTH_BUTTON_PAGE,
-    NGX_HTTP_INTERCOM_OAUTH_BUTTON_REDIRECT
-} ngx_http_intercom_oauth_button_e;
+    NGX_HTTP_INTERCOM_OAUTH_HANDLER_NONE = 0,
+    NGX_HTTP_INTERCOM_OAUTH_HANDLER_BUTTON,
+    NGX_HTTP_INTERCOM_OAUTH_HANDLER_BUTTON_REDIRECT,
+    NGX_HTTP_INTERCOM_OAUTH_HANDLER_CALLBACK,
+    NGX_HTTP_INTERCOM_OAUTH_HANDLER_DISCONNECT,
+    NGX_HTTP_INTERCOM_OAUTH_HANDLER_WEBHOOK,
+    NGX_HTTP_INTERCOM_OAUTH_HANDLER_WEBHOOK_UNSIGNED,
+    NGX_HTTP_INTERCOM_OAUTH_HANDLER_STATUS
+} ngx_http_intercom_oauth_handler_e;
+
+#define NGX_HTTP_INTERCOM_OAUTH_WEBHOOK_UNSIGNED                              \
+    NGX_HTTP_INTERCOM_OAUTH_HANDLER_WEBHOOK_UNSIGNED
+
+
+/* intercom_oauth_region */
+typedef enum {
+    NGX_HTTP_INTERCOM_OAUTH_REGION_US = 0,
+    NGX_HTTP_INTERCOM_OAUTH_REGION_EU,
+    NGX_HTTP_INTERCOM_OAUTH_REGION_AU
+} ngx_http_intercom_oauth_region_e;
 
 
 typedef struct {
@@ -65,12 +82,18 @@ typedef struct {
     ngx_str_t                   api_url;
     ngx_str_t                   revoke_url;
 
-    ngx_uint_t                  button;
+    ngx_uint_t                  region;            /* ..._region_e */
+
+    ngx_uint_t                  handler;           /* ..._handler_e */
     ngx_str_t                   button_template;   /* file contents */
 
-    ngx_flag_t                  callback;
     ngx_str_t                   success_uri;
     ngx_str_t                   error_uri;
+    ngx_flag_t                  fetch_identity;
+    ngx_str_t                   disconnect_uri;
+
+    ngx_flag_t                  require;
+    ngx_str_t                   require_uri;       /* empty: answer 401 */
 
     ngx_http_complex_value_t   *key;
     ngx_str_t                   cookie_name;
@@ -93,6 +116,7 @@ typedef struct {
     ngx_str_t                   authorize_url;  /* minted once per request */
     ngx_str_t                   return_to;      /* from a verified state */
     ngx_str_t                   key;            /* who the token belongs to */
+    ngx_str_t                   token;          /* while /me is asked */
     ngx_http_intercom_oauth_exchange_t  *exchange;
 
     unsigned                    session_new:1;

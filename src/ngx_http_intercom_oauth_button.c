@@ -118,7 +118,7 @@ ngx_http_intercom_oauth_button_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (olcf->button == NGX_HTTP_INTERCOM_OAUTH_BUTTON_REDIRECT) {
+    if (olcf->handler == NGX_HTTP_INTERCOM_OAUTH_HANDLER_BUTTON_REDIRECT) {
         ngx_http_clear_location(r);
 
         r->headers_out.location = ngx_list_push(&r->headers_out.headers);

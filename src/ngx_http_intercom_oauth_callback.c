@@ -8,6 +8,7 @@
 
 #include "ngx_http_intercom_oauth_callback.h"
 #include "ngx_http_intercom_oauth_exchange.h"
+#include "ngx_http_intercom_oauth_identity.h"
 #include "ngx_http_intercom_oauth_session.h"
 #include "ngx_http_intercom_oauth_state.h"
 #include "ngx_http_intercom_oauth_token.h"
@@ -38,8 +39,14 @@ static ngx_int_t ngx_http_intercom_oauth_callback_exchange(
     ngx_str_t *code);
 static void ngx_http_intercom_oauth_callback_done(ngx_http_request_t *r,
     ngx_http_intercom_oauth_exchange_t *ex);
+static void ngx_http_intercom_oauth_callback_identity(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_exchange_t *ex);
+static ngx_int_t ngx_http_intercom_oauth_callback_success(
+    ngx_http_request_t *r);
 static ngx_int_t ngx_http_intercom_oauth_callback_fail(ngx_http_request_t *r,
     ngx_uint_t status, char *error);
+static void ngx_http_intercom_oauth_callback_count(ngx_http_request_t *r,
+    ngx_str_t *code);
 static ngx_int_t ngx_http_intercom_oauth_callback_redirect(
     ngx_http_request_t *r, ngx_str_t *uri, ngx_str_t *error);
 
@@ -98,8 +105,6 @@ ngx_http_intercom_oauth_callback_handler(ngx_http_request_t *r)
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "intercom oauth: callback refused: a POST must be "
                       "application/x-www-form-urlencoded");
-        ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
-                                 NGX_HTTP_INTERCOM_OAUTH_CNT_REFUSED_REQUEST);
         (void) ngx_http_discard_request_body(r);
         return ngx_http_intercom_oauth_callback_fail(r, NGX_HTTP_BAD_REQUEST,
                                                      "invalid_request");
@@ -110,8 +115,6 @@ ngx_http_intercom_oauth_callback_handler(ngx_http_request_t *r)
                       "intercom oauth: callback refused: body of %O bytes "
                       "is larger than %d", r->headers_in.content_length_n,
                       NGX_HTTP_INTERCOM_OAUTH_MAX_BODY);
-        ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
-                                 NGX_HTTP_INTERCOM_OAUTH_CNT_REFUSED_REQUEST);
         (void) ngx_http_discard_request_body(r);
         return ngx_http_intercom_oauth_callback_fail(r,
                                        NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
@@ -183,13 +186,10 @@ ngx_http_intercom_oauth_callback_redact(ngx_http_request_t *r)
 static void
 ngx_http_intercom_oauth_callback_body(ngx_http_request_t *r)
 {
-    u_char                               *p;
-    size_t                                len;
-    ngx_str_t                             args;
-    ngx_chain_t                          *cl;
-    ngx_http_intercom_oauth_main_conf_t  *omcf;
-
-    omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
+    u_char       *p;
+    size_t        len;
+    ngx_str_t     args;
+    ngx_chain_t  *cl;
 
     len = 0;
 
@@ -209,8 +209,6 @@ ngx_http_intercom_oauth_callback_body(ngx_http_request_t *r)
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "intercom oauth: callback refused: body is larger "
                       "than %d bytes", NGX_HTTP_INTERCOM_OAUTH_MAX_BODY);
-        ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
-                                 NGX_HTTP_INTERCOM_OAUTH_CNT_REFUSED_REQUEST);
         ngx_http_finalize_request(r,
             ngx_http_intercom_oauth_callback_fail(r,
                                           NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
@@ -285,8 +283,6 @@ ngx_http_intercom_oauth_callback_process(ngx_http_request_t *r,
                       "Intercom sent error \"%V\"",
                       ngx_http_intercom_oauth_callback_printable(&a.error, 64)
                       ? &a.error : &(ngx_str_t) ngx_string("(unprintable)"));
-        ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
-                                  NGX_HTTP_INTERCOM_OAUTH_CNT_REFUSED_DENIED);
         return ngx_http_intercom_oauth_callback_fail(r, NGX_HTTP_FORBIDDEN,
                                                      "access_denied");
     }
@@ -360,8 +356,6 @@ ngx_http_intercom_oauth_callback_process(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "intercom oauth: state refused: expired "
                       "(intercom_oauth_state_ttl %T s)", olcf->state_ttl);
-        ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
-                                   NGX_HTTP_INTERCOM_OAUTH_CNT_REFUSED_STATE);
         return ngx_http_intercom_oauth_callback_fail(r, NGX_HTTP_FORBIDDEN,
                                                      "state_expired");
 
@@ -380,8 +374,6 @@ ngx_http_intercom_oauth_callback_process(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "intercom oauth: callback refused: "
                       "\"intercom_oauth_key\" is empty for this request");
-        ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
-                                   NGX_HTTP_INTERCOM_OAUTH_CNT_REFUSED_STATE);
         return ngx_http_intercom_oauth_callback_fail(r, NGX_HTTP_FORBIDDEN,
                                                      "no_key");
     }
@@ -392,8 +384,6 @@ ngx_http_intercom_oauth_callback_process(ngx_http_request_t *r,
     if (rc == NGX_DECLINED) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "intercom oauth: state refused: already used");
-        ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
-                                   NGX_HTTP_INTERCOM_OAUTH_CNT_REFUSED_STATE);
         return ngx_http_intercom_oauth_callback_fail(r, NGX_HTTP_FORBIDDEN,
                                                      "state_replayed");
     }
@@ -414,15 +404,11 @@ ngx_http_intercom_oauth_callback_process(ngx_http_request_t *r,
 
 bad_request:
 
-    ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
-                                 NGX_HTTP_INTERCOM_OAUTH_CNT_REFUSED_REQUEST);
     return ngx_http_intercom_oauth_callback_fail(r, NGX_HTTP_BAD_REQUEST,
                                                  "invalid_request");
 
 state_invalid:
 
-    ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
-                                   NGX_HTTP_INTERCOM_OAUTH_CNT_REFUSED_STATE);
     return ngx_http_intercom_oauth_callback_fail(r, NGX_HTTP_FORBIDDEN,
                                                  "state_invalid");
 }
@@ -587,6 +573,7 @@ ngx_http_intercom_oauth_callback_exchange(ngx_http_request_t *r,
                                   NGX_ESCAPE_URI_COMPONENT);
 
     params.url = olcf->token_url;
+    params.post = 1;
     params.ca_file = olcf->ca_file;
     params.proxy = olcf->proxy;
     params.timeout = olcf->timeout;
@@ -616,19 +603,23 @@ static void
 ngx_http_intercom_oauth_callback_done(ngx_http_request_t *r,
     ngx_http_intercom_oauth_exchange_t *ex)
 {
-    ngx_int_t                                  rc;
-    ngx_str_t                                 *uri, *url;
-    ngx_connection_t                          *c;
-    ngx_http_intercom_oauth_ctx_t             *ctx;
-    ngx_http_intercom_oauth_loc_conf_t        *olcf;
-    ngx_http_intercom_oauth_main_conf_t       *omcf;
-    ngx_http_intercom_oauth_token_response_t   tr;
+    ngx_int_t                                   rc;
+    ngx_str_t                                  *url;
+    ngx_connection_t                           *c;
+    ngx_http_intercom_oauth_ctx_t              *ctx;
+    ngx_http_intercom_oauth_record_t            rec;
+    ngx_http_intercom_oauth_loc_conf_t         *olcf;
+    ngx_http_intercom_oauth_main_conf_t        *omcf;
+    ngx_http_intercom_oauth_exchange_params_t   params;
+    ngx_http_intercom_oauth_token_response_t    tr;
 
     c = r->connection;
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
     omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
     ctx = ngx_http_get_module_ctx(r, ngx_http_intercom_oauth_module);
     url = &olcf->token_url;
+
+    ngx_http_intercom_oauth_zone_latency(omcf->shm_zone, ex->elapsed);
 
     switch (ex->rc) {
 
@@ -681,10 +672,15 @@ ngx_http_intercom_oauth_callback_done(ngx_http_request_t *r,
 
     ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
                                     NGX_HTTP_INTERCOM_OAUTH_CNT_EXCHANGES_OK);
+    ngx_explicit_memzero(ex->body, ex->len);
+
+    /* stored before /me is asked: a failed /me leaves the token in place */
+    ngx_memzero(&rec, sizeof(ngx_http_intercom_oauth_record_t));
+    rec.token = tr.access_token;
 
     if (ngx_http_intercom_oauth_zone_token_put(omcf->shm_zone,
                                                &olcf->client_id, &ctx->key,
-                                               &tr.access_token)
+                                               &rec)
         != NGX_OK)
     {
         ngx_log_error(NGX_LOG_ERR, c->log, 0,
@@ -698,21 +694,53 @@ ngx_http_intercom_oauth_callback_done(ngx_http_request_t *r,
         goto done;
     }
 
-    ngx_explicit_memzero(tr.access_token.data, tr.access_token.len);
-    ngx_explicit_memzero(ex->body, ex->len);
-
     ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
                                     NGX_HTTP_INTERCOM_OAUTH_CNT_TOKENS_STORED);
-    ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
-                                    NGX_HTTP_INTERCOM_OAUTH_CNT_CALLBACKS_OK);
 
     ngx_log_error(NGX_LOG_INFO, c->log, 0,
                   "intercom oauth: access token stored (%M ms exchange)",
                   ex->elapsed);
 
-    uri = ctx->return_to.len ? &ctx->return_to : &olcf->success_uri;
+    if (olcf->fetch_identity) {
+        ngx_memzero(&params,
+                    sizeof(ngx_http_intercom_oauth_exchange_params_t));
 
-    rc = ngx_http_intercom_oauth_callback_redirect(r, uri, NULL);
+        params.url.len = olcf->api_url.len + sizeof("/me") - 1;
+        params.url.data = ngx_pnalloc(r->pool, params.url.len);
+        if (params.url.data == NULL) {
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            goto done;
+        }
+
+        ngx_memcpy(ngx_cpymem(params.url.data, olcf->api_url.data,
+                              olcf->api_url.len),
+                   "/me", sizeof("/me") - 1);
+
+        params.bearer = tr.access_token;
+        params.ca_file = olcf->ca_file;
+        params.proxy = olcf->proxy;
+        params.timeout = olcf->timeout;
+        params.max_response = NGX_HTTP_INTERCOM_OAUTH_MAX_RESPONSE;
+
+        ctx->token = tr.access_token;
+
+        if (ngx_http_intercom_oauth_exchange_start(r, &params,
+                                    ngx_http_intercom_oauth_callback_identity,
+                                    &ctx->exchange)
+            == NGX_OK)
+        {
+            /* the request goes on waiting, now for /me */
+            return;
+        }
+
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "intercom oauth: /me could not be asked; "
+                      "the token is stored without an identity");
+    }
+
+    ngx_explicit_memzero(tr.access_token.data, tr.access_token.len);
+
+    rc = ngx_http_intercom_oauth_callback_success(r);
 
     goto done;
 
@@ -731,6 +759,149 @@ done:
 
     ngx_http_finalize_request(r, rc);
     ngx_http_run_posted_requests(c);
+}
+
+
+/*
+ * /me answered (or failed): keep the identity beside the token when it
+ * could be read, then redirect either way.
+ */
+
+static void
+ngx_http_intercom_oauth_callback_identity(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_exchange_t *ex)
+{
+    ngx_int_t                             rc;
+    const char                           *reason;
+    ngx_connection_t                     *c;
+    ngx_http_intercom_oauth_ctx_t        *ctx;
+    ngx_http_intercom_oauth_record_t      rec;
+    ngx_http_intercom_oauth_loc_conf_t   *olcf;
+    ngx_http_intercom_oauth_main_conf_t  *omcf;
+
+    c = r->connection;
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_intercom_oauth_module);
+
+    ngx_memzero(&rec, sizeof(ngx_http_intercom_oauth_record_t));
+    rec.token = ctx->token;
+    reason = NULL;
+
+    if (ex->rc == NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_TIMEOUT) {
+        reason = "timed out";
+
+    } else if (ex->rc != NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_OK) {
+        reason = ex->rc == NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_TOO_LARGE
+                 ? "response too large" : ex->error;
+
+    } else if (ex->status != 200) {
+        reason = "status not 200";
+
+    } else if (ngx_http_intercom_oauth_identity_parse(r->pool, ex->body,
+                                                      ex->len, &rec, &reason)
+               == NGX_OK)
+    {
+        reason = NULL;
+    }
+
+    if (reason) {
+        ngx_log_error(NGX_LOG_WARN, c->log, 0,
+                      "intercom oauth: /me at \"%V\" failed: %s (status %l); "
+                      "the token is stored without an identity",
+                      &olcf->api_url, reason, ex->status);
+        ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
+                                 NGX_HTTP_INTERCOM_OAUTH_CNT_IDENTITY_FAILED);
+
+    } else if (ngx_http_intercom_oauth_zone_token_put(omcf->shm_zone,
+                                                      &olcf->client_id,
+                                                      &ctx->key, &rec)
+               != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "intercom oauth: the identity could not be stored in "
+                      "intercom_oauth_zone \"%V\"",
+                      &omcf->shm_zone->shm.name);
+        ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
+                                 NGX_HTTP_INTERCOM_OAUTH_CNT_IDENTITY_FAILED);
+
+    } else {
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "intercom oauth: token of admin %V in workspace %V "
+                      "(email %sverified)", &rec.admin_id, &rec.workspace_id,
+                      rec.email_verified ? "" : "not ");
+        ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
+                                     NGX_HTTP_INTERCOM_OAUTH_CNT_IDENTITY_OK);
+    }
+
+    if (ex->body) {
+        ngx_explicit_memzero(ex->body, ex->len);
+    }
+
+    ngx_explicit_memzero(ctx->token.data, ctx->token.len);
+    ngx_str_null(&ctx->token);
+
+    rc = ngx_http_intercom_oauth_callback_success(r);
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+/* the end of a good callback: counted, then the redirect */
+
+static ngx_int_t
+ngx_http_intercom_oauth_callback_success(ngx_http_request_t *r)
+{
+    ngx_str_t                            *uri;
+    ngx_http_intercom_oauth_ctx_t        *ctx;
+    ngx_http_intercom_oauth_loc_conf_t   *olcf;
+    ngx_http_intercom_oauth_main_conf_t  *omcf;
+
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_intercom_oauth_module);
+
+    ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
+                                    NGX_HTTP_INTERCOM_OAUTH_CNT_CALLBACKS_OK);
+
+    uri = ctx->return_to.len ? &ctx->return_to : &olcf->success_uri;
+
+    return ngx_http_intercom_oauth_callback_redirect(r, uri, NULL);
+}
+
+
+/* one counter per refusal code; exchanges are counted by outcome instead */
+
+static void
+ngx_http_intercom_oauth_callback_count(ngx_http_request_t *r, ngx_str_t *code)
+{
+    ngx_uint_t                            i;
+    ngx_http_intercom_oauth_main_conf_t  *omcf;
+
+    static struct {
+        char                               *code;
+        ngx_http_intercom_oauth_counter_e   counter;
+    } counters[] = {
+        { "invalid_request", NGX_HTTP_INTERCOM_OAUTH_CNT_INVALID_REQUEST },
+        { "access_denied", NGX_HTTP_INTERCOM_OAUTH_CNT_ACCESS_DENIED },
+        { "state_invalid", NGX_HTTP_INTERCOM_OAUTH_CNT_STATE_INVALID },
+        { "state_expired", NGX_HTTP_INTERCOM_OAUTH_CNT_STATE_EXPIRED },
+        { "state_replayed", NGX_HTTP_INTERCOM_OAUTH_CNT_STATE_REPLAYED },
+        { "no_key", NGX_HTTP_INTERCOM_OAUTH_CNT_NO_KEY },
+        { "zone_full", NGX_HTTP_INTERCOM_OAUTH_CNT_ZONE_FULL },
+        { "server_error", NGX_HTTP_INTERCOM_OAUTH_CNT_SERVER_ERROR }
+    };
+
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
+
+    for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+        if (ngx_strcmp(code->data, counters[i].code) == 0) {
+            ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
+                                               counters[i].counter);
+            return;
+        }
+    }
 }
 
 
@@ -757,6 +928,8 @@ ngx_http_intercom_oauth_callback_fail(ngx_http_request_t *r, ngx_uint_t status,
 
     code.len = ngx_strlen(error);
     code.data = (u_char *) error;
+
+    ngx_http_intercom_oauth_callback_count(r, &code);
 
     ngx_http_intercom_oauth_set_error(r, &code);
 

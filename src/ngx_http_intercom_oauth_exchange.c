@@ -188,7 +188,7 @@ ngx_http_intercom_oauth_exchange_start(ngx_http_request_t *r,
         goto failed;
     }
 
-    if (params->body.len) {
+    if (params->post) {
         h = curl_slist_append(headers, "Content-Type: "
                               "application/x-www-form-urlencoded");
         if (h == NULL) {
@@ -262,10 +262,11 @@ ngx_http_intercom_oauth_exchange_start(ngx_http_request_t *r,
 
     curl_easy_setopt(easy, CURLOPT_PROXY, s);
 
-    if (params->body.len) {
+    if (params->post) {
         curl_easy_setopt(easy, CURLOPT_POST, 1L);
         curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, (long) params->body.len);
-        curl_easy_setopt(easy, CURLOPT_POSTFIELDS, params->body.data);
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDS,
+                         params->body.len ? (char *) params->body.data : "");
     }
 
     ex->started = ngx_current_msec;

@@ -22,7 +22,8 @@ typedef void (*ngx_http_intercom_oauth_exchange_done_pt)(
 /* what to send; strings need not be NUL-terminated */
 typedef struct {
     ngx_str_t                   url;
-    ngx_str_t                   body;          /* empty: GET, else POST */
+    ngx_uint_t                  post;          /* POST "body", else GET */
+    ngx_str_t                   body;
     ngx_str_t                   bearer;        /* Authorization: Bearer */
     ngx_str_t                   ca_file;       /* empty: system store */
     ngx_str_t                   proxy;         /* empty: no proxy at all */

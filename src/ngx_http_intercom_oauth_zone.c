@@ -443,11 +443,110 @@ ngx_http_intercom_oauth_zone_key(u_char *buf, ngx_str_t *client_id,
 }
 
 
+/*
+ * A record's value in the zone:
+ *
+ *   token length (2 bytes, big-endian), token,
+ *   flags (1 byte: 1 identity, 2 email verified),
+ *   then admin id, admin email, workspace id, workspace name and region,
+ *   each as a 1-byte length and the bytes.
+ */
+
+#define NGX_HTTP_INTERCOM_OAUTH_REC_FIELDS  5
+
+
+static ngx_str_t *
+ngx_http_intercom_oauth_zone_fields(ngx_http_intercom_oauth_record_t *rec,
+    ngx_uint_t i)
+{
+    switch (i) {
+    case 0:
+        return &rec->admin_id;
+    case 1:
+        return &rec->admin_email;
+    case 2:
+        return &rec->workspace_id;
+    case 3:
+        return &rec->workspace_name;
+    default:
+        return &rec->region;
+    }
+}
+
+
+static size_t
+ngx_http_intercom_oauth_zone_record_size(ngx_http_intercom_oauth_record_t *rec)
+{
+    size_t      n;
+    ngx_uint_t  i;
+
+    n = 2 + rec->token.len + 1;
+
+    for (i = 0; i < NGX_HTTP_INTERCOM_OAUTH_REC_FIELDS; i++) {
+        n += 1 + ngx_min(ngx_http_intercom_oauth_zone_fields(rec, i)->len,
+                         255);
+    }
+
+    return n;
+}
+
+
+static void
+ngx_http_intercom_oauth_zone_record_write(u_char *p,
+    ngx_http_intercom_oauth_record_t *rec)
+{
+    size_t      len;
+    ngx_str_t  *f;
+    ngx_uint_t  i;
+
+    *p++ = (u_char) (rec->token.len >> 8);
+    *p++ = (u_char) rec->token.len;
+    p = ngx_cpymem(p, rec->token.data, rec->token.len);
+
+    *p++ = (u_char) ((rec->identity ? 1 : 0)
+                     | (rec->identity && rec->email_verified ? 2 : 0));
+
+    for (i = 0; i < NGX_HTTP_INTERCOM_OAUTH_REC_FIELDS; i++) {
+        f = ngx_http_intercom_oauth_zone_fields(rec, i);
+        len = ngx_min(f->len, 255);
+        *p++ = (u_char) len;
+        p = ngx_cpymem(p, f->data, len);
+    }
+}
+
+
+/* points the record's strings into the value "p" was written at */
+
+static void
+ngx_http_intercom_oauth_zone_record_read(u_char *p,
+    ngx_http_intercom_oauth_record_t *rec)
+{
+    ngx_str_t   *f;
+    ngx_uint_t   i;
+
+    rec->token.len = ((size_t) p[0] << 8) | p[1];
+    rec->token.data = p + 2;
+    p += 2 + rec->token.len;
+
+    rec->identity = (*p & 1) ? 1 : 0;
+    rec->email_verified = (*p & 2) ? 1 : 0;
+    p++;
+
+    for (i = 0; i < NGX_HTTP_INTERCOM_OAUTH_REC_FIELDS; i++) {
+        f = ngx_http_intercom_oauth_zone_fields(rec, i);
+        f->len = *p++;
+        f->data = p;
+        p += f->len;
+    }
+}
+
+
 ngx_int_t
 ngx_http_intercom_oauth_zone_token_put(ngx_shm_zone_t *shm_zone,
-    ngx_str_t *client_id, ngx_str_t *key, ngx_str_t *token)
+    ngx_str_t *client_id, ngx_str_t *key,
+    ngx_http_intercom_oauth_record_t *rec)
 {
-    size_t                               n, klen;
+    size_t                               n, klen, vlen;
     uint32_t                             hash;
     ngx_rbtree_node_t                   *node;
     ngx_http_intercom_oauth_node_t      *on;
@@ -455,8 +554,9 @@ ngx_http_intercom_oauth_zone_token_put(ngx_shm_zone_t *shm_zone,
     u_char                               kbuf[NGX_HTTP_INTERCOM_OAUTH_ZONE_MAX_KEY];
 
     klen = ngx_http_intercom_oauth_zone_key(kbuf, client_id, key);
+    vlen = ngx_http_intercom_oauth_zone_record_size(rec);
 
-    if (klen == 0 || token->len > 0xffff) {
+    if (klen == 0 || rec->token.len > 0xffff || vlen > 0xffff) {
         return NGX_ERROR;
     }
 
@@ -473,7 +573,7 @@ ngx_http_intercom_oauth_zone_token_put(ngx_shm_zone_t *shm_zone,
 
     n = offsetof(ngx_rbtree_node_t, color)
         + offsetof(ngx_http_intercom_oauth_node_t, data)
-        + klen + token->len;
+        + klen + vlen;
 
     node = ngx_http_intercom_oauth_zone_alloc(shm_zone, n);
     if (node == NULL) {
@@ -484,9 +584,10 @@ ngx_http_intercom_oauth_zone_token_put(ngx_shm_zone_t *shm_zone,
     node->key = hash;
     on = ngx_http_intercom_oauth_node(node);
     on->len = (u_short) klen;
-    on->value_len = (u_short) token->len;
+    on->value_len = (u_short) vlen;
     on->time = ngx_time();
-    ngx_memcpy(ngx_cpymem(on->data, kbuf, klen), token->data, token->len);
+    ngx_memcpy(on->data, kbuf, klen);
+    ngx_http_intercom_oauth_zone_record_write(on->data + klen, rec);
 
     ngx_rbtree_insert(&ctx->sh->tokens, node);
     ngx_queue_insert_head(&ctx->sh->token_lru, &on->queue);
@@ -500,8 +601,10 @@ ngx_http_intercom_oauth_zone_token_put(ngx_shm_zone_t *shm_zone,
 
 ngx_int_t
 ngx_http_intercom_oauth_zone_token_get(ngx_shm_zone_t *shm_zone,
-    ngx_str_t *client_id, ngx_str_t *key, ngx_pool_t *pool, ngx_str_t *token)
+    ngx_str_t *client_id, ngx_str_t *key, ngx_pool_t *pool,
+    ngx_http_intercom_oauth_record_t *rec)
 {
+    u_char                              *copy;
     size_t                               klen;
     uint32_t                             hash;
     ngx_int_t                            rc;
@@ -532,14 +635,15 @@ ngx_http_intercom_oauth_zone_token_get(ngx_shm_zone_t *shm_zone,
     ngx_queue_insert_head(&ctx->sh->token_lru, &on->queue);
 
     if (pool) {
-        token->len = on->value_len;
-        token->data = ngx_pnalloc(pool, on->value_len);
+        /* one copy of the value, then the record points into it */
+        copy = ngx_pnalloc(pool, on->value_len);
 
-        if (token->data == NULL) {
+        if (copy == NULL) {
             rc = NGX_ERROR;
 
         } else {
-            ngx_memcpy(token->data, on->data + on->len, on->value_len);
+            ngx_memcpy(copy, on->data + on->len, on->value_len);
+            ngx_http_intercom_oauth_zone_record_read(copy, rec);
         }
     }
 
@@ -582,6 +686,97 @@ ngx_http_intercom_oauth_zone_token_delete(ngx_shm_zone_t *shm_zone,
 }
 
 
+ngx_uint_t
+ngx_http_intercom_oauth_zone_delete_workspace(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *client_id, ngx_str_t *workspace_id)
+{
+    ngx_uint_t                           n;
+    ngx_queue_t                         *q, *next;
+    ngx_http_intercom_oauth_node_t      *on;
+    ngx_http_intercom_oauth_record_t     rec;
+    ngx_http_intercom_oauth_zone_ctx_t  *ctx;
+
+    ctx = shm_zone->data;
+    n = 0;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    for (q = ngx_queue_head(&ctx->sh->token_lru);
+         q != ngx_queue_sentinel(&ctx->sh->token_lru);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        on = ngx_queue_data(q, ngx_http_intercom_oauth_node_t, queue);
+
+        /* the key starts with "client_id \0" */
+        if (on->len <= client_id->len
+            || on->data[client_id->len] != '\0'
+            || ngx_memcmp(on->data, client_id->data, client_id->len) != 0)
+        {
+            continue;
+        }
+
+        ngx_http_intercom_oauth_zone_record_read(on->data + on->len, &rec);
+
+        if (rec.identity
+            && rec.workspace_id.len == workspace_id->len
+            && ngx_memcmp(rec.workspace_id.data, workspace_id->data,
+                          workspace_id->len) == 0)
+        {
+            ngx_http_intercom_oauth_zone_evict(ctx, on);
+            n++;
+        }
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return n;
+}
+
+
+void
+ngx_http_intercom_oauth_zone_latency(ngx_shm_zone_t *shm_zone, ngx_msec_t ms)
+{
+    ngx_uint_t                           i;
+    ngx_http_intercom_oauth_zone_ctx_t  *ctx;
+    static ngx_msec_t                    bounds[] = {
+                                             NGX_HTTP_INTERCOM_OAUTH_LATENCY_BUCKETS
+                                         };
+
+    ctx = shm_zone->data;
+
+    for (i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++) {
+        if (ms <= bounds[i]) {
+            break;
+        }
+    }
+
+    (void) ngx_atomic_fetch_add(
+               &ctx->sh->counters[NGX_HTTP_INTERCOM_OAUTH_CNT_LATENCY + i], 1);
+    (void) ngx_atomic_fetch_add(
+               &ctx->sh->counters[NGX_HTTP_INTERCOM_OAUTH_CNT_EXCHANGE_MS], ms);
+}
+
+
+void
+ngx_http_intercom_oauth_zone_bytes(ngx_shm_zone_t *shm_zone, size_t *used,
+    size_t *free)
+{
+    size_t                               total;
+    ngx_http_intercom_oauth_zone_ctx_t  *ctx;
+
+    ctx = shm_zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    total = (ctx->shpool->end - ctx->shpool->start) / ngx_pagesize;
+    *free = ctx->shpool->pfree * ngx_pagesize;
+    *used = total * ngx_pagesize - *free;
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+}
+
+
 void
 ngx_http_intercom_oauth_zone_secret(ngx_shm_zone_t *shm_zone,
     ngx_str_t *secret)
@@ -604,6 +799,18 @@ ngx_http_intercom_oauth_zone_count(ngx_shm_zone_t *shm_zone,
     ctx = shm_zone->data;
 
     (void) ngx_atomic_fetch_add(&ctx->sh->counters[counter], 1);
+}
+
+
+void
+ngx_http_intercom_oauth_zone_count_n(ngx_shm_zone_t *shm_zone,
+    ngx_http_intercom_oauth_counter_e counter, ngx_uint_t n)
+{
+    ngx_http_intercom_oauth_zone_ctx_t  *ctx;
+
+    ctx = shm_zone->data;
+
+    (void) ngx_atomic_fetch_add(&ctx->sh->counters[counter], n);
 }
 
 

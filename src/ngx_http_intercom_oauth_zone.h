@@ -16,19 +16,62 @@
 
 #define NGX_HTTP_INTERCOM_OAUTH_SECRET_LEN  32
 
+/* exchange latency histogram bounds, in milliseconds (+Inf after them) */
+#define NGX_HTTP_INTERCOM_OAUTH_LATENCY_BUCKETS                               \
+    50, 100, 250, 500, 1000, 2500, 5000, 10000
+#define NGX_HTTP_INTERCOM_OAUTH_NBUCKETS  9
+
+
+/*
+ * What the zone keeps for one (client id, key): the access token and, when
+ * /me answered, who it belongs to.  Identity strings longer than 255 bytes
+ * are cut.
+ */
+typedef struct {
+    ngx_str_t                   token;
+    ngx_str_t                   admin_id;
+    ngx_str_t                   admin_email;
+    ngx_str_t                   workspace_id;    /* app.id_code */
+    ngx_str_t                   workspace_name;
+    ngx_str_t                   region;
+    ngx_uint_t                  email_verified;  /* 1 only if Intercom said so */
+    ngx_uint_t                  identity;        /* 1 when /me answered */
+} ngx_http_intercom_oauth_record_t;
+
 
 typedef enum {
     NGX_HTTP_INTERCOM_OAUTH_CNT_CONNECT_PAGES = 0,
     NGX_HTTP_INTERCOM_OAUTH_CNT_CALLBACKS,
     NGX_HTTP_INTERCOM_OAUTH_CNT_CALLBACKS_OK,
-    NGX_HTTP_INTERCOM_OAUTH_CNT_REFUSED_REQUEST,
-    NGX_HTTP_INTERCOM_OAUTH_CNT_REFUSED_STATE,
-    NGX_HTTP_INTERCOM_OAUTH_CNT_REFUSED_DENIED,
+    /* refusals, one per error code of the callback */
+    NGX_HTTP_INTERCOM_OAUTH_CNT_INVALID_REQUEST,
+    NGX_HTTP_INTERCOM_OAUTH_CNT_ACCESS_DENIED,
+    NGX_HTTP_INTERCOM_OAUTH_CNT_STATE_INVALID,
+    NGX_HTTP_INTERCOM_OAUTH_CNT_STATE_EXPIRED,
+    NGX_HTTP_INTERCOM_OAUTH_CNT_STATE_REPLAYED,
+    NGX_HTTP_INTERCOM_OAUTH_CNT_NO_KEY,
+    NGX_HTTP_INTERCOM_OAUTH_CNT_ZONE_FULL,
+    NGX_HTTP_INTERCOM_OAUTH_CNT_SERVER_ERROR,
+    /* token exchanges */
     NGX_HTTP_INTERCOM_OAUTH_CNT_EXCHANGES_OK,
     NGX_HTTP_INTERCOM_OAUTH_CNT_EXCHANGES_FAILED,
     NGX_HTTP_INTERCOM_OAUTH_CNT_EXCHANGES_TIMEOUT,
+    NGX_HTTP_INTERCOM_OAUTH_CNT_EXCHANGE_MS,        /* sum of latencies */
+    NGX_HTTP_INTERCOM_OAUTH_CNT_LATENCY,            /* first bucket */
+    NGX_HTTP_INTERCOM_OAUTH_CNT_LATENCY_LAST =
+        NGX_HTTP_INTERCOM_OAUTH_CNT_LATENCY + NGX_HTTP_INTERCOM_OAUTH_NBUCKETS
+        - 1,
+    /* the lifecycle */
     NGX_HTTP_INTERCOM_OAUTH_CNT_TOKENS_STORED,
     NGX_HTTP_INTERCOM_OAUTH_CNT_EVICTIONS,
+    NGX_HTTP_INTERCOM_OAUTH_CNT_IDENTITY_OK,
+    NGX_HTTP_INTERCOM_OAUTH_CNT_IDENTITY_FAILED,
+    NGX_HTTP_INTERCOM_OAUTH_CNT_DISCONNECTS,
+    NGX_HTTP_INTERCOM_OAUTH_CNT_REVOKE_OK,
+    NGX_HTTP_INTERCOM_OAUTH_CNT_REVOKE_FAILED,
+    NGX_HTTP_INTERCOM_OAUTH_CNT_WEBHOOKS,
+    NGX_HTTP_INTERCOM_OAUTH_CNT_WEBHOOKS_REFUSED,
+    NGX_HTTP_INTERCOM_OAUTH_CNT_TOKENS_DELETED,
     NGX_HTTP_INTERCOM_OAUTH_CNT_MAX
 } ngx_http_intercom_oauth_counter_e;
 
@@ -60,28 +103,48 @@ ngx_int_t ngx_http_intercom_oauth_zone_state_use(ngx_shm_zone_t *shm_zone,
     u_char *nonce, time_t expires);
 
 /*
- * Stores or replaces the token for (client_id, key).  When the zone is full
+ * Stores or replaces the record for (client_id, key).  When the zone is full
  * the least recently used tokens are evicted to make room (counted and
- * logged).  Returns NGX_OK, or NGX_ERROR when the token cannot fit at all.
+ * logged).  Returns NGX_OK, or NGX_ERROR when it cannot fit at all.
  */
 ngx_int_t ngx_http_intercom_oauth_zone_token_put(ngx_shm_zone_t *shm_zone,
-    ngx_str_t *client_id, ngx_str_t *key, ngx_str_t *token);
+    ngx_str_t *client_id, ngx_str_t *key,
+    ngx_http_intercom_oauth_record_t *rec);
 
 /*
- * Copies the token for (client_id, key) into "pool" and marks it recently
+ * Copies the record for (client_id, key) into "pool" and marks it recently
  * used.  Pass pool NULL to only test for presence.  Returns NGX_OK,
  * NGX_DECLINED when there is none, NGX_ERROR on allocation failure.
  */
 ngx_int_t ngx_http_intercom_oauth_zone_token_get(ngx_shm_zone_t *shm_zone,
     ngx_str_t *client_id, ngx_str_t *key, ngx_pool_t *pool,
-    ngx_str_t *token);
+    ngx_http_intercom_oauth_record_t *rec);
 
 /*
- * Removes the token for (client_id, key).  Returns NGX_OK, or NGX_DECLINED
+ * Removes the record for (client_id, key).  Returns NGX_OK, or NGX_DECLINED
  * when there was none.
  */
 ngx_int_t ngx_http_intercom_oauth_zone_token_delete(ngx_shm_zone_t *shm_zone,
     ngx_str_t *client_id, ngx_str_t *key);
+
+/*
+ * Removes every record of client_id whose workspace is workspace_id (the
+ * uninstall webhook); walks all tokens under the mutex.  Returns how many.
+ */
+ngx_uint_t ngx_http_intercom_oauth_zone_delete_workspace(
+    ngx_shm_zone_t *shm_zone, ngx_str_t *client_id, ngx_str_t *workspace_id);
+
+/*
+ * Adds an exchange's latency (ms) to the histogram and its sum.
+ */
+void ngx_http_intercom_oauth_zone_latency(ngx_shm_zone_t *shm_zone,
+    ngx_msec_t ms);
+
+/*
+ * Bytes of the zone's pool in use and free (whole pages).
+ */
+void ngx_http_intercom_oauth_zone_bytes(ngx_shm_zone_t *shm_zone,
+    size_t *used, size_t *free);
 
 /*
  * Points "secret" at the zone's generated state secret
@@ -93,6 +156,10 @@ void ngx_http_intercom_oauth_zone_secret(ngx_shm_zone_t *shm_zone,
 /* Adds one to a counter; lock-free. */
 void ngx_http_intercom_oauth_zone_count(ngx_shm_zone_t *shm_zone,
     ngx_http_intercom_oauth_counter_e counter);
+
+/* Adds n to a counter; lock-free. */
+void ngx_http_intercom_oauth_zone_count_n(ngx_shm_zone_t *shm_zone,
+    ngx_http_intercom_oauth_counter_e counter, ngx_uint_t n);
 
 /* Reads a counter. */
 ngx_atomic_uint_t ngx_http_intercom_oauth_zone_counter(

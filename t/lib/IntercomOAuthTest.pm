@@ -60,6 +60,8 @@ our $HTTP_CONFIG = <<'_EOC_';
     intercom_oauth_state_secret   env:TEST_INTERCOM_STATE_SECRET;
     intercom_oauth_redirect_uri   https://localhost/callback;
     intercom_oauth_token_url      https://127.0.0.1:$TEST_NGINX_STANDIN_PORT/behave/ok/auth/eagle/token;
+    intercom_oauth_api_url        https://127.0.0.1:$TEST_NGINX_STANDIN_PORT;
+    intercom_oauth_revoke_url     https://127.0.0.1:$TEST_NGINX_STANDIN_PORT/auth/uninstall;
     intercom_oauth_ca_file        $TEST_NGINX_CA_FILE;
     intercom_oauth_timeout        3s;
 _EOC_

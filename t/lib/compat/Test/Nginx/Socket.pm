@@ -59,9 +59,12 @@ sub run_tests () {
     get_nginx_version();
     $ENV{TEST_NGINX_SERVER_PORT} //= $ServerPort;
 
-    # Ctrl-C or a kill still stops nginx (through the END block).
+    # Ctrl-C, a kill or a closed output pipe still stop nginx (through
+    # the END block).
     local $SIG{INT}  = $SIG{INT}  || sub { exit 130 };
     local $SIG{TERM} = $SIG{TERM} || sub { exit 143 };
+    local $SIG{PIPE} = $SIG{PIPE}
+                       || sub { Test::Nginx::Util::quick_exit(141) };
 
     my @blocks = Test::Base::blocks();
     @blocks = shuffle @blocks unless $NoShuffle;

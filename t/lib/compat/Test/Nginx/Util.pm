@@ -636,6 +636,10 @@ sub start_nginx ($) {
             ($NginxPid, $NginxIsChild, $NginxBlock)
                 = (read_pid_file(), 0, $block);
             sleep $SleepTime;
+
+            # A module's init_process runs after nginx daemonized.
+            return (0, start_failure('exited right after it started'))
+                unless is_running($NginxPid);
             return 1;
         }
 
@@ -863,6 +867,16 @@ sub stop_tcp_server () {
 sub cleanup () {
     $_->() for @CleanupHandlers;
     stop_tcp_server();
+}
+
+# Output is gone (SIGPIPE): stop our processes and leave without
+# reporting anything more.
+sub quick_exit ($) {
+    $SIG{PIPE} = 'IGNORE';
+    undef $AfterStopHook;
+    cleanup();
+    stop_nginx() unless $ENV{TEST_NGINX_NO_CLEAN};
+    POSIX::_exit(shift);
 }
 
 END {

@@ -1,0 +1,299 @@
+
+/*
+ * Disconnect.  The token leaves the zone before Intercom is asked to
+ * revoke it: a user who disconnects is disconnected here whatever Intercom
+ * answers, and the answer only decides what is logged.
+ */
+
+
+#include "ngx_http_intercom_oauth_disconnect.h"
+#include "ngx_http_intercom_oauth_exchange.h"
+#include "ngx_http_intercom_oauth_zone.h"
+
+
+static void ngx_http_intercom_oauth_disconnect_done(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_exchange_t *ex);
+static ngx_int_t ngx_http_intercom_oauth_disconnect_redirect(
+    ngx_http_request_t *r);
+static ngx_int_t ngx_http_intercom_oauth_authority(ngx_str_t *url,
+    ngx_str_t *authority);
+
+
+ngx_int_t
+ngx_http_intercom_oauth_disconnect_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                                   rc;
+    ngx_str_t                                   key;
+    const char                                 *why;
+    ngx_http_intercom_oauth_ctx_t              *ctx;
+    ngx_http_intercom_oauth_record_t            rec;
+    ngx_http_intercom_oauth_loc_conf_t         *olcf;
+    ngx_http_intercom_oauth_main_conf_t        *omcf;
+    ngx_http_intercom_oauth_exchange_params_t   params;
+
+    if (r->method != NGX_HTTP_POST) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "intercom oauth: disconnect refused: method \"%V\" "
+                      "is not POST", &r->method_name);
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    if (ngx_http_intercom_oauth_same_origin(r, &why) != NGX_OK) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "intercom oauth: disconnect refused: %s", why);
+        return NGX_HTTP_FORBIDDEN;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
+
+    ctx = ngx_http_intercom_oauth_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_intercom_oauth_eval_key(r, olcf, &key) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
+                                     NGX_HTTP_INTERCOM_OAUTH_CNT_DISCONNECTS);
+
+    rc = key.len ? ngx_http_intercom_oauth_zone_token_get(omcf->shm_zone,
+                                                          &olcf->client_id,
+                                                          &key, r->pool, &rec)
+                 : NGX_DECLINED;
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "intercom oauth: disconnect: no token to forget");
+        return ngx_http_intercom_oauth_disconnect_redirect(r);
+    }
+
+    if (ngx_http_intercom_oauth_zone_token_delete(omcf->shm_zone,
+                                                  &olcf->client_id, &key)
+        == NGX_OK)
+    {
+        ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
+                                  NGX_HTTP_INTERCOM_OAUTH_CNT_TOKENS_DELETED);
+    }
+
+    ngx_memzero(&params, sizeof(ngx_http_intercom_oauth_exchange_params_t));
+
+    params.url = olcf->revoke_url;
+    params.post = 1;
+    params.bearer = rec.token;
+    params.ca_file = olcf->ca_file;
+    params.proxy = olcf->proxy;
+    params.timeout = olcf->timeout;
+    params.max_response = NGX_HTTP_INTERCOM_OAUTH_MAX_RESPONSE;
+
+    rc = ngx_http_intercom_oauth_exchange_start(r, &params,
+                                      ngx_http_intercom_oauth_disconnect_done,
+                                      &ctx->exchange);
+
+    /* curl keeps its own copy of the header */
+    ngx_explicit_memzero(rec.token.data, rec.token.len);
+
+    if (rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "intercom oauth: disconnect: the token was deleted "
+                      "here but could not be revoked at Intercom");
+        ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
+                                   NGX_HTTP_INTERCOM_OAUTH_CNT_REVOKE_FAILED);
+        return ngx_http_intercom_oauth_disconnect_redirect(r);
+    }
+
+    r->main->count++;
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_intercom_oauth_disconnect_done(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_exchange_t *ex)
+{
+    ngx_connection_t                     *c;
+    ngx_http_intercom_oauth_loc_conf_t   *olcf;
+    ngx_http_intercom_oauth_main_conf_t  *omcf;
+
+    c = r->connection;
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
+
+    if (ex->rc == NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_OK
+        && ex->status >= 200 && ex->status <= 299)
+    {
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "intercom oauth: disconnect: token deleted and "
+                      "revoked at Intercom");
+        ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
+                                       NGX_HTTP_INTERCOM_OAUTH_CNT_REVOKE_OK);
+
+    } else {
+        ngx_log_error(NGX_LOG_WARN, c->log, 0,
+                      "intercom oauth: disconnect: token deleted here; "
+                      "revoking it at \"%V\" failed: %s%s (status %l)",
+                      &olcf->revoke_url,
+                      ex->rc == NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_TIMEOUT
+                      ? "timed out" : "",
+                      ex->rc == NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_OK
+                      ? "not a 2xx answer" : ex->error,
+                      ex->status);
+        ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
+                                   NGX_HTTP_INTERCOM_OAUTH_CNT_REVOKE_FAILED);
+    }
+
+    ngx_http_finalize_request(r,
+                            ngx_http_intercom_oauth_disconnect_redirect(r));
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_http_intercom_oauth_disconnect_redirect(ngx_http_request_t *r)
+{
+    ngx_table_elt_t                     *location;
+    ngx_http_intercom_oauth_loc_conf_t  *olcf;
+
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
+
+    if (ngx_http_intercom_oauth_no_store(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_clear_location(r);
+
+    location = ngx_list_push(&r->headers_out.headers);
+    if (location == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    location->hash = 1;
+#if (nginx_version >= 1023000)
+    location->next = NULL;
+#endif
+    ngx_str_set(&location->key, "Location");
+    location->value = olcf->disconnect_uri;
+    r->headers_out.location = location;
+
+    return NGX_HTTP_SEE_OTHER;
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_same_origin(ngx_http_request_t *r, const char **why)
+{
+    ngx_str_t         host, from, authority;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *origin;
+
+    if (r->headers_in.host == NULL || r->headers_in.host->value.len == 0) {
+        *why = "the request has no Host header";
+        return NGX_DECLINED;
+    }
+
+    host = r->headers_in.host->value;
+    origin = NULL;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("Origin") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Origin",
+                               sizeof("Origin") - 1) == 0)
+        {
+            origin = &h[i];
+            break;
+        }
+    }
+
+    if (origin) {
+        from = origin->value;
+
+    } else if (r->headers_in.referer) {
+        from = r->headers_in.referer->value;
+
+    } else {
+        *why = "neither Origin nor Referer says the request comes from "
+               "this site";
+        return NGX_DECLINED;
+    }
+
+    /* the scheme is not compared: TLS may end at a load balancer */
+    if (ngx_http_intercom_oauth_authority(&from, &authority) != NGX_OK
+        || authority.len != host.len
+        || ngx_strncasecmp(authority.data, host.data, host.len) != 0)
+    {
+        *why = origin ? "Origin names another site"
+                      : "Referer names another site";
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* "https://host:port/path" -> "host:port"; NGX_ERROR when not http(s) */
+
+static ngx_int_t
+ngx_http_intercom_oauth_authority(ngx_str_t *url, ngx_str_t *authority)
+{
+    u_char  *p, *last;
+
+    p = url->data;
+    last = url->data + url->len;
+
+    if (url->len > 8 && ngx_strncasecmp(p, (u_char *) "https://", 8) == 0) {
+        p += 8;
+
+    } else if (url->len > 7
+               && ngx_strncasecmp(p, (u_char *) "http://", 7) == 0)
+    {
+        p += 7;
+
+    } else {
+        return NGX_ERROR;
+    }
+
+    authority->data = p;
+
+    while (p < last && *p != '/' && *p != '?' && *p != '#') {
+        if (*p == '@') {
+            /* user information in an origin is not a browser's doing */
+            return NGX_ERROR;
+        }
+
+        p++;
+    }
+
+    authority->len = p - authority->data;
+
+    return authority->len ? NGX_OK : NGX_ERROR;
+}

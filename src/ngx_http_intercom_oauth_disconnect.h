@@ -1,0 +1,36 @@
+
+/*
+ * Disconnect: forget this key's token here and revoke it at Intercom
+ * (POST intercom_oauth_revoke_url with the token as Bearer,
+ * intercom-oauth-facts.md section 4).
+ */
+
+
+#ifndef _NGX_HTTP_INTERCOM_OAUTH_DISCONNECT_H_INCLUDED_
+#define _NGX_HTTP_INTERCOM_OAUTH_DISCONNECT_H_INCLUDED_
+
+
+#include "ngx_http_intercom_oauth.h"
+
+
+/*
+ * Content handler of "intercom_oauth_disconnect".  POST only (405).  The
+ * request must come from the site itself: its Origin (or, without one, its
+ * Referer) must name the request's Host (403 otherwise: SameSite alone does
+ * not stop same-site subdomains or old browsers).  Deletes the token from
+ * the zone first, so that it is gone even when Intercom is unreachable,
+ * then revokes it at Intercom without blocking, then answers 302 to the
+ * directive's URI.  A request without a token gets the 302 at once.
+ */
+ngx_int_t ngx_http_intercom_oauth_disconnect_handler(ngx_http_request_t *r);
+
+/*
+ * Tells whether the request's Origin, or else its Referer, has the same
+ * host (and port) as its Host header.  Returns NGX_OK or NGX_DECLINED
+ * (with *why set for the log).
+ */
+ngx_int_t ngx_http_intercom_oauth_same_origin(ngx_http_request_t *r,
+    const char **why);
+
+
+#endif /* _NGX_HTTP_INTERCOM_OAUTH_DISCONNECT_H_INCLUDED_ */

@@ -1,0 +1,144 @@
+
+/*
+ * Reading /me.  yajl's tree API here: the documents are small (capped by
+ * the exchange at NGX_HTTP_INTERCOM_OAUTH_MAX_RESPONSE) and the fields sit
+ * at fixed paths.
+ */
+
+
+#include <yajl/yajl_tree.h>
+
+#include "ngx_http_intercom_oauth_identity.h"
+
+
+void *
+ngx_http_intercom_oauth_json_tree(ngx_pool_t *pool, u_char *body, size_t len)
+{
+    u_char  *text;
+
+    if (body == NULL || len == 0 || ngx_strlchr(body, body + len, '\0')) {
+        return NULL;
+    }
+
+    /* yajl_tree_parse() reads a C string */
+    text = ngx_pnalloc(pool, len + 1);
+    if (text == NULL) {
+        return NULL;
+    }
+
+    *ngx_cpymem(text, body, len) = '\0';
+
+    return yajl_tree_parse((const char *) text, NULL, 0);
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_json_string(ngx_pool_t *pool, void *tree,
+    const char **path, ngx_str_t *out)
+{
+    size_t     len;
+    yajl_val   v;
+    char      *s;
+
+    v = yajl_tree_get((yajl_val) tree, path, yajl_t_any);
+
+    if (v == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (YAJL_IS_STRING(v)) {
+        s = YAJL_GET_STRING(v);
+
+    } else if (YAJL_IS_NUMBER(v)) {
+        s = YAJL_GET_NUMBER(v);
+
+    } else {
+        return NGX_DECLINED;
+    }
+
+    len = ngx_strlen(s);
+
+    out->data = ngx_pnalloc(pool, len ? len : 1);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(out->data, s, len);
+    out->len = len;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_identity_parse(ngx_pool_t *pool, u_char *body,
+    size_t len, ngx_http_intercom_oauth_record_t *rec, const char **reason)
+{
+    yajl_val     tree, v;
+    ngx_str_t    type;
+    ngx_int_t    rc;
+    ngx_uint_t   i;
+    ngx_str_t   *out[] = { &rec->admin_id, &rec->admin_email,
+                           &rec->workspace_id, &rec->workspace_name,
+                           &rec->region };
+
+    static const char  *type_path[] = { "type", NULL };
+    static const char  *verified_path[] = { "email_verified", NULL };
+    static const char  *paths[][3] = {
+        { "id", NULL, NULL },
+        { "email", NULL, NULL },
+        { "app", "id_code", NULL },
+        { "app", "name", NULL },
+        { "app", "region", NULL }
+    };
+
+    tree = ngx_http_intercom_oauth_json_tree(pool, body, len);
+
+    if (tree == NULL || !YAJL_IS_OBJECT(tree)) {
+        *reason = "the response is not a JSON object";
+        rc = NGX_ERROR;
+        goto done;
+    }
+
+    rc = ngx_http_intercom_oauth_json_string(pool, tree, type_path, &type);
+
+    if (rc != NGX_OK || type.len != sizeof("admin") - 1
+        || ngx_strncmp(type.data, "admin", type.len) != 0)
+    {
+        *reason = "the response is not an admin";
+        rc = NGX_ERROR;
+        goto done;
+    }
+
+    for (i = 0; i < sizeof(out) / sizeof(out[0]); i++) {
+        ngx_str_null(out[i]);
+
+        if (ngx_http_intercom_oauth_json_string(pool, tree, paths[i], out[i])
+            == NGX_ERROR)
+        {
+            *reason = "out of memory";
+            rc = NGX_ERROR;
+            goto done;
+        }
+    }
+
+    if (rec->admin_id.len == 0 || rec->workspace_id.len == 0) {
+        *reason = "the response has no admin id or no workspace id";
+        rc = NGX_ERROR;
+        goto done;
+    }
+
+    /* only a literal true counts: never present an unverified email */
+    v = yajl_tree_get(tree, verified_path, yajl_t_any);
+    rec->email_verified = (v && YAJL_IS_TRUE(v)) ? 1 : 0;
+    rec->identity = 1;
+    rc = NGX_OK;
+
+done:
+
+    if (tree) {
+        yajl_tree_free(tree);
+    }
+
+    return rc;
+}

@@ -1,0 +1,357 @@
+
+/*
+ * Presenting the counters.  One table says what each counter is called in
+ * both formats, so that the two cannot drift apart.
+ */
+
+
+#include "ngx_http_intercom_oauth_status.h"
+#include "ngx_http_intercom_oauth_zone.h"
+
+
+#define NGX_HTTP_INTERCOM_OAUTH_STATUS_MAX  8192
+
+
+typedef struct {
+    ngx_http_intercom_oauth_counter_e   counter;
+    char                               *json;      /* "group.name" */
+    char                               *metric;    /* Prometheus name */
+    char                               *label;     /* label="value" or "" */
+} ngx_http_intercom_oauth_stat_t;
+
+
+static ngx_http_intercom_oauth_stat_t  ngx_http_intercom_oauth_stats[] = {
+
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_CONNECT_PAGES, "connect_pages",
+      "intercom_oauth_connect_pages_total", "" },
+
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_CALLBACKS, "callbacks.total",
+      "intercom_oauth_callbacks_total", "" },
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_CALLBACKS_OK, "callbacks.ok",
+      "intercom_oauth_callback_outcomes_total", "outcome=\"ok\"" },
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_INVALID_REQUEST, "callbacks.invalid_request",
+      "intercom_oauth_callback_outcomes_total", "outcome=\"invalid_request\"" },
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_ACCESS_DENIED, "callbacks.access_denied",
+      "intercom_oauth_callback_outcomes_total", "outcome=\"access_denied\"" },
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_STATE_INVALID, "callbacks.state_invalid",
+      "intercom_oauth_callback_outcomes_total", "outcome=\"state_invalid\"" },
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_STATE_EXPIRED, "callbacks.state_expired",
+      "intercom_oauth_callback_outcomes_total", "outcome=\"state_expired\"" },
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_STATE_REPLAYED, "callbacks.state_replayed",
+      "intercom_oauth_callback_outcomes_total", "outcome=\"state_replayed\"" },
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_NO_KEY, "callbacks.no_key",
+      "intercom_oauth_callback_outcomes_total", "outcome=\"no_key\"" },
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_ZONE_FULL, "callbacks.zone_full",
+      "intercom_oauth_callback_outcomes_total", "outcome=\"zone_full\"" },
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_SERVER_ERROR, "callbacks.server_error",
+      "intercom_oauth_callback_outcomes_total", "outcome=\"server_error\"" },
+
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_EXCHANGES_OK, "exchanges.ok",
+      "intercom_oauth_exchanges_total", "outcome=\"ok\"" },
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_EXCHANGES_FAILED, "exchanges.failed",
+      "intercom_oauth_exchanges_total", "outcome=\"failed\"" },
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_EXCHANGES_TIMEOUT, "exchanges.timeout",
+      "intercom_oauth_exchanges_total", "outcome=\"timeout\"" },
+
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_TOKENS_STORED, "tokens.stored",
+      "intercom_oauth_tokens_stored_total", "" },
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_EVICTIONS, "tokens.evicted",
+      "intercom_oauth_tokens_evicted_total", "" },
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_TOKENS_DELETED, "tokens.deleted",
+      "intercom_oauth_tokens_deleted_total", "" },
+
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_IDENTITY_OK, "identity.ok",
+      "intercom_oauth_identity_total", "outcome=\"ok\"" },
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_IDENTITY_FAILED, "identity.failed",
+      "intercom_oauth_identity_total", "outcome=\"failed\"" },
+
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_DISCONNECTS, "disconnects.total",
+      "intercom_oauth_disconnects_total", "" },
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_REVOKE_OK, "disconnects.revoked",
+      "intercom_oauth_revocations_total", "outcome=\"ok\"" },
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_REVOKE_FAILED, "disconnects.revoke_failed",
+      "intercom_oauth_revocations_total", "outcome=\"failed\"" },
+
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_WEBHOOKS, "webhooks.accepted",
+      "intercom_oauth_uninstall_webhooks_total", "outcome=\"accepted\"" },
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_WEBHOOKS_REFUSED, "webhooks.refused",
+      "intercom_oauth_uninstall_webhooks_total", "outcome=\"refused\"" },
+
+    { 0, NULL, NULL, NULL }
+};
+
+
+static ngx_msec_t  ngx_http_intercom_oauth_bounds[] = {
+    NGX_HTTP_INTERCOM_OAUTH_LATENCY_BUCKETS
+};
+
+
+static ngx_uint_t ngx_http_intercom_oauth_status_prometheus(
+    ngx_http_request_t *r);
+static u_char *ngx_http_intercom_oauth_status_json(u_char *p,
+    ngx_shm_zone_t *zone);
+static u_char *ngx_http_intercom_oauth_status_text(u_char *p,
+    ngx_shm_zone_t *zone);
+
+
+ngx_int_t
+ngx_http_intercom_oauth_status_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                             rc;
+    ngx_buf_t                            *b;
+    ngx_uint_t                            text;
+    ngx_chain_t                           out;
+    ngx_http_intercom_oauth_main_conf_t  *omcf;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
+
+    b = ngx_create_temp_buf(r->pool, NGX_HTTP_INTERCOM_OAUTH_STATUS_MAX);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    text = ngx_http_intercom_oauth_status_prometheus(r);
+
+    if (text) {
+        b->last = ngx_http_intercom_oauth_status_text(b->last,
+                                                      omcf->shm_zone);
+        ngx_str_set(&r->headers_out.content_type,
+                    "text/plain; version=0.0.4; charset=utf-8");
+
+    } else {
+        b->last = ngx_http_intercom_oauth_status_json(b->last,
+                                                      omcf->shm_zone);
+        ngx_str_set(&r->headers_out.content_type, "application/json");
+    }
+
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = b->last - b->pos;
+
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    if (ngx_http_intercom_oauth_no_store(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static ngx_uint_t
+ngx_http_intercom_oauth_status_prometheus(ngx_http_request_t *r)
+{
+    ngx_str_t         format;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    if (ngx_http_arg(r, (u_char *) "format", sizeof("format") - 1, &format)
+        == NGX_OK)
+    {
+        return format.len == sizeof("prometheus") - 1
+               && ngx_strncmp(format.data, "prometheus", format.len) == 0;
+    }
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("Accept") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Accept",
+                               sizeof("Accept") - 1) == 0
+            && (ngx_strlcasestrn(h[i].value.data,
+                                 h[i].value.data + h[i].value.len,
+                                 (u_char *) "text/plain",
+                                 sizeof("text/plain") - 2)
+                || ngx_strlcasestrn(h[i].value.data,
+                                    h[i].value.data + h[i].value.len,
+                                    (u_char *) "openmetrics",
+                                    sizeof("openmetrics") - 2)))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static u_char *
+ngx_http_intercom_oauth_status_json(u_char *p, ngx_shm_zone_t *zone)
+{
+    u_char                          *dot;
+    size_t                           used, free;
+    ngx_uint_t                       i, open;
+    ngx_atomic_uint_t                n, sum;
+    ngx_http_intercom_oauth_stat_t  *st;
+    char                            *group;
+
+    p = ngx_sprintf(p, "{");
+    group = NULL;
+    open = 0;
+
+    for (st = ngx_http_intercom_oauth_stats; st->json; st++) {
+        n = ngx_http_intercom_oauth_zone_counter(zone, st->counter);
+        dot = (u_char *) ngx_strchr(st->json, '.');
+
+        if (dot == NULL) {
+            if (open) {
+                p = ngx_sprintf(p, "}");
+                open = 0;
+            }
+
+            p = ngx_sprintf(p, "%s\"%s\":%uA", st != ngx_http_intercom_oauth_stats
+                                               ? "," : "", st->json, n);
+            group = NULL;
+            continue;
+        }
+
+        if (group == NULL || ngx_strncmp(group, st->json,
+                                         dot - (u_char *) st->json + 1) != 0)
+        {
+            p = ngx_sprintf(p, "%s%s\"%*s\":{", open ? "}" : "",
+                            st != ngx_http_intercom_oauth_stats ? "," : "",
+                            dot - (u_char *) st->json, st->json);
+            group = st->json;
+            open = 1;
+
+        } else {
+            p = ngx_sprintf(p, ",");
+        }
+
+        p = ngx_sprintf(p, "\"%s\":%uA", dot + 1, n);
+    }
+
+    if (open) {
+        p = ngx_sprintf(p, "}");
+    }
+
+    sum = ngx_http_intercom_oauth_zone_counter(zone,
+                                      NGX_HTTP_INTERCOM_OAUTH_CNT_EXCHANGE_MS);
+    p = ngx_sprintf(p, ",\"exchange_latency_ms\":{\"sum\":%uA,\"buckets\":{",
+                    sum);
+
+    for (i = 0; i < NGX_HTTP_INTERCOM_OAUTH_NBUCKETS; i++) {
+        n = ngx_http_intercom_oauth_zone_counter(zone,
+                                    NGX_HTTP_INTERCOM_OAUTH_CNT_LATENCY + i);
+
+        if (i < NGX_HTTP_INTERCOM_OAUTH_NBUCKETS - 1) {
+            p = ngx_sprintf(p, "%s\"%M\":%uA", i ? "," : "",
+                            ngx_http_intercom_oauth_bounds[i], n);
+
+        } else {
+            p = ngx_sprintf(p, ",\"+Inf\":%uA", n);
+        }
+    }
+
+    ngx_http_intercom_oauth_zone_bytes(zone, &used, &free);
+
+    p = ngx_sprintf(p, "}},\"zone\":{\"name\":\"%V\",\"tokens\":%ui,"
+                    "\"bytes_used\":%uz,\"bytes_free\":%uz}}\n",
+                    &zone->shm.name,
+                    ngx_http_intercom_oauth_zone_tokens(zone), used, free);
+
+    return p;
+}
+
+
+static u_char *
+ngx_http_intercom_oauth_status_text(u_char *p, ngx_shm_zone_t *zone)
+{
+    size_t                           used, free;
+    ngx_uint_t                       i;
+    ngx_atomic_uint_t                n, cumulative, sum;
+    ngx_http_intercom_oauth_stat_t  *st;
+    char                            *last;
+
+    last = NULL;
+
+    for (st = ngx_http_intercom_oauth_stats; st->json; st++) {
+        n = ngx_http_intercom_oauth_zone_counter(zone, st->counter);
+
+        if (last == NULL || ngx_strcmp(last, st->metric) != 0) {
+            p = ngx_sprintf(p, "# TYPE %s counter\n", st->metric);
+            last = st->metric;
+        }
+
+        if (st->label[0]) {
+            p = ngx_sprintf(p, "%s{%s} %uA\n", st->metric, st->label, n);
+
+        } else {
+            p = ngx_sprintf(p, "%s %uA\n", st->metric, n);
+        }
+    }
+
+    p = ngx_sprintf(p, "# TYPE intercom_oauth_exchange_duration_seconds "
+                    "histogram\n");
+
+    cumulative = 0;
+
+    for (i = 0; i < NGX_HTTP_INTERCOM_OAUTH_NBUCKETS; i++) {
+        cumulative += ngx_http_intercom_oauth_zone_counter(zone,
+                                    NGX_HTTP_INTERCOM_OAUTH_CNT_LATENCY + i);
+
+        if (i < NGX_HTTP_INTERCOM_OAUTH_NBUCKETS - 1) {
+            p = ngx_sprintf(p, "intercom_oauth_exchange_duration_seconds_"
+                            "bucket{le=\"%M.%03M\"} %uA\n",
+                            ngx_http_intercom_oauth_bounds[i] / 1000,
+                            ngx_http_intercom_oauth_bounds[i] % 1000,
+                            cumulative);
+
+        } else {
+            p = ngx_sprintf(p, "intercom_oauth_exchange_duration_seconds_"
+                            "bucket{le=\"+Inf\"} %uA\n", cumulative);
+        }
+    }
+
+    sum = ngx_http_intercom_oauth_zone_counter(zone,
+                                      NGX_HTTP_INTERCOM_OAUTH_CNT_EXCHANGE_MS);
+
+    p = ngx_sprintf(p, "intercom_oauth_exchange_duration_seconds_sum "
+                    "%uA.%03uA\n"
+                    "intercom_oauth_exchange_duration_seconds_count %uA\n",
+                    sum / 1000, sum % 1000, cumulative);
+
+    ngx_http_intercom_oauth_zone_bytes(zone, &used, &free);
+
+    p = ngx_sprintf(p, "# TYPE intercom_oauth_tokens gauge\n"
+                    "intercom_oauth_tokens %ui\n"
+                    "# TYPE intercom_oauth_zone_bytes gauge\n"
+                    "intercom_oauth_zone_bytes{state=\"used\"} %uz\n"
+                    "intercom_oauth_zone_bytes{state=\"free\"} %uz\n",
+                    ngx_http_intercom_oauth_zone_tokens(zone), used, free);
+
+    return p;
+}

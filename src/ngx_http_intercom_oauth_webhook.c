@@ -1,0 +1,312 @@
+
+/*
+ * The uninstall webhook.
+ */
+
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <yajl/yajl_tree.h>
+
+#include "ngx_http_intercom_oauth_webhook.h"
+#include "ngx_http_intercom_oauth_identity.h"
+#include "ngx_http_intercom_oauth_zone.h"
+
+
+#define NGX_HTTP_INTERCOM_OAUTH_SHA1_LEN  20
+
+
+static void ngx_http_intercom_oauth_webhook_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_intercom_oauth_webhook_verify(
+    ngx_http_request_t *r, ngx_str_t *body);
+static ngx_int_t ngx_http_intercom_oauth_webhook_answer(
+    ngx_http_request_t *r, ngx_uint_t status, ngx_uint_t deleted,
+    char *error);
+
+
+ngx_int_t
+ngx_http_intercom_oauth_webhook_handler(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+
+    if (r->method != NGX_HTTP_POST) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "intercom oauth: uninstall webhook refused: method "
+                      "\"%V\" is not POST", &r->method_name);
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    if (r->headers_in.content_length_n > NGX_HTTP_INTERCOM_OAUTH_MAX_BODY) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "intercom oauth: uninstall webhook refused: body of "
+                      "%O bytes is larger than %d",
+                      r->headers_in.content_length_n,
+                      NGX_HTTP_INTERCOM_OAUTH_MAX_BODY);
+        return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+
+    r->request_body_in_single_buf = 1;
+
+    rc = ngx_http_read_client_request_body(r,
+                                       ngx_http_intercom_oauth_webhook_body);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_intercom_oauth_webhook_body(ngx_http_request_t *r)
+{
+    u_char                               *p;
+    size_t                                len;
+    yajl_val                              tree;
+    ngx_str_t                             body, app_id;
+    ngx_uint_t                            deleted;
+    ngx_chain_t                          *cl;
+    ngx_http_intercom_oauth_loc_conf_t   *olcf;
+    ngx_http_intercom_oauth_main_conf_t  *omcf;
+
+    static const char  *path[] = { "app_id", NULL };
+
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
+
+    len = 0;
+
+    for (cl = r->request_body ? r->request_body->bufs : NULL; cl;
+         cl = cl->next)
+    {
+        if (cl->buf->in_file) {
+            len = NGX_HTTP_INTERCOM_OAUTH_MAX_BODY + 1;
+            break;
+        }
+
+        len += cl->buf->last - cl->buf->pos;
+    }
+
+    if (len > NGX_HTTP_INTERCOM_OAUTH_MAX_BODY) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "intercom oauth: uninstall webhook refused: body is "
+                      "larger than %d bytes",
+                      NGX_HTTP_INTERCOM_OAUTH_MAX_BODY);
+        ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
+                               NGX_HTTP_INTERCOM_OAUTH_CNT_WEBHOOKS_REFUSED);
+        ngx_http_finalize_request(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE);
+        return;
+    }
+
+    body.len = len;
+    body.data = ngx_pnalloc(r->pool, len ? len : 1);
+    if (body.data == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    p = body.data;
+
+    for (cl = r->request_body ? r->request_body->bufs : NULL; cl;
+         cl = cl->next)
+    {
+        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+    }
+
+    if (olcf->handler != NGX_HTTP_INTERCOM_OAUTH_WEBHOOK_UNSIGNED
+        && ngx_http_intercom_oauth_webhook_verify(r, &body) != NGX_OK)
+    {
+        ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
+                               NGX_HTTP_INTERCOM_OAUTH_CNT_WEBHOOKS_REFUSED);
+        ngx_http_finalize_request(r,
+            ngx_http_intercom_oauth_webhook_answer(r, NGX_HTTP_UNAUTHORIZED,
+                                                   0, "bad_signature"));
+        return;
+    }
+
+    tree = ngx_http_intercom_oauth_json_tree(r->pool, body.data, body.len);
+
+    if (tree == NULL || !YAJL_IS_OBJECT(tree)
+        || ngx_http_intercom_oauth_json_string(r->pool, tree, path, &app_id)
+           != NGX_OK
+        || app_id.len == 0 || app_id.len > 255)
+    {
+        if (tree) {
+            yajl_tree_free(tree);
+        }
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "intercom oauth: uninstall webhook refused: the body "
+                      "is not a JSON object with a string \"app_id\"");
+        ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
+                               NGX_HTTP_INTERCOM_OAUTH_CNT_WEBHOOKS_REFUSED);
+        ngx_http_finalize_request(r,
+            ngx_http_intercom_oauth_webhook_answer(r, NGX_HTTP_BAD_REQUEST,
+                                                   0, "invalid_request"));
+        return;
+    }
+
+    yajl_tree_free(tree);
+
+    deleted = ngx_http_intercom_oauth_zone_delete_workspace(omcf->shm_zone,
+                                                            &olcf->client_id,
+                                                            &app_id);
+
+    ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
+                                       NGX_HTTP_INTERCOM_OAUTH_CNT_WEBHOOKS);
+
+    ngx_http_intercom_oauth_zone_count_n(omcf->shm_zone,
+                                  NGX_HTTP_INTERCOM_OAUTH_CNT_TOKENS_DELETED,
+                                  deleted);
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "intercom oauth: uninstall webhook: workspace \"%V\" "
+                  "removed the app, %ui token(s) deleted", &app_id, deleted);
+
+    ngx_http_finalize_request(r,
+        ngx_http_intercom_oauth_webhook_answer(r, NGX_HTTP_OK, deleted, NULL));
+}
+
+
+/*
+ * X-Hub-Signature: sha1=<40 hex digits> over the raw body, keyed by the
+ * client secret, compared in constant time.
+ */
+
+static ngx_int_t
+ngx_http_intercom_oauth_webhook_verify(ngx_http_request_t *r, ngx_str_t *body)
+{
+    u_char                              *p;
+    ngx_int_t                            n;
+    ngx_uint_t                           i;
+    unsigned int                         mdlen;
+    ngx_list_part_t                     *part;
+    ngx_table_elt_t                     *h, *sig;
+    ngx_http_intercom_oauth_loc_conf_t  *olcf;
+    u_char                               md[EVP_MAX_MD_SIZE];
+    u_char                               got[NGX_HTTP_INTERCOM_OAUTH_SHA1_LEN];
+
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
+
+    sig = NULL;
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("X-Hub-Signature") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "X-Hub-Signature",
+                               sizeof("X-Hub-Signature") - 1) == 0)
+        {
+            if (sig) {
+                ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                              "intercom oauth: uninstall webhook refused: "
+                              "X-Hub-Signature is repeated");
+                return NGX_DECLINED;
+            }
+
+            sig = &h[i];
+        }
+    }
+
+    if (sig == NULL) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "intercom oauth: uninstall webhook refused: no "
+                      "X-Hub-Signature; if Intercom sends this notification "
+                      "unsigned, configure "
+                      "\"intercom_oauth_uninstall_webhook unsigned\"");
+        return NGX_DECLINED;
+    }
+
+    if (sig->value.len != sizeof("sha1=") - 1
+                          + 2 * NGX_HTTP_INTERCOM_OAUTH_SHA1_LEN
+        || ngx_strncasecmp(sig->value.data, (u_char *) "sha1=", 5) != 0)
+    {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "intercom oauth: uninstall webhook refused: "
+                      "X-Hub-Signature is not \"sha1=<40 hex digits>\"");
+        return NGX_DECLINED;
+    }
+
+    p = sig->value.data + 5;
+
+    for (i = 0; i < NGX_HTTP_INTERCOM_OAUTH_SHA1_LEN; i++) {
+        n = ngx_hextoi(p + 2 * i, 2);
+
+        if (n == NGX_ERROR) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "intercom oauth: uninstall webhook refused: "
+                          "X-Hub-Signature is not hexadecimal");
+            return NGX_DECLINED;
+        }
+
+        got[i] = (u_char) n;
+    }
+
+    if (HMAC(EVP_sha1(), olcf->client_secret.data,
+             (int) olcf->client_secret.len, body->data, body->len, md,
+             &mdlen)
+        == NULL
+        || CRYPTO_memcmp(md, got, NGX_HTTP_INTERCOM_OAUTH_SHA1_LEN) != 0)
+    {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "intercom oauth: uninstall webhook refused: "
+                      "X-Hub-Signature does not match the body");
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_intercom_oauth_webhook_answer(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_uint_t deleted, char *error)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    b = ngx_create_temp_buf(r->pool, 64);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (error) {
+        b->last = ngx_sprintf(b->last, "{\"error\":\"%s\"}\n", error);
+
+    } else {
+        b->last = ngx_sprintf(b->last, "{\"deleted\":%ui}\n", deleted);
+    }
+
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = b->last - b->pos;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
