@@ -39,6 +39,8 @@ static char *ngx_http_intercom_oauth_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
 static ngx_int_t ngx_http_intercom_oauth_check_url(ngx_conf_t *cf,
     char *directive, ngx_str_t *url);
+static ngx_int_t ngx_http_intercom_oauth_check_target(ngx_conf_t *cf,
+    char *directive, ngx_str_t *uri, ngx_uint_t empty_ok);
 static ngx_int_t ngx_http_intercom_oauth_init_process(ngx_cycle_t *cycle);
 static void ngx_http_intercom_oauth_exit_process(ngx_cycle_t *cycle);
 
@@ -51,6 +53,8 @@ static char *ngx_http_intercom_oauth_redirect_uri(ngx_conf_t *cf,
 static char *ngx_http_intercom_oauth_handler(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_intercom_oauth_require(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_intercom_oauth_region(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_intercom_oauth_button_template(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
@@ -160,10 +164,10 @@ static ngx_command_t  ngx_http_intercom_oauth_commands[] = {
 
     { ngx_string("intercom_oauth_region"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_enum_slot,
+      ngx_http_intercom_oauth_region,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_intercom_oauth_loc_conf_t, region),
-      &ngx_http_intercom_oauth_regions },
+      0,
+      NULL },
 
     { ngx_string("intercom_connect_button"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
@@ -573,16 +577,31 @@ ngx_http_intercom_oauth_merge_loc_conf(ngx_conf_t *cf, void *parent,
         return NGX_CONF_ERROR;
     }
 
-    if (conf->success_uri.len == 0
-        || (conf->success_uri.data[0] != '/'
-            && ngx_strncasecmp(conf->success_uri.data, (u_char *) "https://",
-                               8) != 0
-            && ngx_strncasecmp(conf->success_uri.data, (u_char *) "http://",
-                               7) != 0))
+    if (ngx_http_intercom_oauth_check_target(cf, "intercom_oauth_success_uri",
+                                             &conf->success_uri, 0)
+        != NGX_OK
+        || ngx_http_intercom_oauth_check_target(cf, "intercom_oauth_error_uri",
+                                                &conf->error_uri, 1)
+           != NGX_OK
+        || ngx_http_intercom_oauth_check_target(cf,
+                                                "intercom_oauth_disconnect",
+                                                &conf->disconnect_uri, 1)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->proxy.len
+        && ngx_strncasecmp(conf->proxy.data, (u_char *) "http://", 7) != 0
+        && ngx_strncasecmp(conf->proxy.data, (u_char *) "https://", 8) != 0
+        && ngx_strncasecmp(conf->proxy.data, (u_char *) "socks5://", 9) != 0
+        && ngx_strncasecmp(conf->proxy.data, (u_char *) "socks5h://", 10)
+           != 0)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"intercom_oauth_success_uri\" must be a path "
-                           "starting with \"/\" or an absolute http(s) URL");
+                           "\"intercom_oauth_proxy\" must be an http://, "
+                           "https://, socks5:// or socks5h:// URL, "
+                           "not \"%V\"", &conf->proxy);
         return NGX_CONF_ERROR;
     }
 
@@ -662,6 +681,32 @@ ngx_http_intercom_oauth_merge_loc_conf(ngx_conf_t *cf, void *parent,
     }
 
     return NGX_CONF_OK;
+}
+
+
+/* where the browser is sent: a path on this site or an http(s) URL */
+
+static ngx_int_t
+ngx_http_intercom_oauth_check_target(ngx_conf_t *cf, char *directive,
+    ngx_str_t *uri, ngx_uint_t empty_ok)
+{
+    if (uri->len == 0 && empty_ok) {
+        return NGX_OK;
+    }
+
+    if (uri->len
+        && (uri->data[0] == '/'
+            || ngx_strncasecmp(uri->data, (u_char *) "https://", 8) == 0
+            || ngx_strncasecmp(uri->data, (u_char *) "http://", 7) == 0))
+    {
+        return NGX_OK;
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"%s\" must be a path starting with \"/\" or an "
+                       "absolute http(s) URL", directive);
+
+    return NGX_ERROR;
 }
 
 
@@ -780,7 +825,8 @@ ngx_http_intercom_oauth_redirect_uri(ngx_conf_t *cf, ngx_command_t *cmd,
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"intercom_oauth_redirect_uri\" must be an "
-                           "absolute https:// URL, not \"%V\"", &value[1]);
+                           "absolute URL (https://...), not \"%V\"",
+                           &value[1]);
         return NGX_CONF_ERROR;
     }
 
@@ -880,6 +926,38 @@ ngx_http_intercom_oauth_handler(ngx_conf_t *cf, ngx_command_t *cmd,
     clcf->handler = content;
 
     return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_intercom_oauth_region(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_intercom_oauth_loc_conf_t  *olcf = conf;
+
+    ngx_str_t        *value;
+    ngx_conf_enum_t  *e;
+
+    if (olcf->region != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (e = ngx_http_intercom_oauth_regions; e->name.len; e++) {
+        if (e->name.len == value[1].len
+            && ngx_strcasecmp(e->name.data, value[1].data) == 0)
+        {
+            olcf->region = e->value;
+            return NGX_CONF_OK;
+        }
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"intercom_oauth_region\" takes \"us\", \"eu\" or "
+                       "\"au\", not \"%V\"", &value[1]);
+
+    return NGX_CONF_ERROR;
 }
 
 
@@ -1027,6 +1105,28 @@ ngx_http_intercom_oauth_session_cookie(ngx_conf_t *cf, ngx_command_t *cmd,
 
     if (cf->args->nelts == 3) {
         olcf->cookie_attrs = value[2];
+
+        if (ngx_strlcasestrn(value[2].data, value[2].data + value[2].len,
+                             (u_char *) "secure", sizeof("secure") - 2)
+            == NULL)
+        {
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                               "\"intercom_oauth_session_cookie\" without "
+                               "\"Secure\": the session travels over plain "
+                               "HTTP too");
+        }
+
+        if (ngx_strlcasestrn(value[2].data, value[2].data + value[2].len,
+                             (u_char *) "samesite=strict",
+                             sizeof("samesite=strict") - 2)
+            != NULL)
+        {
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                               "\"intercom_oauth_session_cookie\" with "
+                               "\"SameSite=Strict\": browsers do not send it "
+                               "on the way back from Intercom, every "
+                               "callback will fail with state_invalid");
+        }
 
     } else {
         ngx_str_set(&olcf->cookie_attrs, NGX_HTTP_INTERCOM_OAUTH_COOKIE_ATTRS);

@@ -154,7 +154,7 @@ intercom_oauth_redirect_uri /callback;
 --- config
 --- must_die
 --- error_log
-"intercom_oauth_redirect_uri" must be an absolute https:// URL, not "/callback"
+"intercom_oauth_redirect_uri" must be an absolute URL (https://...), not "/callback"
 
 
 
@@ -259,3 +259,38 @@ location = /callback { intercom_oauth_callback; intercom_oauth_success_uri home;
 --- must_die
 --- error_log
 "intercom_oauth_success_uri" must be a path starting with "/" or an absolute http(s) URL
+
+
+
+=== TEST 22: an error URI that is neither a path nor a URL
+--- config
+location = /callback { intercom_oauth_callback; intercom_oauth_error_uri oops; }
+--- must_die
+--- error_log
+"intercom_oauth_error_uri" must be a path starting with "/" or an absolute http(s) URL
+
+
+
+=== TEST 23: a proxy that is not a URL
+--- http_config eval
+$HTTP_CONFIG . "intercom_oauth_proxy notaurl;\n"
+--- config
+--- must_die
+--- error_log
+"intercom_oauth_proxy" must be an http://, https://, socks5:// or socks5h:// URL, not "notaurl"
+
+
+
+=== TEST 24: a session cookie without Secure, or with SameSite=Strict, draws warnings
+--- http_config eval
+$HTTP_CONFIG . "intercom_oauth_session_cookie sid \"Path=/; SameSite=Strict\";\n"
+--- config
+location = /connect { intercom_connect_button; }
+--- request
+GET /connect
+--- error_code: 200
+--- response_headers_like
+Set-Cookie: sid=[A-Za-z0-9_-]{22}; Path=/; SameSite=Strict
+--- error_log
+"intercom_oauth_session_cookie" without "Secure": the session travels over plain HTTP too
+"intercom_oauth_session_cookie" with "SameSite=Strict": browsers do not send it on the way back from Intercom

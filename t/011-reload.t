@@ -18,6 +18,7 @@ my $locations = <<'_EOC_';
         location = /callback { intercom_oauth_callback; }
         location = /authorize { return 200 "$intercom_oauth_authorize_url"; }
         location = /token { return 200 "[$intercom_oauth_connected][$intercom_access_token]"; }
+        location = /status { intercom_oauth_status; }
 _EOC_
 
 my $prefix = start_nginx('reload', $port, $locations, http_config => $http,
@@ -57,6 +58,10 @@ like($before, qr/^\[1\]\[\S+\]$/, 'the token is there');
 # a state minted before the reload, used after it
 my $s2 = state_from_authorize_url();
 
+my (undef, undef, $status_before) = http_request($port, 'GET /status');
+like($status_before, qr/"callbacks":\{"total":1,"ok":1,/,
+     'the status counts one good callback before the reload');
+
 my $workers = worker_pids();
 kill 'HUP', $master;
 
@@ -77,6 +82,11 @@ is($status, 302, 'a state minted before the reload is accepted after it');
 ($status) = http_request($port, callback_request(code => 'r3', state => $s1),
                          session_cookie());
 is($status, 403, 'a state used before the reload is still refused after it');
+
+my (undef, undef, $status_after) = http_request($port, 'GET /status');
+like($status_after,
+     qr/"callbacks":\{"total":3,"ok":2,.*"state_replayed":1,.*"tokens":\{"stored":2,/,
+     'the counters survived the reload and went on counting');
 
 stop_nginx($prefix);
 
