@@ -6,6 +6,7 @@
  */
 
 
+#include "ngx_http_intercom_oauth_args.h"
 #include "ngx_http_intercom_oauth_callback.h"
 #include "ngx_http_intercom_oauth_exchange.h"
 #include "ngx_http_intercom_oauth_identity.h"
@@ -15,14 +16,6 @@
 #include "ngx_http_intercom_oauth_zone.h"
 
 
-typedef struct {
-    ngx_str_t                   code;
-    ngx_str_t                   state;
-    ngx_str_t                   error;
-    unsigned                    has_code:1;
-    unsigned                    has_state:1;
-    unsigned                    has_error:1;
-} ngx_http_intercom_oauth_args_t;
 
 
 static ngx_int_t ngx_http_intercom_oauth_callback_redact(
@@ -30,10 +23,6 @@ static ngx_int_t ngx_http_intercom_oauth_callback_redact(
 static void ngx_http_intercom_oauth_callback_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_intercom_oauth_callback_process(
     ngx_http_request_t *r, ngx_str_t *args);
-static ngx_int_t ngx_http_intercom_oauth_callback_parse(ngx_http_request_t *r,
-    ngx_str_t *args, ngx_http_intercom_oauth_args_t *a);
-static ngx_uint_t ngx_http_intercom_oauth_callback_printable(ngx_str_t *s,
-    size_t max);
 static ngx_int_t ngx_http_intercom_oauth_callback_exchange(
     ngx_http_request_t *r, ngx_http_intercom_oauth_loc_conf_t *olcf,
     ngx_str_t *code);
@@ -249,6 +238,7 @@ ngx_http_intercom_oauth_callback_process(ngx_http_request_t *r,
     ngx_int_t                              rc;
     ngx_str_t                              secret;
     ngx_http_intercom_oauth_ctx_t         *ctx;
+    ngx_str_t                              why;
     ngx_http_intercom_oauth_args_t         a;
     ngx_http_intercom_oauth_state_t        st;
     ngx_http_intercom_oauth_loc_conf_t    *olcf;
@@ -266,13 +256,15 @@ ngx_http_intercom_oauth_callback_process(ngx_http_request_t *r,
         goto bad_request;
     }
 
-    rc = ngx_http_intercom_oauth_callback_parse(r, args, &a);
+    rc = ngx_http_intercom_oauth_args_parse(r->pool, args, &a, &why);
 
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (rc == NGX_DECLINED) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "intercom oauth: callback refused: %V", &why);
         goto bad_request;
     }
 
@@ -281,7 +273,7 @@ ngx_http_intercom_oauth_callback_process(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "intercom oauth: authorization not granted: "
                       "Intercom sent error \"%V\"",
-                      ngx_http_intercom_oauth_callback_printable(&a.error, 64)
+                      ngx_http_intercom_oauth_args_printable(&a.error, 64)
                       ? &a.error : &(ngx_str_t) ngx_string("(unprintable)"));
         return ngx_http_intercom_oauth_callback_fail(r, NGX_HTTP_FORBIDDEN,
                                                      "access_denied");
@@ -299,7 +291,7 @@ ngx_http_intercom_oauth_callback_process(ngx_http_request_t *r,
         goto bad_request;
     }
 
-    if (!ngx_http_intercom_oauth_callback_printable(&a.code,
+    if (!ngx_http_intercom_oauth_args_printable(&a.code,
                                             NGX_HTTP_INTERCOM_OAUTH_MAX_CODE))
     {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -411,122 +403,6 @@ state_invalid:
 
     return ngx_http_intercom_oauth_callback_fail(r, NGX_HTTP_FORBIDDEN,
                                                  "state_invalid");
-}
-
-
-/*
- * Splits "a=1&b=2", percent-decodes the values the module reads, and
- * refuses a repeated "code", "state" or "error": with two values there is
- * no telling which one Intercom sent.  "+" is kept as it is, so that a code
- * stays byte-exact (intercom-oauth-facts.md section 2).  Returns NGX_OK,
- * NGX_DECLINED (logged) or NGX_ERROR.
- */
-
-static ngx_int_t
-ngx_http_intercom_oauth_callback_parse(ngx_http_request_t *r, ngx_str_t *args,
-    ngx_http_intercom_oauth_args_t *a)
-{
-    u_char      *p, *end, *name, *eq, *value, *dst, *src;
-    size_t       nlen;
-    ngx_str_t   *target;
-    ngx_uint_t   seen;
-
-    ngx_memzero(a, sizeof(ngx_http_intercom_oauth_args_t));
-
-    p = args->data;
-    end = args->data + args->len;
-
-    while (p < end) {
-        name = p;
-
-        while (p < end && *p != '&') {
-            p++;
-        }
-
-        eq = ngx_strlchr(name, p, '=');
-
-        if (eq == NULL) {
-            nlen = p - name;
-            value = p;
-
-        } else {
-            nlen = eq - name;
-            value = eq + 1;
-        }
-
-        target = NULL;
-        seen = 0;
-
-        if (nlen == 4 && ngx_strncmp(name, "code", 4) == 0) {
-            target = &a->code;
-            seen = a->has_code;
-            a->has_code = 1;
-
-        } else if (nlen == 5 && ngx_strncmp(name, "state", 5) == 0) {
-            target = &a->state;
-            seen = a->has_state;
-            a->has_state = 1;
-
-        } else if (nlen == 5 && ngx_strncmp(name, "error", 5) == 0) {
-            target = &a->error;
-            seen = a->has_error;
-            a->has_error = 1;
-        }
-
-        if (seen) {
-            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                          "intercom oauth: callback refused: \"%*s\" is "
-                          "repeated", nlen, name);
-            return NGX_DECLINED;
-        }
-
-        if (target) {
-            dst = ngx_pnalloc(r->pool, (p - value) ? (size_t) (p - value) : 1);
-            if (dst == NULL) {
-                return NGX_ERROR;
-            }
-
-            target->data = dst;
-            src = value;
-
-            ngx_unescape_uri(&dst, &src, p - value, 0);
-
-            if (src != p) {
-                /* a "%" without two hex digits after it */
-                ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                              "intercom oauth: callback refused: \"%*s\" "
-                              "is not percent-encoded correctly", nlen, name);
-                return NGX_DECLINED;
-            }
-
-            target->len = dst - target->data;
-        }
-
-        if (p < end) {
-            p++;   /* "&" */
-        }
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_uint_t
-ngx_http_intercom_oauth_callback_printable(ngx_str_t *s, size_t max)
-{
-    size_t  i;
-
-    if (s->len > max) {
-        return 0;
-    }
-
-    for (i = 0; i < s->len; i++) {
-        if (s->data[i] <= 0x20 || s->data[i] >= 0x7f) {
-            return 0;
-        }
-    }
-
-    return 1;
 }
 
 

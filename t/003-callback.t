@@ -406,3 +406,16 @@ callback_request(code => 'secret-code-t30', state => $s)
 GET /callback?[oauth arguments withheld] HTTP/1.1
 --- no_error_log eval
 ["secret-code-t30", "test-secret"]
+
+
+
+=== TEST 31: a "%" without two hex digits is refused, not dropped
+--- request eval
+["GET /callback?code=abc%zz&state=" . make_state(),
+ "GET /callback?code=abc%&state=" . make_state(),
+ "GET /callback?code=abc%4&state=" . make_state()]
+--- more_headers eval: session_cookie()
+--- error_code eval
+[400, 400, 400]
+--- error_log
+intercom oauth: callback refused: an argument is not percent-encoded correctly
