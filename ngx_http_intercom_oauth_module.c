@@ -557,6 +557,13 @@ ngx_http_intercom_oauth_merge_loc_conf(ngx_conf_t *cf, void *parent,
 
     ngx_conf_merge_str_value(conf->state_secret, prev->state_secret, "");
     ngx_conf_merge_sec_value(conf->state_ttl, prev->state_ttl, 600);
+
+    omcf = ngx_http_conf_get_module_main_conf(cf,
+                                              ngx_http_intercom_oauth_module);
+
+    if (conf->state_ttl > omcf->max_state_ttl) {
+        omcf->max_state_ttl = conf->state_ttl;
+    }
     ngx_conf_merge_msec_value(conf->timeout, prev->timeout, 10000);
     ngx_conf_merge_str_value(conf->ca_file, prev->ca_file, "");
     ngx_conf_merge_str_value(conf->proxy, prev->proxy, "");
@@ -657,6 +664,13 @@ ngx_http_intercom_oauth_merge_loc_conf(ngx_conf_t *cf, void *parent,
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"%s\" needs \"intercom_oauth_client_id\"",
                            name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->client_id.len > 256) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"intercom_oauth_client_id\" is longer than "
+                           "256 bytes");
         return NGX_CONF_ERROR;
     }
 

@@ -38,6 +38,9 @@
 #define NGX_HTTP_INTERCOM_OAUTH_MAX_CODE     512
 #define NGX_HTTP_INTERCOM_OAUTH_MAX_BODY     8192
 
+/* the longest intercom_oauth_key value, in bytes */
+#define NGX_HTTP_INTERCOM_OAUTH_MAX_KEY      512
+
 /* limits on what the token endpoint may send back, in bytes */
 #define NGX_HTTP_INTERCOM_OAUTH_MAX_RESPONSE 65536
 #define NGX_HTTP_INTERCOM_OAUTH_MAX_TOKEN    2048
@@ -69,6 +72,7 @@ typedef enum {
 
 typedef struct {
     ngx_shm_zone_t             *shm_zone;
+    time_t                      max_state_ttl;  /* over all locations, s */
 } ngx_http_intercom_oauth_main_conf_t;
 
 

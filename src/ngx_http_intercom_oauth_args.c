@@ -7,6 +7,9 @@
  */
 
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+
 #include "ngx_http_intercom_oauth_args.h"
 
 

@@ -4,6 +4,10 @@
  */
 
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
 #include "ngx_http_intercom_oauth_button.h"
 #include "ngx_http_intercom_oauth_session.h"
 #include "ngx_http_intercom_oauth_state.h"
@@ -33,7 +37,7 @@ static ngx_str_t  ngx_http_intercom_oauth_button_page = ngx_string(
 "background:#0057ff;color:#fff;text-decoration:none;font-weight:600;"
 "padding:.8rem 1.4rem;border-radius:.5rem;font-size:1rem}\n"
 "a.intercom-connect:hover{background:#0046cc}\n"
-"a.intercom-connect:focus-visible{outline:3px solid #1a1a1a;"
+"a.intercom-connect:focus,a.intercom-connect:focus-visible{outline:3px solid #1a1a1a;"
 "outline-offset:3px}\n"
 "a.intercom-connect svg{width:1.25rem;height:1.25rem}\n"
 "</style>\n"
@@ -43,7 +47,7 @@ static ngx_str_t  ngx_http_intercom_oauth_button_page = ngx_string(
 "<h1>Connect this site to your Intercom workspace</h1>\n"
 "<a class=\"intercom-connect\" href=\"" NGX_HTTP_INTERCOM_OAUTH_PLACEHOLDER
 "\">"
-"<svg viewBox=\"0 0 32 32\" aria-hidden=\"true\" focusable=\"false\">"
+"<svg viewBox=\"0 0 32 32\" aria-hidden=\"true\">"
 "<rect width=\"32\" height=\"32\" rx=\"7\" fill=\"#fff\"/>"
 "<path d=\"M9 10v9M13 8.5v12M16 8v13M19 8.5v12M23 10v9\" stroke=\"#0057ff\""
 " stroke-width=\"2\" stroke-linecap=\"round\"/>"

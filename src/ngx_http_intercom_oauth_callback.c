@@ -6,6 +6,10 @@
  */
 
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
 #include "ngx_http_intercom_oauth_args.h"
 #include "ngx_http_intercom_oauth_callback.h"
 #include "ngx_http_intercom_oauth_exchange.h"
@@ -47,6 +51,11 @@ ngx_http_intercom_oauth_callback_handler(ngx_http_request_t *r)
     ngx_http_intercom_oauth_ctx_t        *ctx;
     ngx_http_intercom_oauth_main_conf_t  *omcf;
 
+    /* before anything is logged, whatever the method */
+    if (ngx_http_intercom_oauth_callback_redact(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST))) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "intercom oauth: callback refused: method \"%V\" "
@@ -56,10 +65,6 @@ ngx_http_intercom_oauth_callback_handler(ngx_http_request_t *r)
 
     ctx = ngx_http_intercom_oauth_get_ctx(r);
     if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ngx_http_intercom_oauth_callback_redact(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -362,6 +367,15 @@ ngx_http_intercom_oauth_callback_process(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (ctx->key.len > NGX_HTTP_INTERCOM_OAUTH_MAX_KEY) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "intercom oauth: callback refused: "
+                      "\"intercom_oauth_key\" is longer than %d bytes",
+                      NGX_HTTP_INTERCOM_OAUTH_MAX_KEY);
+        return ngx_http_intercom_oauth_callback_fail(r, NGX_HTTP_FORBIDDEN,
+                                                     "no_key");
+    }
+
     if (ctx->key.len == 0) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "intercom oauth: callback refused: "
@@ -370,8 +384,12 @@ ngx_http_intercom_oauth_callback_process(ngx_http_request_t *r,
                                                      "no_key");
     }
 
+    /*
+     * Kept as long as any callback location could still accept the state,
+     * not only this one.
+     */
     rc = ngx_http_intercom_oauth_zone_state_use(omcf->shm_zone, st.nonce,
-                                                st.issued + olcf->state_ttl
+                                                st.issued + omcf->max_state_ttl
                                                 + 1);
     if (rc == NGX_DECLINED) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
@@ -383,8 +401,11 @@ ngx_http_intercom_oauth_callback_process(ngx_http_request_t *r,
     if (rc == NGX_BUSY) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "intercom oauth: callback refused: "
-                      "intercom_oauth_zone \"%V\" has no room for a used "
-                      "state", &omcf->shm_zone->shm.name);
+                      "intercom_oauth_zone \"%V\" has no room for another "
+                      "used state (half the zone holds states until they "
+                      "expire: a larger zone, a shorter "
+                      "intercom_oauth_state_ttl, or limit_req on the "
+                      "callback)", &omcf->shm_zone->shm.name);
         return ngx_http_intercom_oauth_callback_fail(r,
                                               NGX_HTTP_SERVICE_UNAVAILABLE,
                                               "zone_full");
@@ -561,12 +582,12 @@ ngx_http_intercom_oauth_callback_done(ngx_http_request_t *r,
     {
         ngx_log_error(NGX_LOG_ERR, c->log, 0,
                       "intercom oauth: the access token could not be stored "
-                      "in intercom_oauth_zone \"%V\"",
+                      "in intercom_oauth_zone \"%V\": it is too small",
                       &omcf->shm_zone->shm.name);
         ngx_explicit_memzero(tr.access_token.data, tr.access_token.len);
         rc = ngx_http_intercom_oauth_callback_fail(r,
-                                             NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                             "server_error");
+                                              NGX_HTTP_SERVICE_UNAVAILABLE,
+                                              "zone_full");
         goto done;
     }
 

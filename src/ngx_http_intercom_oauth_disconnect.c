@@ -6,6 +6,10 @@
  */
 
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
 #include "ngx_http_intercom_oauth_disconnect.h"
 #include "ngx_http_intercom_oauth_exchange.h"
 #include "ngx_http_intercom_oauth_zone.h"

@@ -8,8 +8,27 @@
  * nginx connection from the worker's free list so that the event module can
  * carry it.  Events are level-triggered: curl does not promise to read a
  * socket dry, and an edge-triggered event would then never fire again.
+ *
+ * The module opens and closes curl's sockets itself
+ * (CURLOPT_OPENSOCKETFUNCTION, CURLOPT_CLOSESOCKETFUNCTION): the nginx
+ * connection is taken when the socket is made, so that a worker out of
+ * connections fails that one transfer only, and it is given back before the
+ * descriptor is closed, so that no event is ever removed from a closed
+ * descriptor.  Sockets curl makes without asking (the threaded resolver's
+ * wake-up pair) get a connection when curl first wants them watched.
+ *
+ * curl does not always keep that order: tearing down a connection that is
+ * still connecting, it may close a socket without the close callback and
+ * only then ask for it to be unwatched.  The descriptor's inode, taken when
+ * the socket was opened, tells whether the descriptor is still that socket;
+ * if not, the kernel has already dropped it from epoll and the connection is
+ * given back without touching epoll.
  */
 
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
 
 #include <curl/curl.h>
 
@@ -26,7 +45,9 @@ static int ngx_http_intercom_oauth_exchange_timer(CURLM *multi,
     long timeout_ms, void *userp);
 static void ngx_http_intercom_oauth_exchange_timer_handler(ngx_event_t *ev);
 static void ngx_http_intercom_oauth_exchange_event_handler(ngx_event_t *ev);
-static void ngx_http_intercom_oauth_exchange_release(ngx_connection_t *c);
+static void ngx_http_intercom_oauth_exchange_release(ngx_connection_t *c,
+    ngx_uint_t closed);
+static ngx_uint_t ngx_http_intercom_oauth_exchange_gone(curl_socket_t s);
 static void ngx_http_intercom_oauth_exchange_check(void);
 static void ngx_http_intercom_oauth_exchange_finish(
     ngx_http_intercom_oauth_exchange_t *ex, CURLcode result);
@@ -37,12 +58,40 @@ static size_t ngx_http_intercom_oauth_exchange_write(char *ptr, size_t size,
     size_t nmemb, void *userdata);
 static char *ngx_http_intercom_oauth_exchange_cstr(ngx_pool_t *pool,
     ngx_str_t *s);
+static curl_socket_t ngx_http_intercom_oauth_exchange_open(void *clientp,
+    curlsocktype purpose, struct curl_sockaddr *address);
+static int ngx_http_intercom_oauth_exchange_close(void *clientp,
+    curl_socket_t s);
+static ngx_connection_t *ngx_http_intercom_oauth_exchange_connection(
+    curl_socket_t s);
+static ngx_int_t ngx_http_intercom_oauth_exchange_remember(curl_socket_t s,
+    ngx_connection_t *c);
+static void ngx_http_intercom_oauth_exchange_doom(CURL *easy,
+    const char *why);
+static void ngx_http_intercom_oauth_exchange_doom_handler(ngx_event_t *ev);
 
 
 /* one multi handle per worker process */
-static CURLM        *ngx_http_intercom_oauth_multi;
-static ngx_event_t   ngx_http_intercom_oauth_timer_event;
-static ngx_uint_t    ngx_http_intercom_oauth_global_init;
+static CURLM             *ngx_http_intercom_oauth_multi;
+static ngx_event_t        ngx_http_intercom_oauth_timer_event;
+static ngx_event_t        ngx_http_intercom_oauth_doom_event;
+static ngx_uint_t         ngx_http_intercom_oauth_global_init;
+
+/* transfers under way, each with its request */
+static ngx_queue_t        ngx_http_intercom_oauth_transfers;
+static ngx_uint_t         ngx_http_intercom_oauth_ntransfers;
+
+/* the nginx connection of each of curl's sockets, by descriptor */
+typedef struct {
+    ngx_connection_t     *connection;
+    ino_t                 inode;
+} ngx_http_intercom_oauth_fd_t;
+
+static ngx_http_intercom_oauth_fd_t  *ngx_http_intercom_oauth_fds;
+static ngx_uint_t                     ngx_http_intercom_oauth_nfds;
+
+/* an easy handle's private pointer marks sockets the module opened */
+#define NGX_HTTP_INTERCOM_OAUTH_OWNED  ((void *) &ngx_http_intercom_oauth_fds)
 
 
 ngx_int_t
@@ -81,8 +130,21 @@ ngx_http_intercom_oauth_exchange_init_process(ngx_cycle_t *cycle)
     ngx_http_intercom_oauth_timer_event.log = cycle->log;
     ngx_http_intercom_oauth_timer_event.data = cycle;
 
-    /* pending transfers hold their requests; the timer alone holds none */
+    /*
+     * The timer is cancelable only while no transfer runs: a graceful
+     * shutdown or reload must wait for the exchanges in flight, whose codes
+     * are already spent, and nothing else holds the worker for them.
+     */
     ngx_http_intercom_oauth_timer_event.cancelable = 1;
+
+    ngx_memzero(&ngx_http_intercom_oauth_doom_event, sizeof(ngx_event_t));
+    ngx_http_intercom_oauth_doom_event.handler =
+                                ngx_http_intercom_oauth_exchange_doom_handler;
+    ngx_http_intercom_oauth_doom_event.log = cycle->log;
+    ngx_http_intercom_oauth_doom_event.data = cycle;
+
+    ngx_queue_init(&ngx_http_intercom_oauth_transfers);
+    ngx_http_intercom_oauth_ntransfers = 0;
 
     ngx_http_intercom_oauth_multi = multi;
 
@@ -109,8 +171,19 @@ ngx_http_intercom_oauth_exchange_exit_process(ngx_cycle_t *cycle)
         ngx_delete_posted_event(ev);
     }
 
+    if (ngx_http_intercom_oauth_doom_event.posted) {
+        ngx_delete_posted_event(&ngx_http_intercom_oauth_doom_event);
+    }
+
+    /* the requests are gone; their cleanups removed their transfers */
     curl_multi_cleanup(ngx_http_intercom_oauth_multi);
     ngx_http_intercom_oauth_multi = NULL;
+
+    if (ngx_http_intercom_oauth_fds) {
+        ngx_free(ngx_http_intercom_oauth_fds);
+        ngx_http_intercom_oauth_fds = NULL;
+        ngx_http_intercom_oauth_nfds = 0;
+    }
 
     if (ngx_http_intercom_oauth_global_init) {
         curl_global_cleanup();
@@ -221,6 +294,20 @@ ngx_http_intercom_oauth_exchange_start(ngx_http_request_t *r,
     curl_easy_setopt(easy, CURLOPT_URL, url);
     curl_easy_setopt(easy, CURLOPT_PRIVATE, ex);
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION,
+                     ngx_http_intercom_oauth_exchange_open);
+    curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, ex);
+    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION,
+                     ngx_http_intercom_oauth_exchange_close);
+
+#if (LIBCURL_VERSION_NUM >= 0x075700)
+    /*
+     * Removing a transfer still resolving its host name (client gone,
+     * timeout) would otherwise join the resolver thread: the worker would
+     * wait for DNS.
+     */
+    curl_easy_setopt(easy, CURLOPT_QUICK_EXIT, 1L);
+#endif
     curl_easy_setopt(easy, CURLOPT_USERAGENT,
                      NGX_HTTP_INTERCOM_OAUTH_USER_AGENT);
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
@@ -278,6 +365,13 @@ ngx_http_intercom_oauth_exchange_start(ngx_http_request_t *r,
                       "intercom oauth: curl_multi_add_handle() failed: %s",
                       curl_multi_strerror(mrc));
         goto failed;
+    }
+
+    ex->added = 1;
+    ngx_queue_insert_tail(&ngx_http_intercom_oauth_transfers, &ex->queue);
+
+    if (ngx_http_intercom_oauth_ntransfers++ == 0) {
+        ngx_http_intercom_oauth_timer_event.cancelable = 0;
     }
 
     *exp = ex;
@@ -353,52 +447,227 @@ ngx_http_intercom_oauth_exchange_write(char *ptr, size_t size, size_t nmemb,
 }
 
 
+static curl_socket_t
+ngx_http_intercom_oauth_exchange_open(void *clientp, curlsocktype purpose,
+    struct curl_sockaddr *address)
+{
+    ngx_socket_t       s;
+    ngx_connection_t  *c;
+
+    s = ngx_socket(address->family, address->socktype, address->protocol);
+
+    if (s == (ngx_socket_t) -1) {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, ngx_socket_errno,
+                      "intercom oauth: " ngx_socket_n " failed");
+        return CURL_SOCKET_BAD;
+    }
+
+    /* logs "worker_connections are not enough" itself */
+    c = ngx_get_connection(s, ngx_cycle->log);
+
+    if (c == NULL) {
+        (void) ngx_close_socket(s);
+        return CURL_SOCKET_BAD;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "intercom oauth: curl opens socket %d", (int) s);
+
+    c->data = NGX_HTTP_INTERCOM_OAUTH_OWNED;
+    c->read->handler = ngx_http_intercom_oauth_exchange_event_handler;
+    c->write->handler = ngx_http_intercom_oauth_exchange_event_handler;
+    c->read->log = c->log;
+    c->write->log = c->log;
+
+    if (ngx_http_intercom_oauth_exchange_remember(s, c) != NGX_OK) {
+        ngx_free_connection(c);
+        c->fd = (ngx_socket_t) -1;
+        (void) ngx_close_socket(s);
+        return CURL_SOCKET_BAD;
+    }
+
+    return s;
+}
+
+
+static int
+ngx_http_intercom_oauth_exchange_close(void *clientp, curl_socket_t s)
+{
+    ngx_connection_t  *c;
+
+    c = ngx_http_intercom_oauth_exchange_connection(s);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "intercom oauth: curl closes socket %d (connection %p)",
+                   (int) s, c);
+
+    if (c) {
+        /* events go while the descriptor is still open */
+        ngx_http_intercom_oauth_exchange_release(c, 0);
+    }
+
+    if (ngx_close_socket(s) == -1) {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, ngx_socket_errno,
+                      "intercom oauth: " ngx_close_socket_n " failed");
+        return 1;
+    }
+
+    return 0;
+}
+
+
+static ngx_connection_t *
+ngx_http_intercom_oauth_exchange_connection(curl_socket_t s)
+{
+    if (s < 0 || (ngx_uint_t) s >= ngx_http_intercom_oauth_nfds) {
+        return NULL;
+    }
+
+    return ngx_http_intercom_oauth_fds[s].connection;
+}
+
+
+static ngx_int_t
+ngx_http_intercom_oauth_exchange_remember(curl_socket_t s,
+    ngx_connection_t *c)
+{
+    ngx_uint_t                     n;
+    ngx_file_info_t                fi;
+    ngx_http_intercom_oauth_fd_t  *fds;
+
+    if (ngx_fd_info(s, &fi) == NGX_FILE_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if ((ngx_uint_t) s >= ngx_http_intercom_oauth_nfds) {
+        n = ngx_max(64, ngx_http_intercom_oauth_nfds * 2);
+
+        while (n <= (ngx_uint_t) s) {
+            n *= 2;
+        }
+
+        fds = ngx_calloc(n * sizeof(ngx_http_intercom_oauth_fd_t),
+                         ngx_cycle->log);
+        if (fds == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_intercom_oauth_fds) {
+            ngx_memcpy(fds, ngx_http_intercom_oauth_fds,
+                       ngx_http_intercom_oauth_nfds
+                       * sizeof(ngx_http_intercom_oauth_fd_t));
+            ngx_free(ngx_http_intercom_oauth_fds);
+        }
+
+        ngx_http_intercom_oauth_fds = fds;
+        ngx_http_intercom_oauth_nfds = n;
+    }
+
+    if (ngx_http_intercom_oauth_fds[s].connection) {
+        /* closed by curl without the callback: epoll forgot it already */
+        ngx_http_intercom_oauth_exchange_release(
+                               ngx_http_intercom_oauth_fds[s].connection, 1);
+    }
+
+    ngx_http_intercom_oauth_fds[s].connection = c;
+    ngx_http_intercom_oauth_fds[s].inode = fi.st_ino;
+
+    return NGX_OK;
+}
+
+
+/* whether descriptor s is no longer the socket it was when remembered */
+
+static ngx_uint_t
+ngx_http_intercom_oauth_exchange_gone(curl_socket_t s)
+{
+    ngx_file_info_t  fi;
+
+    if (ngx_fd_info(s, &fi) == NGX_FILE_ERROR) {
+        return 1;
+    }
+
+    return fi.st_ino != ngx_http_intercom_oauth_fds[s].inode;
+}
+
+
 static int
 ngx_http_intercom_oauth_exchange_socket(CURL *easy, curl_socket_t s, int what,
     void *userp, void *socketp)
 {
-    ngx_connection_t  *c = socketp;
+    ngx_connection_t  *c;
+
+    c = ngx_http_intercom_oauth_exchange_connection(s);
 
     if (what == CURL_POLL_REMOVE) {
-        if (c) {
-            curl_multi_assign(ngx_http_intercom_oauth_multi, s, NULL);
-            ngx_http_intercom_oauth_exchange_release(c);
+        if (c == NULL) {
+            return 0;
+        }
+
+        if (ngx_http_intercom_oauth_exchange_gone(s)) {
+            ngx_http_intercom_oauth_exchange_release(c, 1);
+
+        } else if (c->data == NGX_HTTP_INTERCOM_OAUTH_OWNED) {
+            /* the connection stays until the socket is closed */
+            if (c->read->active) {
+                (void) ngx_del_event(c->read, NGX_READ_EVENT,
+                                     NGX_LEVEL_EVENT);
+            }
+
+            if (c->write->active) {
+                (void) ngx_del_event(c->write, NGX_WRITE_EVENT,
+                                     NGX_LEVEL_EVENT);
+            }
+
+        } else {
+            ngx_http_intercom_oauth_exchange_release(c, 0);
         }
 
         return 0;
     }
 
     if (c == NULL) {
+        /* a socket curl made itself, e.g. the resolver's wake-up pair */
         c = ngx_get_connection(s, ngx_cycle->log);
         if (c == NULL) {
-            return -1;
+            ngx_http_intercom_oauth_exchange_doom(easy,
+                                         "worker_connections are not enough");
+            return 0;
         }
 
+        c->data = NULL;
         c->read->handler = ngx_http_intercom_oauth_exchange_event_handler;
         c->write->handler = ngx_http_intercom_oauth_exchange_event_handler;
         c->read->log = c->log;
         c->write->log = c->log;
 
-        curl_multi_assign(ngx_http_intercom_oauth_multi, s, c);
+        if (ngx_http_intercom_oauth_exchange_remember(s, c) != NGX_OK) {
+            ngx_free_connection(c);
+            c->fd = (ngx_socket_t) -1;
+            ngx_http_intercom_oauth_exchange_doom(easy, "out of memory");
+            return 0;
+        }
     }
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
                    "intercom oauth: curl socket %d wants %d", (int) s, what);
+
+    /*
+     * A failure here must end this transfer only: returning -1 would make
+     * curl fail every transfer of the worker.
+     */
 
     if (what & CURL_POLL_IN) {
         if (!c->read->active
             && ngx_add_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT)
                != NGX_OK)
         {
-            return -1;
+            ngx_http_intercom_oauth_exchange_doom(easy, "epoll_ctl() failed");
+            return 0;
         }
 
     } else if (c->read->active) {
-        if (ngx_del_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT)
-            != NGX_OK)
-        {
-            return -1;
-        }
+        (void) ngx_del_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT);
     }
 
     if (what & CURL_POLL_OUT) {
@@ -406,15 +675,12 @@ ngx_http_intercom_oauth_exchange_socket(CURL *easy, curl_socket_t s, int what,
             && ngx_add_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
                != NGX_OK)
         {
-            return -1;
+            ngx_http_intercom_oauth_exchange_doom(easy, "epoll_ctl() failed");
+            return 0;
         }
 
     } else if (c->write->active) {
-        if (ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
-            != NGX_OK)
-        {
-            return -1;
-        }
+        (void) ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT);
     }
 
     return 0;
@@ -422,19 +688,83 @@ ngx_http_intercom_oauth_exchange_socket(CURL *easy, curl_socket_t s, int what,
 
 
 /*
- * Gives the connection back to nginx without closing the descriptor:
- * the socket is curl's, and curl closes it (or keeps it for reuse).
+ * Marks a transfer that cannot go on; it is ended from a posted event,
+ * since curl must not be called back from inside its own callbacks.
  */
 
 static void
-ngx_http_intercom_oauth_exchange_release(ngx_connection_t *c)
+ngx_http_intercom_oauth_exchange_doom(CURL *easy, const char *why)
 {
+    ngx_http_intercom_oauth_exchange_t  *ex;
+
+    ex = NULL;
+
+    (void) curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **) &ex);
+
+    if (ex == NULL || ex->doomed) {
+        return;
+    }
+
+    ex->doomed = 1;
+    ngx_cpystrn((u_char *) ex->error, (u_char *) why, sizeof(ex->error));
+
+    if (!ngx_http_intercom_oauth_doom_event.posted) {
+        ngx_post_event(&ngx_http_intercom_oauth_doom_event,
+                       &ngx_posted_events);
+    }
+}
+
+
+static void
+ngx_http_intercom_oauth_exchange_doom_handler(ngx_event_t *ev)
+{
+    ngx_queue_t                         *q, *next;
+    ngx_http_intercom_oauth_exchange_t  *ex;
+
+    for (q = ngx_queue_head(&ngx_http_intercom_oauth_transfers);
+         q != ngx_queue_sentinel(&ngx_http_intercom_oauth_transfers);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        ex = ngx_queue_data(q, ngx_http_intercom_oauth_exchange_t, queue);
+
+        if (ex->doomed) {
+            ngx_http_intercom_oauth_exchange_finish(ex,
+                                                    CURLE_COULDNT_CONNECT);
+            /* the done handler may have ended other transfers: start over */
+            next = ngx_queue_head(&ngx_http_intercom_oauth_transfers);
+        }
+    }
+}
+
+
+/*
+ * Gives the connection back to nginx without closing the descriptor:
+ * curl's close callback (or curl itself, for sockets it made) closes it.
+ * "closed": the descriptor is closed already, so epoll is not asked.
+ */
+
+static void
+ngx_http_intercom_oauth_exchange_release(ngx_connection_t *c,
+    ngx_uint_t closed)
+{
+    ngx_uint_t  flags;
+
+    if (c->fd != (ngx_socket_t) -1
+        && (ngx_uint_t) c->fd < ngx_http_intercom_oauth_nfds
+        && ngx_http_intercom_oauth_fds[c->fd].connection == c)
+    {
+        ngx_http_intercom_oauth_fds[c->fd].connection = NULL;
+    }
+
+    flags = closed ? NGX_CLOSE_EVENT : NGX_LEVEL_EVENT;
+
     if (c->read->active) {
-        (void) ngx_del_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT);
+        (void) ngx_del_event(c->read, NGX_READ_EVENT, flags);
     }
 
     if (c->write->active) {
-        (void) ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT);
+        (void) ngx_del_event(c->write, NGX_WRITE_EVENT, flags);
     }
 
     if (c->read->posted) {
@@ -585,7 +915,7 @@ ngx_http_intercom_oauth_exchange_finish(ngx_http_intercom_oauth_exchange_t *ex,
         ex->rc = NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_FAILED;
     }
 
-    if (result != CURLE_OK) {
+    if (result != CURLE_OK && !ex->doomed) {
         /* curl's own words name the host, never the body we sent */
         ngx_cpystrn((u_char *) ex->error,
                     (u_char *) curl_easy_strerror(result),
@@ -601,6 +931,15 @@ ngx_http_intercom_oauth_exchange_finish(ngx_http_intercom_oauth_exchange_t *ex,
 static void
 ngx_http_intercom_oauth_exchange_free(ngx_http_intercom_oauth_exchange_t *ex)
 {
+    if (ex->added) {
+        ex->added = 0;
+        ngx_queue_remove(&ex->queue);
+
+        if (--ngx_http_intercom_oauth_ntransfers == 0) {
+            ngx_http_intercom_oauth_timer_event.cancelable = 1;
+        }
+    }
+
     if (ex->easy) {
         (void) curl_multi_remove_handle(ngx_http_intercom_oauth_multi,
                                         ex->easy);

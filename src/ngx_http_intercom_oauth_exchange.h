@@ -54,6 +54,9 @@ struct ngx_http_intercom_oauth_exchange_s {
     size_t                                     max_response;
     ngx_msec_t                                 started;
     ngx_msec_t                                 elapsed;  /* ms */
+    ngx_queue_t                                queue;    /* transfers */
+    unsigned                                   added:1;  /* to the multi */
+    unsigned                                   doomed:1; /* to be ended */
 
     char                                       error[256]; /* for the log */
 };

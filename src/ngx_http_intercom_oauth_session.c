@@ -7,6 +7,10 @@
  */
 
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
 #include <openssl/rand.h>
 
 #include "ngx_http_intercom_oauth_session.h"

@@ -6,6 +6,10 @@
  */
 
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -98,7 +102,7 @@ ngx_http_intercom_oauth_state_verify(ngx_pool_t *pool, ngx_str_t *secret,
     size_t      rlen;
     uint64_t    issued;
     ngx_int_t   i;
-    ngx_str_t   raw;
+    ngx_str_t   raw, canonical;
     u_char      mac[NGX_HTTP_INTERCOM_OAUTH_MAC_LEN];
 
     if (state->len == 0 || state->len > NGX_HTTP_INTERCOM_OAUTH_MAX_STATE) {
@@ -134,6 +138,23 @@ ngx_http_intercom_oauth_state_verify(ngx_pool_t *pool, ngx_str_t *secret,
 
     /* the length itself can be canonical and still not decode byte-exact */
     if ((raw.len * 4 + 2) / 3 != state->len) {
+        return NGX_HTTP_INTERCOM_OAUTH_STATE_MALFORMED;
+    }
+
+    /*
+     * The last character may carry bits the decoder ignores: only the one
+     * spelling the module mints is a state, so that a state is one string.
+     */
+    canonical.data = ngx_pnalloc(pool, ngx_base64_encoded_length(raw.len));
+    if (canonical.data == NULL) {
+        return NGX_HTTP_INTERCOM_OAUTH_STATE_MALFORMED;
+    }
+
+    ngx_encode_base64url(&canonical, &raw);
+
+    if (canonical.len != state->len
+        || ngx_memcmp(canonical.data, state->data, state->len) != 0)
+    {
         return NGX_HTTP_INTERCOM_OAUTH_STATE_MALFORMED;
     }
 

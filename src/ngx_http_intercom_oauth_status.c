@@ -5,6 +5,10 @@
  */
 
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
 #include "ngx_http_intercom_oauth_status.h"
 #include "ngx_http_intercom_oauth_zone.h"
 

@@ -6,6 +6,9 @@
  */
 
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+
 #include <yajl/yajl_parse.h>
 
 #include "ngx_http_intercom_oauth.h"

@@ -7,6 +7,10 @@
  */
 
 
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
 #include <openssl/rand.h>
 
 #include "ngx_http_intercom_oauth_zone.h"
@@ -45,6 +49,8 @@ typedef struct {
     ngx_rbtree_node_t                states_sentinel;
     ngx_queue_t                      state_queue; /* head: newest */
     ngx_uint_t                       ntokens;
+    ngx_uint_t                       nstates;
+    ngx_uint_t                       max_states;  /* half the zone */
     time_t                           full_logged;
     u_char                           secret[NGX_HTTP_INTERCOM_OAUTH_SECRET_LEN];
     ngx_atomic_t                     counters[NGX_HTTP_INTERCOM_OAUTH_CNT_MAX];
@@ -70,7 +76,7 @@ static void ngx_http_intercom_oauth_zone_insert(ngx_rbtree_node_t *temp,
 static ngx_http_intercom_oauth_node_t *ngx_http_intercom_oauth_zone_lookup(
     ngx_rbtree_t *tree, u_char *key, size_t len, uint32_t hash);
 static void *ngx_http_intercom_oauth_zone_alloc(ngx_shm_zone_t *shm_zone,
-    size_t size);
+    size_t size, ngx_uint_t evict);
 static void ngx_http_intercom_oauth_zone_expire(
     ngx_http_intercom_oauth_zone_ctx_t *ctx, ngx_uint_t all);
 static void ngx_http_intercom_oauth_zone_evict(
@@ -150,6 +156,12 @@ ngx_http_intercom_oauth_zone_init(ngx_shm_zone_t *shm_zone, void *data)
     ngx_rbtree_init(&ctx->sh->states, &ctx->sh->states_sentinel,
                     ngx_http_intercom_oauth_zone_insert);
     ngx_queue_init(&ctx->sh->state_queue);
+
+    /*
+     * Used states may take half the zone (a slab chunk of 128 bytes each):
+     * anyone can make them, and they must never push out the tokens.
+     */
+    ctx->sh->max_states = shm_zone->shm.size / 2 / 128;
 
     if (RAND_bytes(ctx->sh->secret, NGX_HTTP_INTERCOM_OAUTH_SECRET_LEN) != 1) {
         ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
@@ -255,12 +267,14 @@ ngx_http_intercom_oauth_zone_lookup(ngx_rbtree_t *tree, u_char *key,
 
 /*
  * Allocates from the slab pool with its mutex held; when the pool is full,
- * drops every expired state, then evicts tokens from the LRU tail until the
- * allocation succeeds.  Logs at most once a second that the zone is full.
+ * drops every expired state, then, if "evict" is set, evicts tokens from
+ * the LRU tail until the allocation succeeds.  Logs at most once a second
+ * that the zone is full.
  */
 
 static void *
-ngx_http_intercom_oauth_zone_alloc(ngx_shm_zone_t *shm_zone, size_t size)
+ngx_http_intercom_oauth_zone_alloc(ngx_shm_zone_t *shm_zone, size_t size,
+    ngx_uint_t evict)
 {
     void                                *p;
     ngx_uint_t                           evicted, level;
@@ -284,7 +298,7 @@ ngx_http_intercom_oauth_zone_alloc(ngx_shm_zone_t *shm_zone, size_t size)
 
     evicted = 0;
 
-    while (!ngx_queue_empty(&ctx->sh->token_lru)) {
+    while (evict && !ngx_queue_empty(&ctx->sh->token_lru)) {
         q = ngx_queue_last(&ctx->sh->token_lru);
         on = ngx_queue_data(q, ngx_http_intercom_oauth_node_t, queue);
 
@@ -347,6 +361,7 @@ ngx_http_intercom_oauth_zone_expire(ngx_http_intercom_oauth_zone_ctx_t *ctx,
                               ngx_http_intercom_oauth_rbnode(on));
             ngx_slab_free_locked(ctx->shpool,
                                  ngx_http_intercom_oauth_rbnode(on));
+            ctx->sh->nstates--;
 
         } else if (!all) {
             /* states of one ttl expire in queue order */
@@ -399,15 +414,27 @@ ngx_http_intercom_oauth_zone_state_use(ngx_shm_zone_t *shm_zone,
         return NGX_DECLINED;
     }
 
+    if (ctx->sh->nstates >= ctx->sh->max_states) {
+        ngx_http_intercom_oauth_zone_expire(ctx, 1);
+
+        if (ctx->sh->nstates >= ctx->sh->max_states) {
+            ngx_shmtx_unlock(&ctx->shpool->mutex);
+            return NGX_BUSY;
+        }
+    }
+
     n = offsetof(ngx_rbtree_node_t, color)
         + offsetof(ngx_http_intercom_oauth_node_t, data)
         + NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN;
 
-    node = ngx_http_intercom_oauth_zone_alloc(shm_zone, n);
+    /* a used state never pushes out a token */
+    node = ngx_http_intercom_oauth_zone_alloc(shm_zone, n, 0);
     if (node == NULL) {
         ngx_shmtx_unlock(&ctx->shpool->mutex);
         return NGX_BUSY;
     }
+
+    ctx->sh->nstates++;
 
     node->key = hash;
     on = ngx_http_intercom_oauth_node(node);
@@ -575,7 +602,7 @@ ngx_http_intercom_oauth_zone_token_put(ngx_shm_zone_t *shm_zone,
         + offsetof(ngx_http_intercom_oauth_node_t, data)
         + klen + vlen;
 
-    node = ngx_http_intercom_oauth_zone_alloc(shm_zone, n);
+    node = ngx_http_intercom_oauth_zone_alloc(shm_zone, n, 1);
     if (node == NULL) {
         ngx_shmtx_unlock(&ctx->shpool->mutex);
         return NGX_ERROR;

@@ -95,9 +95,10 @@ ngx_int_t ngx_http_intercom_oauth_zone_init(ngx_shm_zone_t *shm_zone,
 
 /*
  * Records a state's nonce as used until "expires" (seconds since the
- * epoch), atomically under the zone's mutex.  Returns NGX_OK when this is
- * the first use, NGX_DECLINED when the nonce was used already, NGX_BUSY
- * when the zone has no room even after expiring and evicting (logged).
+ * epoch), atomically under the zone's mutex.  Used states may fill at most
+ * half of the zone and never evict tokens.  Returns NGX_OK when this is the
+ * first use, NGX_DECLINED when the nonce was used already, NGX_BUSY when
+ * there is no room for it even after expiring old ones.
  */
 ngx_int_t ngx_http_intercom_oauth_zone_state_use(ngx_shm_zone_t *shm_zone,
     u_char *nonce, time_t expires);

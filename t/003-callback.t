@@ -419,3 +419,44 @@ GET /callback?[oauth arguments withheld] HTTP/1.1
 [400, 400, 400]
 --- error_log
 intercom oauth: callback refused: an argument is not percent-encoded correctly
+
+
+
+=== TEST 32: a refused method still keeps the code and state out of the log
+--- log_level: info
+--- request
+OPTIONS /callback?code=secret-code-t32&state=secret-state-t32
+--- error_code: 405
+--- error_log
+callback refused: method "OPTIONS" is not allowed
+--- no_error_log
+secret-code-t32
+secret-state-t32
+
+
+
+=== TEST 33: only the canonical spelling of a state is a state
+--- request eval
+my $s = make_state();
+my @a = ('A' .. 'Z', 'a' .. 'z', '0' .. '9', '-', '_');
+my %i = map { $a[$_] => $_ } 0 .. $#a;
+# 43 bytes in 58 characters: the last one has two bits nobody reads
+substr($s, -1) = $a[$i{substr($s, -1)} ^ 1];
+callback_request(code => 'abc', state => $s)
+--- more_headers eval: session_cookie()
+--- error_code: 400
+--- error_log
+intercom oauth: callback refused: "state" is malformed
+
+
+
+=== TEST 34: an overlong intercom_oauth_key is refused before the state is spent
+--- config
+location = /callback { intercom_oauth_callback; intercom_oauth_key $http_x_user; }
+--- request eval
+callback_request(code => 'abc', state => make_state())
+--- more_headers eval
+session_cookie() . "\nX-User: " . ("u" x 600)
+--- error_code: 403
+--- error_log
+intercom oauth: callback refused: "intercom_oauth_key" is longer than 512 bytes

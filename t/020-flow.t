@@ -14,7 +14,7 @@ my $root   = $IntercomOAuthTest::ROOT;
 my $base   = $ENV{TEST_NGINX_SERVER_PORT} || 1984;
 my $port   = $base + 20;
 my $sport  = $base + 21;
-my $run    = "$root/t/servroot-flow";
+my $run    = "$root/t/servroot-flow-$port";
 my $module = $ENV{TEST_NGINX_LOAD_MODULES}
              || "$root/build/nginx/objs/ngx_http_intercom_oauth_module.so";
 

@@ -178,7 +178,7 @@ sub session_cookie {
 sub start_nginx {
     my ($name, $port, $http, %o) = @_;
 
-    my $prefix = "$ROOT/t/servroot-$name";
+    my $prefix = "$ROOT/t/servroot-$name-$port";
     my $nginx  = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
     my $module = $ENV{TEST_NGINX_LOAD_MODULES}
                  || "$ROOT/build/nginx/objs/ngx_http_intercom_oauth_module.so";
@@ -189,6 +189,7 @@ sub start_nginx {
     mkdir "$prefix/$_" for qw(conf logs html);
 
     my $master = $o{master} ? 'on' : 'off';
+    my $connections = $o{worker_connections} || 256;
     my $http_config = defined $o{http_config} ? $o{http_config}
                                               : $HTTP_CONFIG;
     my $body = $http;
@@ -200,7 +201,7 @@ master_process $master;
 daemon on;
 error_log logs/error.log debug;
 pid logs/nginx.pid;
-events { worker_connections 256; accept_mutex off; }
+events { worker_connections $connections; accept_mutex off; }
 http {
     access_log logs/access.log;
     default_type text/plain;
