@@ -13,6 +13,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "ngx_http_intercom_oauth_identity.h"
+#include "ngx_http_intercom_oauth_token.h"
 
 
 void *
@@ -69,6 +70,9 @@ ngx_http_intercom_oauth_json_string(ngx_pool_t *pool, void *tree,
 
     ngx_memcpy(out->data, s, len);
     out->len = len;
+
+    /* logged, and handed to the site as variables that may become headers */
+    ngx_http_intercom_oauth_token_clean(out);
 
     return NGX_OK;
 }

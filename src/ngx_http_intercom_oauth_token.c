@@ -116,6 +116,10 @@ ngx_http_intercom_oauth_token_parse(ngx_pool_t *pool, u_char *body,
         return NGX_ERROR;
     }
 
+    /* Intercom's words go to the log: no line of theirs may start a line */
+    ngx_http_intercom_oauth_token_clean(&tr->error_code);
+    ngx_http_intercom_oauth_token_clean(&tr->error_message);
+
     if (tr->nerrors || p.error_list) {
         tr->reason = "the response is an error list";
         return NGX_DECLINED;
@@ -167,6 +171,19 @@ ngx_http_intercom_oauth_token_valid(ngx_str_t *token)
 
 
 /* a scalar value: counts as an element when it sits in "errors" */
+
+void
+ngx_http_intercom_oauth_token_clean(ngx_str_t *s)
+{
+    size_t  i;
+
+    for (i = 0; i < s->len; i++) {
+        if (s->data[i] < 0x20 || s->data[i] == 0x7f) {
+            s->data[i] = '?';
+        }
+    }
+}
+
 
 static int
 ngx_http_intercom_oauth_token_value(void *ctx)

@@ -38,5 +38,12 @@ typedef struct {
 ngx_int_t ngx_http_intercom_oauth_token_parse(ngx_pool_t *pool, u_char *body,
     size_t len, ngx_http_intercom_oauth_token_response_t *tr);
 
+/*
+ * Replaces, in place, every control character (below 0x20, and 0x7f) of a
+ * string that came from a peer with "?": such strings reach log lines and
+ * variables that may go into headers, where a newline would forge a line.
+ */
+void ngx_http_intercom_oauth_token_clean(ngx_str_t *s);
+
 
 #endif /* _NGX_HTTP_INTERCOM_OAUTH_TOKEN_H_INCLUDED_ */

@@ -427,8 +427,12 @@ ngx_http_intercom_oauth_zone_state_use(ngx_shm_zone_t *shm_zone,
         + offsetof(ngx_http_intercom_oauth_node_t, data)
         + NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN;
 
-    /* a used state never pushes out a token */
-    node = ngx_http_intercom_oauth_zone_alloc(shm_zone, n, 0);
+    /*
+     * Under their half of the zone, used states may push out the least
+     * recently used tokens; tokens can never crowd states out of it, and
+     * states can never take more.
+     */
+    node = ngx_http_intercom_oauth_zone_alloc(shm_zone, n, 1);
     if (node == NULL) {
         ngx_shmtx_unlock(&ctx->shpool->mutex);
         return NGX_BUSY;

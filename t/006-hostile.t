@@ -901,7 +901,7 @@ qr/\Aintercom oauth: token exchange with "[^"]+" failed: the response is an erro
 
 
 
-=== TEST 66: DEFECT log injection: a newline in the token endpoint's error message forges a log line
+=== TEST 66: log injection: a newline in the token endpoint's error message forges a log line
 --- token_url: http://127.0.0.1:$TEST_NGINX_RAND_PORT_1/auth/eagle/token
 --- tcp_listen: $TEST_NGINX_RAND_PORT_1
 --- tcp_reply eval
@@ -953,7 +953,7 @@ location = /status { intercom_oauth_status; }
 
 
 
-=== TEST 69: DEFECT log injection: a newline in /me's admin id forges a log line
+=== TEST 69: log injection: a newline in /me's admin id forges a log line
 --- http_config eval
 $HTTP_CONFIG =~ s{intercom_oauth_api_url\s+\S+;}{intercom_oauth_api_url http://127.0.0.1:\$TEST_NGINX_RAND_PORT_1;}r
 --- tcp_listen: $TEST_NGINX_RAND_PORT_1
@@ -965,3 +965,21 @@ my $b = '{"type":"admin","id":"1\n2020/01/01 00:00:00 [emerg] 1#1: forged","emai
 qr/intercom oauth: token of admin 1/
 --- no_error_log eval
 qr/^2020\/01\/01/
+
+
+
+=== TEST 70: DEFECT session fixation: a session id planted before the flow still holds the token after it
+A session id the server never issued ($SID here: a sibling subdomain or an
+XSS elsewhere can plant one) is accepted, the state is bound to it, and the
+token ends up under it, where the planter can use it.  Rotating the session
+id at a successful callback (a new Set-Cookie, the token under the new id)
+closes that.  With intercom_oauth_key (the site's own login) this does not
+apply.
+--- request eval
+[callback_request(code => 'abc', state => make_state()), "GET /token"]
+--- error_code eval
+[302, 200]
+--- response_headers_like eval
+["Set-Cookie: intercom_oauth_sid=(?!$SID)[A-Za-z0-9_-]{22};", "Content-Type: text/plain"]
+--- response_body_like eval
+[qr/302 Found/, qr/^\[0\]\[\]$/]

@@ -3,7 +3,7 @@
 #   - a reload must not drop callbacks waiting on the token endpoint;
 #   - a worker out of connections fails one transfer, not all of them;
 #   - ending a transfer that is still connecting leaves no epoll alert;
-#   - used states cannot push stored tokens out of the zone;
+#   - a flood of used states cannot push every stored token out;
 #   - a state cannot be replayed at a callback location with a longer ttl.
 
 use strict;
@@ -140,7 +140,7 @@ _EOC_
     close $hole;
 };
 
-subtest 'used states cannot push stored tokens out of the zone' => sub {
+subtest 'used states are capped at half the zone: stored tokens survive a flood' => sub {
     my $port = $base + 4;
 
     # 32k holds 128 used states at most (half the zone, 128 bytes each)
