@@ -8,6 +8,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use IntercomOAuthTest;
+use JSON::PP ();
 use Test::More;
 
 my $root   = $IntercomOAuthTest::ROOT;
@@ -44,6 +45,37 @@ my $deny = `$root/util/walk https://localhost:$port deny 2>&1`;
 like($deny, qr{4\. GET the callback\n   403 }, 'denying: the callback answers 403');
 like($deny, qr{Not connected to Intercom: open /connect\n\n   401\n\z},
      'and nothing is stored: the API location answers 401');
+
+# the token lifecycle: identity, disconnect, revoke, counters
+my $life = `$root/util/walk https://localhost:$port disconnect 2>&1`;
+is($?, 0, 'the disconnect walk succeeds') or diag $life;
+like($life, qr{<strong id="workspace">abc12def</strong>},
+     'the success page shows $intercom_workspace_id from /me');
+like($life, qr{<strong id="admin">ada\@example\.com</strong>},
+     'and $intercom_admin_email');
+like($life, qr{7\. POST [^\n]*\n   303 -> https://localhost:$port/\n},
+     'the disconnect form answers 303');
+like($life, qr{8\. GET [^\n]*\nNot connected to Intercom: open /connect\n   401\n},
+     'and the token is gone');
+
+my $seen = `curl -s --cacert $ENV{TEST_NGINX_CA_FILE} https://127.0.0.1:$sport/_standin/requests`;
+my $requests = JSON::PP::decode_json($seen);
+my @me = grep { $_->{path} eq '/me' } @$requests;
+my ($revoke) = grep { $_->{path} eq '/auth/uninstall' } @$requests;
+ok($revoke, 'the stand-in saw POST /auth/uninstall');
+is($revoke->{method}, 'POST', 'a POST');
+is($revoke->{headers}{Authorization}, $me[-1]{headers}{Authorization},
+   'with the token the site had used for /me');
+
+my ($status_json) = $life =~ /9\. GET [^\n]*\n(\{.*\})\n/;
+my $st = JSON::PP::decode_json($status_json);
+is_deeply([@{$st->{callbacks}}{qw(total ok access_denied)}], [3, 2, 1],
+          'status: 3 callbacks, 2 ok, 1 denied');
+is_deeply($st->{identity}, { ok => 2, failed => 0 }, 'status: 2 identities');
+is_deeply($st->{disconnects}, { total => 1, revoked => 1, revoke_failed => 0 },
+          'status: 1 disconnect, revoked');
+is_deeply([@{$st->{tokens}}{qw(stored deleted)}, $st->{zone}{tokens}],
+          [2, 1, 1], 'status: 2 tokens stored, 1 deleted, 1 left');
 
 open my $log, '<', "$run/logs/error.log" or die $!;
 my $text = do { local $/; <$log> };
