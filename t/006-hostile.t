@@ -805,7 +805,7 @@ qr/\Aintercom oauth: token exchange with "[^"]+" failed: [^\n]*\n\z/
 
 
 
-=== TEST 59: token endpoint: a token carrying CR LF (header injection) is refused
+=== TEST 59: token endpoint: a token carrying CR LF (header injection) is refused (and a plain-http token URL draws a warning)
 --- token_url: http://127.0.0.1:$TEST_NGINX_RAND_PORT_1/auth/eagle/token
 --- tcp_listen: $TEST_NGINX_RAND_PORT_1
 --- tcp_reply eval
@@ -816,6 +816,8 @@ my $b = '{"access_token":"tok\r\nX-Injected: 1"}';
 exchange_failed [0][]
 --- module_log eval
 qr/\Aintercom oauth: token exchange with "[^"]+" failed: the access token has characters outside printable ASCII[^\n]*\n\z/
+--- error_log eval
+qr/"intercom_oauth_token_url" "http:\/\/127\.0\.0\.1:\d+\/auth\/eagle\/token" is not https: the client secret and the authorization code travel in the clear/
 
 
 
@@ -901,7 +903,7 @@ qr/\Aintercom oauth: token exchange with "[^"]+" failed: the response is an erro
 
 
 
-=== TEST 66: log injection: a newline in the token endpoint's error message forges a log line
+=== TEST 66: log injection: a newline in the token endpoint's error message cannot forge a log line
 --- token_url: http://127.0.0.1:$TEST_NGINX_RAND_PORT_1/auth/eagle/token
 --- tcp_listen: $TEST_NGINX_RAND_PORT_1
 --- tcp_reply eval
@@ -953,7 +955,7 @@ location = /status { intercom_oauth_status; }
 
 
 
-=== TEST 69: log injection: a newline in /me's admin id forges a log line
+=== TEST 69: log injection: a newline in /me's admin id cannot forge a log line
 --- http_config eval
 $HTTP_CONFIG =~ s{intercom_oauth_api_url\s+\S+;}{intercom_oauth_api_url http://127.0.0.1:\$TEST_NGINX_RAND_PORT_1;}r
 --- tcp_listen: $TEST_NGINX_RAND_PORT_1
@@ -968,18 +970,19 @@ qr/^2020\/01\/01/
 
 
 
-=== TEST 70: DEFECT session fixation: a session id planted before the flow still holds the token after it
+=== TEST 70: session fixation: a session id planted before the flow does not hold the token after it
 A session id the server never issued ($SID here: a sibling subdomain or an
-XSS elsewhere can plant one) is accepted, the state is bound to it, and the
-token ends up under it, where the planter can use it.  Rotating the session
-id at a successful callback (a new Set-Cookie, the token under the new id)
-closes that.  With intercom_oauth_key (the site's own login) this does not
-apply.
+XSS elsewhere can plant one) is accepted for the flow, but a successful
+callback gives the browser a new session id and keeps the token under that
+one, so whoever planted the old id cannot use the token.  With
+intercom_oauth_key (the site's own login) this does not apply.
+--- http_config eval
+$HTTP_CONFIG =~ s{\s*intercom_oauth_key\s+\S+;}{}r
 --- request eval
 [callback_request(code => 'abc', state => make_state()), "GET /token"]
 --- error_code eval
 [302, 200]
 --- response_headers_like eval
-["Set-Cookie: intercom_oauth_sid=(?!$SID)[A-Za-z0-9_-]{22};", "Content-Type: text/plain"]
+["Set-Cookie: intercom_oauth_sid=(?!$SID)[A-Za-z0-9_-]{22};.*", "Content-Type: text/plain"]
 --- response_body_like eval
 [qr/302 Found/, qr/^\[0\]\[\]$/]

@@ -153,12 +153,22 @@ sub token_of {
     return $body // '';
 }
 
+# the session after a callback: a successful one gives the browser a new
+# session id (against session fixation) and keeps the token under it
+sub session_after {
+    my ($head, $sid) = @_;
+    my ($new) = ($head // '') =~ /Set-Cookie: intercom_oauth_sid=([A-Za-z0-9_-]+)/;
+    return $new // $sid;
+}
+
+# (status, head, body, the session id to use afterwards)
 sub callback {
     my ($sid, %o) = @_;
     my $state = $o{state} || make_state(sid => $sid);
     my $req = callback_request(code => $o{code} || "c-$sid", state => $state,
                                path => $o{path} || '/callback');
-    return http_request($port, $req, cookie($sid));
+    my ($status, $head, $body) = http_request($port, $req, cookie($sid));
+    return ($status, $head, $body, session_after($head, $sid));
 }
 
 # sends and returns the socket; read later with http_read
@@ -273,7 +283,9 @@ part(1, 'the same valid state sent 8 times at once: exactly one exchange', sub {
 
     my @socks = map { callback_send($sid, state => $state, code => $code,
                                     path => '/callback-slow') } 1 .. 8;
-    my @status = map { (IntercomOAuthTest::http_read($_))[0] } @socks;
+    my @answers = map { [IntercomOAuthTest::http_read($_)] } @socks;
+    my @status = map { $_->[0] } @answers;
+    my ($won) = grep { $_->[0] == 302 } @answers;
 
     is(scalar(grep { $_ == 302 } @status), 1, 'one 302')
         or diag "statuses: @status";
@@ -287,7 +299,8 @@ part(1, 'the same valid state sent 8 times at once: exactly one exchange', sub {
     my $exchanges = () = $seen =~ /"body":"code=\Q$code\E&/g;
     is($exchanges, 1, 'the token endpoint saw the code exactly once');
 
-    like(token_of($sid), qr/^\[1\]\[\S+\]$/, 'and the token is stored');
+    like(token_of(session_after($won && $won->[1], $sid)), qr/^\[1\]\[\S+\]$/,
+         'and the token is stored');
 });
 
 # ---------------------------------------------------------------------------
@@ -296,8 +309,8 @@ part(1, 'the same valid state sent 8 times at once: exactly one exchange', sub {
 part(2, 'workers killed with SIGKILL mid-exchange: respawned, zone usable, tokens kept', sub {
     start(1, $HTTP_CONFIG, $locations);
 
-    my $keep = new_sid();
-    my ($status) = callback($keep);
+    my ($status, $keep);
+    ($status, undef, undef, $keep) = callback(new_sid());
     is($status, 302, 'a token stored before the kills');
     my $token = token_of($keep);
     like($token, qr/^\[1\]\[\S+\]$/, 'it is there');
@@ -360,8 +373,8 @@ part(2, 'workers killed with SIGKILL mid-exchange: respawned, zone usable, token
     # a lock left held would hang these requests (the client times out)
     my $t0 = time;
     is(token_of($keep), $token, 'the token stored before the kills survived');
-    my $new = new_sid();
-    ($status) = callback($new);
+    my $new;
+    ($status, undef, undef, $new) = callback(new_sid());
     is($status, 302, 'a new flow succeeds');
     like(token_of($new), qr/^\[1\]\[\S+\]$/, 'and its token is stored');
     cmp_ok(time - $t0, '<', 5, 'without waiting on a lock');
@@ -389,8 +402,7 @@ part(6, 'a worker killed while it holds the zone\'s lock', sub {
 
     start(1, $HTTP_CONFIG, $locations);
 
-    my $keep = new_sid();
-    my ($status) = callback($keep);
+    my ($status, undef, undef, $keep) = callback(new_sid());
     is($status, 302, 'a token stored first');
     my $token = token_of($keep);
 
@@ -455,10 +467,10 @@ part(3, 'nginx -s reload over and over during a stream of flows', sub {
                                                        cookie($sid));
                 my ($state) = ($url // '') =~ /[?&]state=([A-Za-z0-9_-]+)/;
                 my $path = $i % 3 ? '/callback' : '/callback-slow';
-                my ($status) = $state
+                my ($status, undef, undef, $after) = $state
                     ? callback($sid, state => $state, path => $path)
-                    : (0);
-                push @out, "$sid $status $path";
+                    : (0, undef, undef, $sid);
+                push @out, "$after $status $path";
                 sleep 0.05;
             }
             open my $fh, '>', "$results/$c" or POSIX::_exit(1);
@@ -504,8 +516,8 @@ part(4, 'the token endpoint goes away and comes back', sub {
     ok(private_standin_start(), 'a stand-in of its own');
     start(1, $HTTP_CONFIG, $locations);
 
-    my $a = new_sid();
-    my ($status) = callback($a, path => '/callback-private');
+    my ($status, undef, undef, $a) = callback(new_sid(),
+                                              path => '/callback-private');
     is($status, 302, 'a flow succeeds (and leaves a keep-alive connection)');
 
     private_standin_stop('TERM');
@@ -520,8 +532,8 @@ part(4, 'the token endpoint goes away and comes back', sub {
 
     ok(private_standin_start(), 'it comes back on the same port');
 
-    my $c = new_sid();
-    ($status) = callback($c, path => '/callback-private');
+    my $c;
+    ($status, undef, undef, $c) = callback(new_sid(), path => '/callback-private');
     is($status, 302, 'flows succeed again');
     like(token_of($c), qr/^\[1\]\[\S+\]$/, 'token stored');
 

@@ -235,9 +235,16 @@ sub run_flows {
     # 3. a GET callback with the first state
     my $code1 = 'code-' . random_text(18);
     push @{ $s{code} }, $code1;
-    ($status) = get(callback_request(code => $code1, state => $state1), $cookie);
+    ($status, $head) = get(callback_request(code => $code1, state => $state1),
+                           $cookie);
     is($status, 302, 'a GET callback exchanges the code');
-    my (undef, undef, $token1) = get('GET /token', $cookie);
+
+    # the callback rotates the session: the token is under the new id
+    my ($sid1) = $head =~ /Set-Cookie: intercom_oauth_sid=([A-Za-z0-9_-]+)/;
+    ok($sid1 && $sid1 ne $sid, 'the callback gives a new session id');
+    push @{ $s{session} }, $sid1;
+    my $connected = "Cookie: intercom_oauth_sid=$sid1";
+    my (undef, undef, $token1) = get('GET /token', $connected);
     like($token1, qr/^\S{20,}$/, 'a token is stored');
     push @{ $s{token} }, $token1;
 
@@ -256,10 +263,14 @@ sub run_flows {
     my $code2 = 'code-' . random_text(18) . '+/=';
     push @{ $s{code} }, $code2;
     (my $enc2 = $code2) =~ s/([^A-Za-z0-9_-])/sprintf '%%%02X', ord $1/ge;
-    ($status) = get("POST /callback\ncode=$enc2&state=$state3", $cookie2,
-                    'Content-Type: application/x-www-form-urlencoded');
+    ($status, $head) = get("POST /callback\ncode=$enc2&state=$state3",
+                           $cookie2,
+                           'Content-Type: application/x-www-form-urlencoded');
     is($status, 302, 'a form POST callback exchanges the code');
-    my (undef, undef, $token2) = get('GET /token', $cookie2);
+    my ($sid3) = $head =~ /Set-Cookie: intercom_oauth_sid=([A-Za-z0-9_-]+)/;
+    push @{ $s{session} }, $sid3 if $sid3;
+    my (undef, undef, $token2) = get('GET /token',
+                                     "Cookie: intercom_oauth_sid=$sid3");
     push @{ $s{token} }, $token2;
 
     # 6. refused before any exchange: a code with %00, a denial
@@ -284,14 +295,14 @@ sub run_flows {
     is($status, 502, 'a 401 from the token endpoint');
 
     # 8. the token at work: require, and an API call with it as Bearer
-    ($status) = get('GET /private', $cookie);
+    ($status) = get('GET /private', $connected);
     is($status, 200, 'intercom_oauth_require lets the session through');
-    ($status, undef, $body) = get('GET /intercom-api/me', $cookie);
+    ($status, undef, $body) = get('GET /intercom-api/me', $connected);
     is($status, 200, 'the proxied API call with the token');
     like($body, qr/"email":"ada\@example\.com"/, 'answers with the admin');
 
     # 9. disconnect: the token is revoked with it as Bearer
-    ($status) = get("POST /disconnect\n", $cookie,
+    ($status) = get("POST /disconnect\n", $connected,
                     'Origin: http://localhost');
     is($status, 303, 'disconnect');
 
