@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_intercom_oauth_button.h"
+#include "ngx_http_intercom_oauth_response.h"
 #include "ngx_http_intercom_oauth_session.h"
 #include "ngx_http_intercom_oauth_state.h"
 #include "ngx_http_intercom_oauth_zone.h"
@@ -86,7 +87,6 @@ ngx_http_intercom_oauth_button_handler(ngx_http_request_t *r)
     ngx_int_t                            rc;
     ngx_buf_t                           *b;
     ngx_str_t                           *tpl;
-    ngx_chain_t                          out;
     ngx_http_intercom_oauth_ctx_t       *ctx;
     ngx_http_intercom_oauth_loc_conf_t  *olcf;
     ngx_http_intercom_oauth_main_conf_t *omcf;
@@ -123,19 +123,11 @@ ngx_http_intercom_oauth_button_handler(ngx_http_request_t *r)
     }
 
     if (olcf->handler == NGX_HTTP_INTERCOM_OAUTH_HANDLER_BUTTON_REDIRECT) {
-        ngx_http_clear_location(r);
-
-        r->headers_out.location = ngx_list_push(&r->headers_out.headers);
-        if (r->headers_out.location == NULL) {
+        if (ngx_http_intercom_oauth_location(r, &ctx->authorize_url)
+            != NGX_OK)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
-
-        r->headers_out.location->hash = 1;
-#if (nginx_version >= 1023000)
-        r->headers_out.location->next = NULL;
-#endif
-        ngx_str_set(&r->headers_out.location->key, "Location");
-        r->headers_out.location->value = ctx->authorize_url;
 
         return NGX_HTTP_MOVED_TEMPORARILY;
     }
@@ -180,24 +172,10 @@ ngx_http_intercom_oauth_button_handler(ngx_http_request_t *r)
     }
 
     b->last = ngx_cpymem(b->last, pos, last - pos);
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
 
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = b->last - b->pos;
-    ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
-    r->headers_out.content_type_len = sizeof("text/html") - 1;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_intercom_oauth_send(r, NGX_HTTP_OK,
+                                        "text/html; charset=utf-8", b->pos,
+                                        b->last - b->pos);
 }
 
 

@@ -14,6 +14,7 @@
 #include "ngx_http_intercom_oauth_callback.h"
 #include "ngx_http_intercom_oauth_exchange.h"
 #include "ngx_http_intercom_oauth_identity.h"
+#include "ngx_http_intercom_oauth_response.h"
 #include "ngx_http_intercom_oauth_session.h"
 #include "ngx_http_intercom_oauth_state.h"
 #include "ngx_http_intercom_oauth_token.h"
@@ -180,26 +181,18 @@ ngx_http_intercom_oauth_callback_redact(ngx_http_request_t *r)
 static void
 ngx_http_intercom_oauth_callback_body(ngx_http_request_t *r)
 {
-    u_char       *p;
-    size_t        len;
-    ngx_str_t     args;
-    ngx_chain_t  *cl;
+    ngx_int_t  rc;
+    ngx_str_t  args;
 
-    len = 0;
+    rc = ngx_http_intercom_oauth_body(r, NGX_HTTP_INTERCOM_OAUTH_MAX_BODY,
+                                      &args);
 
-    if (r->request_body) {
-        for (cl = r->request_body->bufs; cl; cl = cl->next) {
-            if (cl->buf->in_file) {
-                len = NGX_HTTP_INTERCOM_OAUTH_MAX_BODY + 1;
-                break;
-            }
-
-            len += cl->buf->last - cl->buf->pos;
-        }
+    if (rc == NGX_ERROR) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
     }
 
-    /* a chunked body has no length to check up front */
-    if (len > NGX_HTTP_INTERCOM_OAUTH_MAX_BODY) {
+    if (rc == NGX_DECLINED) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "intercom oauth: callback refused: body is larger "
                       "than %d bytes", NGX_HTTP_INTERCOM_OAUTH_MAX_BODY);
@@ -208,21 +201,6 @@ ngx_http_intercom_oauth_callback_body(ngx_http_request_t *r)
                                           NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                                           "invalid_request"));
         return;
-    }
-
-    args.len = len;
-    args.data = ngx_pnalloc(r->pool, len ? len : 1);
-    if (args.data == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    p = args.data;
-
-    if (r->request_body) {
-        for (cl = r->request_body->bufs; cl; cl = cl->next) {
-            p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
-        }
     }
 
     ngx_http_finalize_request(r,
@@ -571,6 +549,22 @@ ngx_http_intercom_oauth_callback_done(ngx_http_request_t *r,
                                     NGX_HTTP_INTERCOM_OAUTH_CNT_EXCHANGES_OK);
     ngx_explicit_memzero(ex->body, ex->len);
 
+    /*
+     * A token under the session id the browser came with could be used by
+     * whoever planted that id: it goes under a new one (session fixation).
+     */
+    if (olcf->key == NULL) {
+        if (ngx_http_intercom_oauth_session_rotate(r, olcf, ctx) != NGX_OK) {
+            ngx_explicit_memzero(tr.access_token.data, tr.access_token.len);
+            rc = ngx_http_intercom_oauth_callback_fail(r,
+                                             NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                             "server_error");
+            goto done;
+        }
+
+        ctx->key = ctx->session_id;
+    }
+
     /* stored before /me is asked: a failed /me leaves the token in place */
     ngx_memzero(&rec, sizeof(ngx_http_intercom_oauth_record_t));
     rec.token = tr.access_token;
@@ -813,11 +807,8 @@ static ngx_int_t
 ngx_http_intercom_oauth_callback_fail(ngx_http_request_t *r, ngx_uint_t status,
     char *error)
 {
-    u_char                              *p;
-    ngx_int_t                            rc;
-    ngx_buf_t                           *b;
+    u_char                              *p, *last;
     ngx_str_t                            code;
-    ngx_chain_t                          out;
     ngx_http_core_loc_conf_t            *clcf;
     ngx_http_intercom_oauth_loc_conf_t  *olcf;
 
@@ -846,14 +837,16 @@ ngx_http_intercom_oauth_callback_fail(ngx_http_request_t *r, ngx_uint_t status,
         return status;
     }
 
-    b = ngx_create_temp_buf(r->pool, 512);
-    if (b == NULL) {
+    p = ngx_pnalloc(r->pool, 512);
+    if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = ngx_sprintf(b->last,
+    last = ngx_sprintf(p,
                     "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
                     "<meta charset=\"utf-8\">\n"
+                    "<meta name=\"viewport\" content=\"width=device-width, "
+                    "initial-scale=1\">\n"
                     "<title>Connecting to Intercom failed</title>\n"
                     "</head>\n<body>\n<main>\n"
                     "<h1>Connecting to Intercom failed</h1>\n"
@@ -861,25 +854,8 @@ ngx_http_intercom_oauth_callback_fail(ngx_http_request_t *r, ngx_uint_t status,
                     "<p>Please go back and try again.</p>\n"
                     "</main>\n</body>\n</html>\n", &code, status);
 
-    b->last = p;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = b->last - b->pos;
-    ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
-    r->headers_out.content_type_len = sizeof("text/html") - 1;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_intercom_oauth_send(r, status, "text/html; charset=utf-8",
+                                        p, last - p);
 }
 
 
@@ -892,9 +868,9 @@ static ngx_int_t
 ngx_http_intercom_oauth_callback_redirect(ngx_http_request_t *r,
     ngx_str_t *uri, ngx_str_t *error)
 {
-    u_char           *p;
-    size_t            len;
-    ngx_table_elt_t  *location;
+    u_char     *p;
+    size_t      len;
+    ngx_str_t   target;
 
     if (ngx_http_intercom_oauth_no_store(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -911,19 +887,7 @@ ngx_http_intercom_oauth_callback_redirect(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_clear_location(r);
-
-    location = ngx_list_push(&r->headers_out.headers);
-    if (location == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    location->hash = 1;
-#if (nginx_version >= 1023000)
-    location->next = NULL;
-#endif
-    ngx_str_set(&location->key, "Location");
-    location->value.data = p;
+    target.data = p;
 
     p = ngx_cpymem(p, uri->data, uri->len);
 
@@ -933,8 +897,11 @@ ngx_http_intercom_oauth_callback_redirect(ngx_http_request_t *r,
         p = ngx_cpymem(p, error->data, error->len);
     }
 
-    location->value.len = p - location->value.data;
-    r->headers_out.location = location;
+    target.len = p - target.data;
+
+    if (ngx_http_intercom_oauth_location(r, &target) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     return NGX_HTTP_MOVED_TEMPORARILY;
 }

@@ -12,6 +12,7 @@
 
 #include "ngx_http_intercom_oauth_disconnect.h"
 #include "ngx_http_intercom_oauth_exchange.h"
+#include "ngx_http_intercom_oauth_response.h"
 #include "ngx_http_intercom_oauth_zone.h"
 
 
@@ -170,29 +171,16 @@ ngx_http_intercom_oauth_disconnect_done(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_intercom_oauth_disconnect_redirect(ngx_http_request_t *r)
 {
-    ngx_table_elt_t                     *location;
     ngx_http_intercom_oauth_loc_conf_t  *olcf;
 
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
 
-    if (ngx_http_intercom_oauth_no_store(r) != NGX_OK) {
+    if (ngx_http_intercom_oauth_no_store(r) != NGX_OK
+        || ngx_http_intercom_oauth_location(r, &olcf->disconnect_uri)
+           != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    ngx_http_clear_location(r);
-
-    location = ngx_list_push(&r->headers_out.headers);
-    if (location == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    location->hash = 1;
-#if (nginx_version >= 1023000)
-    location->next = NULL;
-#endif
-    ngx_str_set(&location->key, "Location");
-    location->value = olcf->disconnect_uri;
-    r->headers_out.location = location;
 
     return NGX_HTTP_SEE_OTHER;
 }
@@ -202,9 +190,9 @@ ngx_int_t
 ngx_http_intercom_oauth_same_origin(ngx_http_request_t *r, const char **why)
 {
     ngx_str_t         host, from, authority;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h, *origin;
+    ngx_table_elt_t  *origin;
+
+    static ngx_str_t  name = ngx_string("Origin");
 
     if (r->headers_in.host == NULL || r->headers_in.host->value.len == 0) {
         *why = "the request has no Host header";
@@ -212,31 +200,7 @@ ngx_http_intercom_oauth_same_origin(ngx_http_request_t *r, const char **why)
     }
 
     host = r->headers_in.host->value;
-    origin = NULL;
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == sizeof("Origin") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Origin",
-                               sizeof("Origin") - 1) == 0)
-        {
-            origin = &h[i];
-            break;
-        }
-    }
+    origin = ngx_http_intercom_oauth_header(r, &name, NULL);
 
     if (origin) {
         from = origin->value;

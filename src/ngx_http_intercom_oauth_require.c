@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_intercom_oauth_require.h"
+#include "ngx_http_intercom_oauth_response.h"
 #include "ngx_http_intercom_oauth_zone.h"
 
 
@@ -23,10 +24,7 @@ ngx_http_intercom_oauth_require_handler(ngx_http_request_t *r)
     u_char                               *p;
     size_t                                len;
     ngx_int_t                             rc;
-    ngx_str_t                             key;
-    ngx_buf_t                            *b;
-    ngx_chain_t                           out;
-    ngx_table_elt_t                      *location;
+    ngx_str_t                             key, target;
     ngx_http_intercom_oauth_loc_conf_t   *olcf;
     ngx_http_intercom_oauth_main_conf_t  *omcf;
 
@@ -71,19 +69,7 @@ ngx_http_intercom_oauth_require_handler(ngx_http_request_t *r)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        ngx_http_clear_location(r);
-
-        location = ngx_list_push(&r->headers_out.headers);
-        if (location == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        location->hash = 1;
-#if (nginx_version >= 1023000)
-        location->next = NULL;
-#endif
-        ngx_str_set(&location->key, "Location");
-        location->value.data = p;
+        target.data = p;
 
         p = ngx_cpymem(p, olcf->require_uri.data, olcf->require_uri.len);
         *p++ = ngx_strlchr(olcf->require_uri.data,
@@ -95,8 +81,11 @@ ngx_http_intercom_oauth_require_handler(ngx_http_request_t *r)
                                       r->unparsed_uri.len,
                                       NGX_ESCAPE_URI_COMPONENT);
 
-        location->value.len = p - location->value.data;
-        r->headers_out.location = location;
+        target.len = p - target.data;
+
+        if (ngx_http_intercom_oauth_location(r, &target) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
 
         return NGX_HTTP_MOVED_TEMPORARILY;
     }
@@ -107,33 +96,11 @@ ngx_http_intercom_oauth_require_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    b->pos = ngx_http_intercom_oauth_not_connected.data;
-    b->last = b->pos + ngx_http_intercom_oauth_not_connected.len;
-    b->memory = 1;
-    b->last_buf = 1;
-    b->last_in_chain = 1;
-
-    r->headers_out.status = NGX_HTTP_UNAUTHORIZED;
-    r->headers_out.content_length_n = b->last - b->pos;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        ngx_http_finalize_request(r, rc);
-        return NGX_DONE;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    ngx_http_finalize_request(r, ngx_http_output_filter(r, &out));
+    ngx_http_finalize_request(r,
+        ngx_http_intercom_oauth_send(r, NGX_HTTP_UNAUTHORIZED,
+                                     "application/json",
+                                     ngx_http_intercom_oauth_not_connected.data,
+                                     ngx_http_intercom_oauth_not_connected.len));
 
     return NGX_DONE;
 }

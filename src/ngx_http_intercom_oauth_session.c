@@ -188,11 +188,6 @@ ngx_http_intercom_oauth_session_ensure(ngx_http_request_t *r,
     ngx_http_intercom_oauth_loc_conf_t *olcf,
     ngx_http_intercom_oauth_ctx_t *ctx)
 {
-    u_char            *p;
-    ngx_str_t          raw;
-    ngx_table_elt_t   *set_cookie;
-    u_char             bytes[NGX_HTTP_INTERCOM_OAUTH_SESSION_BYTES];
-
     if (ngx_http_intercom_oauth_session_get(r, olcf, ctx) != NGX_OK) {
         return NGX_ERROR;
     }
@@ -200,6 +195,20 @@ ngx_http_intercom_oauth_session_ensure(ngx_http_request_t *r,
     if (ctx->session_id.len) {
         return NGX_OK;
     }
+
+    return ngx_http_intercom_oauth_session_rotate(r, olcf, ctx);
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_session_rotate(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_loc_conf_t *olcf,
+    ngx_http_intercom_oauth_ctx_t *ctx)
+{
+    u_char            *p;
+    ngx_str_t          raw;
+    ngx_table_elt_t   *set_cookie;
+    u_char             bytes[NGX_HTTP_INTERCOM_OAUTH_SESSION_BYTES];
 
     if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,

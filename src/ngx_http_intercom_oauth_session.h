@@ -38,4 +38,15 @@ ngx_int_t ngx_http_intercom_oauth_session_ensure(ngx_http_request_t *r,
     ngx_http_intercom_oauth_ctx_t *ctx);
 
 
+/*
+ * Replaces the request's session with a new one (RAND_bytes) and adds its
+ * Set-Cookie.  The callback does it before storing a token, so that a
+ * session id planted in the browser beforehand (session fixation) holds
+ * nothing.  Returns NGX_OK or NGX_ERROR (logged).
+ */
+ngx_int_t ngx_http_intercom_oauth_session_rotate(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_loc_conf_t *olcf,
+    ngx_http_intercom_oauth_ctx_t *ctx);
+
+
 #endif /* _NGX_HTTP_INTERCOM_OAUTH_SESSION_H_INCLUDED_ */

@@ -9,6 +9,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_intercom_oauth_response.h"
 #include "ngx_http_intercom_oauth_status.h"
 #include "ngx_http_intercom_oauth_zone.h"
 
@@ -101,10 +102,10 @@ static u_char *ngx_http_intercom_oauth_status_text(u_char *p,
 ngx_int_t
 ngx_http_intercom_oauth_status_handler(ngx_http_request_t *r)
 {
+    char                                 *type;
     ngx_int_t                             rc;
     ngx_buf_t                            *b;
     ngx_uint_t                            text;
-    ngx_chain_t                           out;
     ngx_http_intercom_oauth_main_conf_t  *omcf;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
@@ -129,36 +130,20 @@ ngx_http_intercom_oauth_status_handler(ngx_http_request_t *r)
     if (text) {
         b->last = ngx_http_intercom_oauth_status_text(b->last,
                                                       omcf->shm_zone);
-        ngx_str_set(&r->headers_out.content_type,
-                    "text/plain; version=0.0.4; charset=utf-8");
+        type = "text/plain; version=0.0.4; charset=utf-8";
 
     } else {
         b->last = ngx_http_intercom_oauth_status_json(b->last,
                                                       omcf->shm_zone);
-        ngx_str_set(&r->headers_out.content_type, "application/json");
+        type = "application/json";
     }
-
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = b->last - b->pos;
-
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
 
     if (ngx_http_intercom_oauth_no_store(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_intercom_oauth_send(r, NGX_HTTP_OK, type, b->pos,
+                                        b->last - b->pos);
 }
 
 
@@ -166,9 +151,9 @@ static ngx_uint_t
 ngx_http_intercom_oauth_status_prometheus(ngx_http_request_t *r)
 {
     ngx_str_t         format;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
+
+    static ngx_str_t  accept = ngx_string("Accept");
 
     if (ngx_http_arg(r, (u_char *) "format", sizeof("format") - 1, &format)
         == NGX_OK)
@@ -177,38 +162,16 @@ ngx_http_intercom_oauth_status_prometheus(ngx_http_request_t *r)
                && ngx_strncmp(format.data, "prometheus", format.len) == 0;
     }
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    h = ngx_http_intercom_oauth_header(r, &accept, NULL);
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == sizeof("Accept") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Accept",
-                               sizeof("Accept") - 1) == 0
-            && (ngx_strlcasestrn(h[i].value.data,
-                                 h[i].value.data + h[i].value.len,
-                                 (u_char *) "text/plain",
-                                 sizeof("text/plain") - 2)
-                || ngx_strlcasestrn(h[i].value.data,
-                                    h[i].value.data + h[i].value.len,
-                                    (u_char *) "openmetrics",
-                                    sizeof("openmetrics") - 2)))
-        {
-            return 1;
-        }
-    }
-
-    return 0;
+    return h
+           && (ngx_strlcasestrn(h->value.data, h->value.data + h->value.len,
+                                (u_char *) "text/plain",
+                                sizeof("text/plain") - 2)
+               || ngx_strlcasestrn(h->value.data,
+                                   h->value.data + h->value.len,
+                                   (u_char *) "openmetrics",
+                                   sizeof("openmetrics") - 2));
 }
 
 

@@ -15,6 +15,7 @@
 
 #include "ngx_http_intercom_oauth_webhook.h"
 #include "ngx_http_intercom_oauth_identity.h"
+#include "ngx_http_intercom_oauth_response.h"
 #include "ngx_http_intercom_oauth_zone.h"
 
 
@@ -66,12 +67,10 @@ ngx_http_intercom_oauth_webhook_handler(ngx_http_request_t *r)
 static void
 ngx_http_intercom_oauth_webhook_body(ngx_http_request_t *r)
 {
-    u_char                               *p;
-    size_t                                len;
     yajl_val                              tree;
+    ngx_int_t                             rc;
     ngx_str_t                             body, app_id;
     ngx_uint_t                            deleted;
-    ngx_chain_t                          *cl;
     ngx_http_intercom_oauth_loc_conf_t   *olcf;
     ngx_http_intercom_oauth_main_conf_t  *omcf;
 
@@ -80,20 +79,15 @@ ngx_http_intercom_oauth_webhook_body(ngx_http_request_t *r)
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
     omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
 
-    len = 0;
+    rc = ngx_http_intercom_oauth_body(r, NGX_HTTP_INTERCOM_OAUTH_MAX_BODY,
+                                      &body);
 
-    for (cl = r->request_body ? r->request_body->bufs : NULL; cl;
-         cl = cl->next)
-    {
-        if (cl->buf->in_file) {
-            len = NGX_HTTP_INTERCOM_OAUTH_MAX_BODY + 1;
-            break;
-        }
-
-        len += cl->buf->last - cl->buf->pos;
+    if (rc == NGX_ERROR) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
     }
 
-    if (len > NGX_HTTP_INTERCOM_OAUTH_MAX_BODY) {
+    if (rc == NGX_DECLINED) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "intercom oauth: uninstall webhook refused: body is "
                       "larger than %d bytes",
@@ -102,21 +96,6 @@ ngx_http_intercom_oauth_webhook_body(ngx_http_request_t *r)
                                NGX_HTTP_INTERCOM_OAUTH_CNT_WEBHOOKS_REFUSED);
         ngx_http_finalize_request(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE);
         return;
-    }
-
-    body.len = len;
-    body.data = ngx_pnalloc(r->pool, len ? len : 1);
-    if (body.data == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    p = body.data;
-
-    for (cl = r->request_body ? r->request_body->bufs : NULL; cl;
-         cl = cl->next)
-    {
-        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
     }
 
     if (olcf->handler != NGX_HTTP_INTERCOM_OAUTH_WEBHOOK_UNSIGNED
@@ -184,45 +163,24 @@ ngx_http_intercom_oauth_webhook_verify(ngx_http_request_t *r, ngx_str_t *body)
 {
     u_char                              *p;
     ngx_int_t                            n;
-    ngx_uint_t                           i;
+    ngx_uint_t                           i, repeated;
     unsigned int                         mdlen;
-    ngx_list_part_t                     *part;
-    ngx_table_elt_t                     *h, *sig;
+    ngx_table_elt_t                     *sig;
     ngx_http_intercom_oauth_loc_conf_t  *olcf;
     u_char                               md[EVP_MAX_MD_SIZE];
     u_char                               got[NGX_HTTP_INTERCOM_OAUTH_SHA1_LEN];
 
+    static ngx_str_t  name = ngx_string("X-Hub-Signature");
+
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
 
-    sig = NULL;
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    sig = ngx_http_intercom_oauth_header(r, &name, &repeated);
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == sizeof("X-Hub-Signature") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "X-Hub-Signature",
-                               sizeof("X-Hub-Signature") - 1) == 0)
-        {
-            if (sig) {
-                ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                              "intercom oauth: uninstall webhook refused: "
-                              "X-Hub-Signature is repeated");
-                return NGX_DECLINED;
-            }
-
-            sig = &h[i];
-        }
+    if (repeated) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "intercom oauth: uninstall webhook refused: "
+                      "X-Hub-Signature is repeated");
+        return NGX_DECLINED;
     }
 
     if (sig == NULL) {
@@ -279,38 +237,20 @@ static ngx_int_t
 ngx_http_intercom_oauth_webhook_answer(ngx_http_request_t *r,
     ngx_uint_t status, ngx_uint_t deleted, char *error)
 {
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
+    u_char  *p, *last;
 
-    b = ngx_create_temp_buf(r->pool, 64);
-    if (b == NULL) {
+    p = ngx_pnalloc(r->pool, 64);
+    if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (error) {
-        b->last = ngx_sprintf(b->last, "{\"error\":\"%s\"}\n", error);
+        last = ngx_sprintf(p, "{\"error\":\"%s\"}\n", error);
 
     } else {
-        b->last = ngx_sprintf(b->last, "{\"deleted\":%ui}\n", deleted);
+        last = ngx_sprintf(p, "{\"deleted\":%ui}\n", deleted);
     }
 
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = b->last - b->pos;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_intercom_oauth_send(r, status, "application/json", p,
+                                        last - p);
 }

@@ -10,9 +10,12 @@ use Test::More;
 
 my $port = ($ENV{TEST_NGINX_SERVER_PORT} || 1984) + 11;
 
-# no intercom_oauth_state_secret: the zone's generated one is in use
+# no intercom_oauth_state_secret: the zone's generated one is in use; no
+# intercom_oauth_key: tokens are under the session, which the callback
+# rotates (the new id comes back in Set-Cookie, as a browser would keep it)
 my $http = $HTTP_CONFIG;
 $http =~ s{^\s*intercom_oauth_state_secret .*\n}{}m;
+$http =~ s{^\s*intercom_oauth_key .*\n}{}m;
 
 my $locations = <<'_EOC_';
         location = /callback { intercom_oauth_callback; }
@@ -48,12 +51,20 @@ sub worker_pids {
 my $s1 = state_from_authorize_url();
 ok($s1, 'a state minted by the connect variable');
 
-my ($status) = http_request($port, callback_request(code => 'r1', state => $s1),
-                            session_cookie());
+my ($status, $head) = http_request($port,
+                                   callback_request(code => 'r1', state => $s1),
+                                   session_cookie());
 is($status, 302, 'callback before the reload stores a token');
 
-my (undef, undef, $before) = http_request($port, 'GET /token', session_cookie());
-like($before, qr/^\[1\]\[\S+\]$/, 'the token is there');
+my ($new_sid) = $head =~ /^Set-Cookie: intercom_oauth_sid=([A-Za-z0-9_-]{22});/m;
+ok($new_sid && $new_sid ne $SID, 'under a new session id (rotated)');
+
+my (undef, undef, $old) = http_request($port, 'GET /token', session_cookie());
+is($old, '[0][]', 'the session id the browser came with holds nothing');
+
+my (undef, undef, $before) = http_request($port, 'GET /token',
+                                          session_cookie($new_sid));
+like($before, qr/^\[1\]\[\S+\]$/, 'the new one holds the token');
 
 # a state minted before the reload, used after it
 my $s2 = state_from_authorize_url();
@@ -72,7 +83,8 @@ for (1 .. 100) {
 }
 isnt(worker_pids(), $workers, 'the reload replaced the worker');
 
-my (undef, undef, $after) = http_request($port, 'GET /token', session_cookie());
+my (undef, undef, $after) = http_request($port, 'GET /token',
+                                         session_cookie($new_sid));
 is($after, $before, 'the token survived the reload');
 
 ($status) = http_request($port, callback_request(code => 'r2', state => $s2),

@@ -52,8 +52,16 @@ $ENV{TEST_INTERCOM_CLIENT_SECRET} ||= 'test-secret';
 $ENV{TEST_INTERCOM_STATE_SECRET}  ||= 'state-secret-for-tests-0123456789';
 $ENV{TEST_NGINX_ROOT}              = $ROOT;
 
-# the http-level configuration every block gets unless it brings its own
+# The http-level configuration every block gets unless it brings its own.
+#
+# intercom_oauth_key is the session cookie's value: a block sends its
+# requests with one fixed Cookie header, and by default the module stores
+# a new token under a new session id (it rotates the session at the
+# callback against session fixation), which a block could not follow.
+# The rotation itself is tested where a client follows Set-Cookie
+# (t/006-hostile.t TEST 70, t/020-flow.t, t/011-reload.t).
 our $HTTP_CONFIG = <<'_EOC_';
+    intercom_oauth_key            $cookie_intercom_oauth_sid;
     intercom_oauth_zone           intercom:1m;
     intercom_oauth_client_id      test-client;
     intercom_oauth_client_secret  env:TEST_INTERCOM_CLIENT_SECRET;

@@ -1,0 +1,176 @@
+
+/*
+ * HTTP plumbing shared by the button, callback, disconnect, webhook,
+ * require and status handlers.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_intercom_oauth_response.h"
+
+
+ngx_table_elt_t *
+ngx_http_intercom_oauth_header(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_uint_t *repeated)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *found;
+
+    found = NULL;
+
+    if (repeated) {
+        *repeated = 0;
+    }
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len != name->len
+            || ngx_strncasecmp(h[i].key.data, name->data, name->len) != 0)
+        {
+            continue;
+        }
+
+        if (found == NULL) {
+            found = &h[i];
+
+            if (repeated == NULL) {
+                break;
+            }
+
+            continue;
+        }
+
+        *repeated = 1;
+        break;
+    }
+
+    return found;
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_location(ngx_http_request_t *r, ngx_str_t *uri)
+{
+    ngx_table_elt_t  *location;
+
+    ngx_http_clear_location(r);
+
+    location = ngx_list_push(&r->headers_out.headers);
+    if (location == NULL) {
+        return NGX_ERROR;
+    }
+
+    location->hash = 1;
+#if (nginx_version >= 1023000)
+    location->next = NULL;
+#endif
+    ngx_str_set(&location->key, "Location");
+    location->value = *uri;
+
+    r->headers_out.location = location;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_body(ngx_http_request_t *r, size_t max,
+    ngx_str_t *body)
+{
+    u_char       *p;
+    size_t        len;
+    ngx_chain_t  *cl;
+
+    len = 0;
+
+    for (cl = r->request_body ? r->request_body->bufs : NULL; cl;
+         cl = cl->next)
+    {
+        if (cl->buf->in_file) {
+            return NGX_DECLINED;
+        }
+
+        len += cl->buf->last - cl->buf->pos;
+    }
+
+    /* a chunked body has no length to check up front */
+    if (len > max) {
+        return NGX_DECLINED;
+    }
+
+    body->len = len;
+    body->data = ngx_pnalloc(r->pool, len ? len : 1);
+    if (body->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = body->data;
+
+    for (cl = r->request_body ? r->request_body->bufs : NULL; cl;
+         cl = cl->next)
+    {
+        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_send(ngx_http_request_t *r, ngx_uint_t status,
+    char *content_type, u_char *body, size_t len)
+{
+    u_char       *p;
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = len;
+    r->headers_out.content_type.len = ngx_strlen(content_type);
+    r->headers_out.content_type.data = (u_char *) content_type;
+
+    /* the type without its parameters, so "charset" adds none twice */
+    p = (u_char *) ngx_strchr(content_type, ';');
+    r->headers_out.content_type_len = p ? (size_t) (p - (u_char *) content_type)
+                                        : r->headers_out.content_type.len;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = body;
+    b->last = body + len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
