@@ -4,7 +4,9 @@
  * (src/ngx_http_intercom_oauth_identity.c).  The input is the body.
  *
  * Properties: NGX_OK only with a non-empty admin id and workspace id,
- * email_verified only with identity; a failure always has a reason.
+ * email_verified only with identity, no control character in any field
+ * (they are logged and become variables, maybe headers); a failure always
+ * has a reason.
  */
 
 
@@ -42,6 +44,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_assert(rec.admin_id.len > 0);
         fuzz_assert(rec.workspace_id.len > 0);
         fuzz_assert(rec.email_verified == 0 || rec.email_verified == 1);
+
+        ngx_str_t  *f[] = { &rec.admin_id, &rec.admin_email,
+                            &rec.workspace_id, &rec.workspace_name,
+                            &rec.region };
+
+        for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+            for (size_t j = 0; j < f[i]->len; j++) {
+                fuzz_assert(f[i]->data[j] >= 0x20 && f[i]->data[j] != 0x7f);
+            }
+        }
 
     } else {
         fuzz_assert(rc == NGX_ERROR);

@@ -8,7 +8,8 @@
  *    spaces, and only when yajl's own tree parser reads the input as an
  *    object;
  *  - any failure comes with a reason, a success without one;
- *  - the logged error code and message are at most 128 bytes.
+ *  - the logged error code and message are at most 128 bytes, without
+ *    control characters (a newline would forge a log line).
  * A second parse with a pool that runs dry part-way checks that running
  * out of memory is a clean NGX_ERROR.
  */
@@ -21,6 +22,20 @@
 #include "ngx_shim.h"
 #include "ngx_http_intercom_oauth.h"
 #include "ngx_http_intercom_oauth_token.h"
+
+
+/* no control character: nothing that could start a log or header line */
+static int
+fuzz_tame(ngx_str_t *s)
+{
+    for (size_t i = 0; i < s->len; i++) {
+        if (s->data[i] < 0x20 || s->data[i] == 0x7f) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
 
 
 int
@@ -45,6 +60,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_assert(rc == NGX_OK || rc == NGX_DECLINED || rc == NGX_ERROR);
     fuzz_assert(tr.error_code.len <= 128);
     fuzz_assert(tr.error_message.len <= 128);
+    fuzz_assert(fuzz_tame(&tr.error_code));
+    fuzz_assert(fuzz_tame(&tr.error_message));
 
     if (rc == NGX_OK) {
         fuzz_assert(tr.reason == NULL);

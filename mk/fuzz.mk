@@ -43,7 +43,12 @@ $(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c src/ngx_http_intercom_oauth_%.c \
                     $(wildcard src/*.h) $(NGX_BUILD)/objs/Makefile
 	@mkdir -p $(FUZZ_DIR)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_INCS) -o $@ fuzz/fuzz_$*.c \
-	    fuzz/shim/ngx_shim.c src/ngx_http_intercom_oauth_$*.c $(FUZZ_LIBS)
+	    fuzz/shim/ngx_shim.c src/ngx_http_intercom_oauth_$*.c $(FUZZ_EXTRA) \
+	    $(FUZZ_LIBS)
+
+# /me's fields are cleaned by the token parser's helper
+$(FUZZ_DIR)/fuzz_identity: FUZZ_EXTRA := src/ngx_http_intercom_oauth_token.c
+$(FUZZ_DIR)/fuzz_identity: src/ngx_http_intercom_oauth_token.c
 
 # $(1): seconds per harness
 define fuzz_run

@@ -986,3 +986,22 @@ $HTTP_CONFIG =~ s{\s*intercom_oauth_key\s+\S+;}{}r
 ["Set-Cookie: intercom_oauth_sid=(?!$SID)[A-Za-z0-9_-]{22};.*", "Content-Type: text/plain"]
 --- response_body_like eval
 [qr/302 Found/, qr/^\[0\]\[\]$/]
+
+
+
+=== TEST 71: DEFECT log injection: an error message with a newline in a body that is not valid JSON to the end
+The message is read before the parser meets the syntax error; the token
+parser returns before it replaces control characters, and the callback
+logs the message all the same (found by fuzz/fuzz_token.c).
+--- token_url: http://127.0.0.1:$TEST_NGINX_RAND_PORT_1/auth/eagle/token
+--- tcp_listen: $TEST_NGINX_RAND_PORT_1
+--- tcp_reply eval
+my $b = '{"type":"error.list","errors":[{"code":"x","message":"m\n2020/01/01 00:00:00 [emerg] 1#1: forged"}] garbage';
+"HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: " . length($b) . "\r\nConnection: close\r\n\r\n$b"
+--- error_code: 502
+--- response_body
+exchange_failed [0][]
+--- error_log eval
+qr/token exchange with "[^"]+" failed: status 401/
+--- no_error_log eval
+qr/^2020\/01\/01/
