@@ -38,10 +38,14 @@ LSAN_OPTIONS_RUN := suppressions=$(ASAN_BUILD)/lsan.supp:print_suppressions=0
 # the Test::Nginx-format files: valgrind wraps only the nginx they start
 TEST_NGINX_FILES  = $(shell grep -l '^use Test::Nginx::Socket' t/*.t)
 
-.PHONY: test-valgrind test-asan asan-module deps-sanitize asan-force
+.PHONY: test-valgrind test-asan asan-module deps-sanitize deps-asan asan-force
 
 deps-sanitize:
 	@util/apt-ensure valgrind
+
+# gdb lets t/012-faults.t kill a worker while it holds the zone's lock
+deps-asan:
+	@util/apt-ensure gdb
 
 test-valgrind: deps deps-sanitize module
 	@start=$$(date +%s); \
@@ -91,7 +95,7 @@ $(ASAN_BUILD)/nginx-asan: mk/sanitize.mk asan-force
 	    'exec $(NGINX_BIN) "$$@"' > $@
 	@chmod +x $@
 
-test-asan: deps $(ASAN_MODULE) $(ASAN_BUILD)/nginx-asan
+test-asan: deps deps-asan $(ASAN_MODULE) $(ASAN_BUILD)/nginx-asan
 	@rm -f $(ASAN_BUILD)/logs/asan.*
 	@start=$$(date +%s); \
 	TEST_NGINX_BINARY=$(ASAN_BUILD)/nginx-asan NGINX_BIN=$(ASAN_BUILD)/nginx-asan \
