@@ -106,6 +106,13 @@ ngx_http_intercom_oauth_token_parse(ngx_pool_t *pool, u_char *body,
 
     yajl_free(h);
 
+    /*
+     * Intercom's words go to the log, even from a body that breaks off:
+     * no line of theirs may start a line of ours.
+     */
+    ngx_http_intercom_oauth_token_clean(&tr->error_code);
+    ngx_http_intercom_oauth_token_clean(&tr->error_message);
+
     if (p.nomem) {
         tr->reason = "out of memory";
         return NGX_ERROR;
@@ -115,10 +122,6 @@ ngx_http_intercom_oauth_token_parse(ngx_pool_t *pool, u_char *body,
         tr->reason = "the response is not a JSON object";
         return NGX_ERROR;
     }
-
-    /* Intercom's words go to the log: no line of theirs may start a line */
-    ngx_http_intercom_oauth_token_clean(&tr->error_code);
-    ngx_http_intercom_oauth_token_clean(&tr->error_message);
 
     if (tr->nerrors || p.error_list) {
         tr->reason = "the response is an error list";

@@ -51,6 +51,8 @@ typedef struct {
     ngx_uint_t                       ntokens;
     ngx_uint_t                       nstates;
     ngx_uint_t                       max_states;  /* half the zone */
+    size_t                           half;        /* of its free bytes */
+    size_t                           token_bytes; /* slab chunks of tokens */
     time_t                           full_logged;
     u_char                           secret[NGX_HTTP_INTERCOM_OAUTH_SECRET_LEN];
     ngx_atomic_t                     counters[NGX_HTTP_INTERCOM_OAUTH_CNT_MAX];
@@ -157,11 +159,6 @@ ngx_http_intercom_oauth_zone_init(ngx_shm_zone_t *shm_zone, void *data)
                     ngx_http_intercom_oauth_zone_insert);
     ngx_queue_init(&ctx->sh->state_queue);
 
-    /*
-     * Used states may take half the zone (a slab chunk of 128 bytes each):
-     * anyone can make them, and they must never push out the tokens.
-     */
-    ctx->sh->max_states = shm_zone->shm.size / 2 / 128;
 
     if (RAND_bytes(ctx->sh->secret, NGX_HTTP_INTERCOM_OAUTH_SECRET_LEN) != 1) {
         ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
@@ -181,6 +178,16 @@ ngx_http_intercom_oauth_zone_init(ngx_shm_zone_t *shm_zone, void *data)
 
     /* a full pool is normal here: the module evicts and logs by itself */
     ctx->shpool->log_nomem = 0;
+
+    /*
+     * The zone is shared half and half: used states (a slab chunk of 128
+     * bytes each), which anyone can make, and tokens.  Each side may use
+     * the other's unused room, and takes it back by eviction: states evict
+     * tokens only while tokens hold more than their half, so a flood of
+     * states can never erase the tokens of the other half.
+     */
+    ctx->sh->half = ctx->shpool->pfree * ngx_pagesize / 2;
+    ctx->sh->max_states = ctx->sh->half / 128;
 
     return NGX_OK;
 }
@@ -377,10 +384,38 @@ ngx_http_intercom_oauth_zone_expire(ngx_http_intercom_oauth_zone_ctx_t *ctx,
 }
 
 
+/* what the slab allocator takes for "size" bytes: a power of two, or pages */
+
+static size_t
+ngx_http_intercom_oauth_zone_chunk(size_t size)
+{
+    size_t  chunk;
+
+    if (size > ngx_pagesize / 2) {
+        return ngx_align(size, ngx_pagesize);
+    }
+
+    for (chunk = 8; chunk < size; chunk <<= 1) { /* void */ }
+
+    return chunk;
+}
+
+
+static size_t
+ngx_http_intercom_oauth_zone_token_size(ngx_http_intercom_oauth_node_t *on)
+{
+    return ngx_http_intercom_oauth_zone_chunk(
+               offsetof(ngx_rbtree_node_t, color)
+               + offsetof(ngx_http_intercom_oauth_node_t, data)
+               + on->len + on->value_len);
+}
+
+
 static void
 ngx_http_intercom_oauth_zone_evict(ngx_http_intercom_oauth_zone_ctx_t *ctx,
     ngx_http_intercom_oauth_node_t *on)
 {
+    ctx->sh->token_bytes -= ngx_http_intercom_oauth_zone_token_size(on);
     ngx_queue_remove(&on->queue);
     ngx_rbtree_delete(&ctx->sh->tokens, ngx_http_intercom_oauth_rbnode(on));
     ngx_slab_free_locked(ctx->shpool, ngx_http_intercom_oauth_rbnode(on));
@@ -429,10 +464,10 @@ ngx_http_intercom_oauth_zone_state_use(ngx_shm_zone_t *shm_zone,
 
     /*
      * Under their half of the zone, used states may push out the least
-     * recently used tokens; tokens can never crowd states out of it, and
-     * states can never take more.
+     * recently used tokens, but only tokens that hold more than theirs.
      */
-    node = ngx_http_intercom_oauth_zone_alloc(shm_zone, n, 1);
+    node = ngx_http_intercom_oauth_zone_alloc(shm_zone, n,
+                                      ctx->sh->token_bytes > ctx->sh->half);
     if (node == NULL) {
         ngx_shmtx_unlock(&ctx->shpool->mutex);
         return NGX_BUSY;
@@ -623,6 +658,7 @@ ngx_http_intercom_oauth_zone_token_put(ngx_shm_zone_t *shm_zone,
     ngx_rbtree_insert(&ctx->sh->tokens, node);
     ngx_queue_insert_head(&ctx->sh->token_lru, &on->queue);
     ctx->sh->ntokens++;
+    ctx->sh->token_bytes += ngx_http_intercom_oauth_zone_token_size(on);
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 

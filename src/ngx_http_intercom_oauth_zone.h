@@ -97,7 +97,8 @@ ngx_int_t ngx_http_intercom_oauth_zone_init(ngx_shm_zone_t *shm_zone,
  * Records a state's nonce as used until "expires" (seconds since the
  * epoch), atomically under the zone's mutex.  Used states may fill at most
  * half of the zone; within that half they evict the least recently used
- * tokens when memory is short.  Returns NGX_OK when this is the
+ * tokens when memory is short, but only while tokens hold more than the
+ * other half.  Returns NGX_OK when this is the
  * first use, NGX_DECLINED when the nonce was used already, NGX_BUSY when
  * there is no room for it even after expiring old ones.
  */

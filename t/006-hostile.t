@@ -1,5 +1,8 @@
-# Hostile input and misbehaving peers: every block has a defined answer,
-# says what went wrong in one log line, and stores nothing.
+# Hostile input and misbehaving peers: every refusal has a defined answer,
+# says what went wrong in one log line, and stores nothing (the blocks that
+# show a limit from its accepting side store a token, and check it).
+# A block whose title starts with DEFECT fails on purpose until the module
+# is fixed.
 #
 # What t/003-callback.t and t/004-exchange.t already cover is not repeated
 # here (repeated code and state, a code with %00 or UTF-8, the limits on
@@ -989,7 +992,7 @@ $HTTP_CONFIG =~ s{\s*intercom_oauth_key\s+\S+;}{}r
 
 
 
-=== TEST 71: DEFECT log injection: an error message with a newline in a body that is not valid JSON to the end
+=== TEST 71: log injection: an error message with a newline in a body that is not valid JSON to the end
 The message is read before the parser meets the syntax error; the token
 parser returns before it replaces control characters, and the callback
 logs the message all the same (found by fuzz/fuzz_token.c).
