@@ -367,8 +367,8 @@ ngx_http_intercom_oauth_callback_process(ngx_http_request_t *r,
      * not only this one.
      */
     rc = ngx_http_intercom_oauth_zone_state_use(omcf->shm_zone, st.nonce,
-                                                st.issued + omcf->max_state_ttl
-                                                + 1);
+                                                st.issued,
+                                                omcf->max_state_ttl + 1);
     if (rc == NGX_DECLINED) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "intercom oauth: state refused: already used");

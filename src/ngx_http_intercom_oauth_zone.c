@@ -52,6 +52,7 @@ typedef struct {
     ngx_uint_t                       nstates;
     ngx_uint_t                       max_states;  /* half the zone */
     size_t                           half;        /* of its free bytes */
+    time_t                           max_ttl;     /* longest state ttl */
     size_t                           token_bytes; /* slab chunks of tokens */
     time_t                           full_logged;
     u_char                           secret[NGX_HTTP_INTERCOM_OAUTH_SECRET_LEN];
@@ -362,7 +363,8 @@ ngx_http_intercom_oauth_zone_expire(ngx_http_intercom_oauth_zone_ctx_t *ctx,
         prev = ngx_queue_prev(q);
         on = ngx_queue_data(q, ngx_http_intercom_oauth_node_t, queue);
 
-        if (on->time < now) {
+        /* "time" is when the state was issued; no ttl ever seen accepts it */
+        if (on->time + ctx->sh->max_ttl < now) {
             ngx_queue_remove(q);
             ngx_rbtree_delete(&ctx->sh->states,
                               ngx_http_intercom_oauth_rbnode(on));
@@ -425,7 +427,7 @@ ngx_http_intercom_oauth_zone_evict(ngx_http_intercom_oauth_zone_ctx_t *ctx,
 
 ngx_int_t
 ngx_http_intercom_oauth_zone_state_use(ngx_shm_zone_t *shm_zone,
-    u_char *nonce, time_t expires)
+    u_char *nonce, time_t issued, time_t ttl)
 {
     size_t                               n;
     uint32_t                             hash;
@@ -437,6 +439,14 @@ ngx_http_intercom_oauth_zone_state_use(ngx_shm_zone_t *shm_zone,
     hash = ngx_crc32_short(nonce, NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN);
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    /*
+     * The longest ttl any configuration has had since the zone was made:
+     * a reload that raises it must not free states it would accept again.
+     */
+    if (ttl > ctx->sh->max_ttl) {
+        ctx->sh->max_ttl = ttl;
+    }
 
     ngx_http_intercom_oauth_zone_expire(ctx, 0);
 
@@ -479,7 +489,7 @@ ngx_http_intercom_oauth_zone_state_use(ngx_shm_zone_t *shm_zone,
     on = ngx_http_intercom_oauth_node(node);
     on->len = NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN;
     on->value_len = 0;
-    on->time = expires;
+    on->time = issued;
     ngx_memcpy(on->data, nonce, NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN);
 
     ngx_rbtree_insert(&ctx->sh->states, node);

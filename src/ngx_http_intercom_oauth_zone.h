@@ -94,8 +94,9 @@ ngx_int_t ngx_http_intercom_oauth_zone_init(ngx_shm_zone_t *shm_zone,
     void *data);
 
 /*
- * Records a state's nonce as used until "expires" (seconds since the
- * epoch), atomically under the zone's mutex.  Used states may fill at most
+ * Records a state's nonce as used, atomically under the zone's mutex, for
+ * as long as a state "issued" then (seconds since the epoch) could be
+ * accepted: "ttl" (seconds) or the longest ttl the zone has seen.  Used states may fill at most
  * half of the zone; within that half they evict the least recently used
  * tokens when memory is short, but only while tokens hold more than the
  * other half.  Returns NGX_OK when this is the
@@ -103,7 +104,7 @@ ngx_int_t ngx_http_intercom_oauth_zone_init(ngx_shm_zone_t *shm_zone,
  * there is no room for it even after expiring old ones.
  */
 ngx_int_t ngx_http_intercom_oauth_zone_state_use(ngx_shm_zone_t *shm_zone,
-    u_char *nonce, time_t expires);
+    u_char *nonce, time_t issued, time_t ttl);
 
 /*
  * Stores or replaces the record for (client_id, key).  When the zone is full

@@ -4,7 +4,8 @@
 #   - a worker out of connections fails one transfer, not all of them;
 #   - ending a transfer that is still connecting leaves no epoll alert;
 #   - a flood of used states cannot push every stored token out;
-#   - a state cannot be replayed at a callback location with a longer ttl.
+#   - a state cannot be replayed at a callback location with a longer ttl,
+#     nor after a reload that raised the ttl.
 
 use strict;
 use warnings;
@@ -220,6 +221,42 @@ _EOC_
         callback_request(path => '/cb-long', code => 'ttl-3', state => $s),
         session_cookie());
     is($status, 403, 'and refused as replayed at the long-ttl one');
+
+    stop_nginx($prefix);
+};
+
+subtest 'raising the state ttl by a reload does not reopen a used state' => sub {
+    my $port = $base + 6;
+
+    my $prefix = start_nginx('ttl-reload', $port, <<'_EOC_', master => 1);
+        intercom_oauth_state_ttl 2s;
+        location = /callback { intercom_oauth_callback; }
+_EOC_
+
+    my $s = make_state();
+    my ($status) = http_request($port,
+        callback_request(code => 'ttl-r1', state => $s), session_cookie());
+    is($status, 302, 'the state is used under a 2 s ttl');
+
+    # the same configuration with a 10 minute ttl, then a reload
+    my $conf = "$prefix/conf/nginx.conf";
+    open my $in, '<', $conf or die $!;
+    my $text = do { local $/; <$in> };
+    close $in;
+    $text =~ s/intercom_oauth_state_ttl 2s;/intercom_oauth_state_ttl 10m;/;
+    open my $out, '>', $conf or die $!;
+    print $out $text;
+    close $out;
+
+    kill 'HUP', master_pid($prefix);
+    sleep 4;
+
+    http_request($port, callback_request(code => 'ttl-r2', state => make_state()),
+                 session_cookie());
+
+    ($status) = http_request($port,
+        callback_request(code => 'ttl-r3', state => $s), session_cookie());
+    is($status, 403, 'after the reload and the old ttl, it is still used');
 
     stop_nginx($prefix);
 };
