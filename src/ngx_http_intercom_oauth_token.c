@@ -391,19 +391,23 @@ static ngx_int_t
 ngx_http_intercom_oauth_token_copy(ngx_http_intercom_oauth_token_parser_t *p,
     ngx_str_t *dst, const unsigned char *s, size_t len, size_t max)
 {
+    u_char  *data;
+
     if (len > max) {
         p->too_long = 1;
         return NGX_OK;
     }
 
     /* a repeated member: the last one wins, as in most JSON readers */
-    dst->data = ngx_pnalloc(p->pool, len ? len : 1);
-    if (dst->data == NULL) {
+    data = ngx_pnalloc(p->pool, len ? len : 1);
+    if (data == NULL) {
+        ngx_str_null(dst);
         p->nomem = 1;
         return NGX_ERROR;
     }
 
-    ngx_memcpy(dst->data, s, len);
+    ngx_memcpy(data, s, len);
+    dst->data = data;
     dst->len = len;
 
     return NGX_OK;
