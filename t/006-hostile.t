@@ -910,7 +910,7 @@ qr/\Aintercom oauth: token exchange with "[^"]+" failed: the response is an erro
 --- token_url: http://127.0.0.1:$TEST_NGINX_RAND_PORT_1/auth/eagle/token
 --- tcp_listen: $TEST_NGINX_RAND_PORT_1
 --- tcp_reply eval
-my $b = '{"type":"error.list","errors":[{"code":"x","message":"m\n2020/01/01 00:00:00 [emerg] 1#1: forged"}]}';
+my $b = '{"type":"error.list","errors":[{"code":"x","message":"m\n2020/01/01 00:00:00 [warn] 1#1: forged"}]}';
 "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: " . length($b) . "\r\nConnection: close\r\n\r\n$b"
 --- error_code: 502
 --- response_body
@@ -963,7 +963,7 @@ location = /status { intercom_oauth_status; }
 $HTTP_CONFIG =~ s{intercom_oauth_api_url\s+\S+;}{intercom_oauth_api_url http://127.0.0.1:\$TEST_NGINX_RAND_PORT_1;}r
 --- tcp_listen: $TEST_NGINX_RAND_PORT_1
 --- tcp_reply eval
-my $b = '{"type":"admin","id":"1\n2020/01/01 00:00:00 [emerg] 1#1: forged","email":"a@b","app":{"id_code":"w"}}';
+my $b = '{"type":"admin","id":"1\n2020/01/01 00:00:00 [warn] 1#1: forged","email":"a@b","app":{"id_code":"w"}}';
 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " . length($b) . "\r\nConnection: close\r\n\r\n$b"
 --- error_code: 302
 --- error_log eval
@@ -994,12 +994,13 @@ $HTTP_CONFIG =~ s{\s*intercom_oauth_key\s+\S+;}{}r
 
 === TEST 71: log injection: an error message with a newline in a body that is not valid JSON to the end
 The message is read before the parser meets the syntax error; the token
-parser returns before it replaces control characters, and the callback
-logs the message all the same (found by fuzz/fuzz_token.c).
+parser once returned before it replaced control characters, and the
+callback logged the message all the same (found by fuzz/fuzz_token.c; its
+input is the seed fuzz/corpus/token/regress-error-code-clean-after-syntax-error).
 --- token_url: http://127.0.0.1:$TEST_NGINX_RAND_PORT_1/auth/eagle/token
 --- tcp_listen: $TEST_NGINX_RAND_PORT_1
 --- tcp_reply eval
-my $b = '{"type":"error.list","errors":[{"code":"x","message":"m\n2020/01/01 00:00:00 [emerg] 1#1: forged"}] garbage';
+my $b = '{"type":"error.list","errors":[{"code":"x","message":"m\n2020/01/01 00:00:00 [warn] 1#1: forged"}] garbage';
 "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: " . length($b) . "\r\nConnection: close\r\n\r\n$b"
 --- error_code: 502
 --- response_body
