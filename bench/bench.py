@@ -1,0 +1,1111 @@
+#!/usr/bin/env python3
+"""make bench: the module against nginx's own paths and the app-server way.
+
+Starts, on loopback only (ports BASE..BASE+40, BASE=7500 by default):
+
+  BASE+10/+11  a second nginx: the token endpoint (HTTP and HTTPS) and an
+               API backend, answering at nginx speed
+  BASE+12      a token endpoint that answers after 1 s (non-blocking test)
+  BASE+20      the nginx under test: one worker, the module, and the
+               baselines (return 200, proxy_pass) as locations beside it
+  BASE+21/+22  the same nginx for the scale test (1,000 and 1,000,000
+               tokens), BASE+23 with a 10 MB zone (capacity)
+  BASE+30      a Sinatra app under Thin doing the same flow (bench/peers)
+
+then runs wrk (-t1 -c32) on each measurement in rounds (every measurement
+once per round, so that a change of load on the machine hits all alike),
+takes the median of the rounds, and prints one table of ratios.  Every
+process it started is stopped at the end, also on error or Ctrl-C.
+
+The callback needs a fresh, valid, single-use state and its session cookie
+on every request: bench/states.py mints them as the module does (the
+benchmark's nginx has intercom_oauth_state_secret set) into record files
+that bench/lua/callback.lua reads, one slice per run.  Each run is checked
+against the module's own counters: a callback that did not end in a stored
+token and a 302 is counted as an error in the table.
+
+Options: see --help.  The benchmark is not a test: nothing here fails on a
+slow number; it exits non-zero only when something could not be measured.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import http.client
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+import states  # noqa: E402
+
+CLIENT_ID = "bench-client"
+PIN = {}
+PORT_NAMES = {}     # port -> name of the process serving it
+
+
+def taskset(role):
+    return ["taskset", "-c", PIN[role][0]] if role in PIN else []
+LONG_TOKEN = "dG9rOjAxMjM0NTY3Xzg5YWJfY2RlZl8wMTIzXzQ1Njc4OWFiY2RlZjoxOjA="
+VAR_SID = "VARSESSION000000000000"
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+# --- processes ---------------------------------------------------------------
+
+class Procs:
+    """Everything this run started, stopped in reverse order at the end."""
+
+    def __init__(self):
+        self.procs = []
+
+    def start(self, name, argv, **kw):
+        logf = open(os.path.join(OUT, name + ".log"), "ab")
+        p = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL,
+                             start_new_session=True, **kw)
+        p.bench_name = name
+        self.procs.append(p)
+        return p
+
+    def stop(self, p, sig=signal.SIGTERM, timeout=10):
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+        if p in self.procs:
+            self.procs.remove(p)
+
+    def stop_all(self):
+        for p in reversed(list(self.procs)):
+            self.stop(p)
+
+
+PROCS = Procs()
+
+
+def wait_port(port, proc, what, timeout=15):
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc.poll() is not None:
+            raise SystemExit("%s exited (see bench/out/%s.log)"
+                             % (what, proc.bench_name))
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("%s does not listen on %d" % (what, port))
+
+
+def children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def render(src, dst, values):
+    with open(os.path.join(HERE, "conf", src)) as f:
+        text = f.read()
+    for k, v in values.items():
+        text = text.replace("@%s@" % k, str(v))
+    left = re.findall(r"@[A-Z_]+@", text)
+    if left:
+        raise SystemExit("%s: unfilled %s" % (src, left))
+    with open(dst, "w") as f:
+        f.write(text)
+
+
+def port_free(port, tries=50):
+    """True when nothing listens on port (waits up to 5 s for a previous
+    nginx of this run to let go of it)."""
+    for _ in range(tries):
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+        except OSError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def start_nginx(name, template, values, port):
+    if not port_free(port):
+        raise SystemExit("port %d is in use: another benchmark running? "
+                         "(--port-base moves all ports)" % port)
+    prefix = os.path.join(OUT, name)
+    shutil.rmtree(prefix, ignore_errors=True)
+    os.makedirs(os.path.join(prefix, "logs"))
+    os.makedirs(os.path.join(prefix, "conf"))
+    conf = os.path.join(prefix, "conf", "nginx.conf")
+    render(template, conf, values)
+    p = PROCS.start(name, [NGINX, "-p", prefix + "/", "-c", conf])
+    wait_port(port, p, "nginx " + name)
+    PORT_NAMES[port] = name
+    p.prefix = prefix
+    return p
+
+
+# --- HTTP helpers ------------------------------------------------------------
+
+def get(port, path, headers=None):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("GET", path, headers=headers or {})
+    r = c.getresponse()
+    body = r.read()
+    hdrs = r.getheaders()
+    c.close()
+    return r.status, hdrs, body
+
+
+def status(port):
+    st, _, body = get(port, "/status")
+    if st != 200:
+        raise SystemExit("status on %d answered %d" % (port, st))
+    return json.loads(body)
+
+
+def callback_counts(port):
+    s = status(port)
+    return {"total": s["callbacks"]["total"], "ok": s["callbacks"]["ok"],
+            "tokens": s["zone"]["tokens"],
+            "bytes_used": s["zone"]["bytes_used"],
+            "bytes_free": s["zone"]["bytes_free"],
+            "evicted": s["tokens"]["evicted"]}
+
+
+# --- load accounting ---------------------------------------------------------
+
+def cpu_busy():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]
+    return sum(v[:8]) - idle
+
+
+def proc_cpu(pids):
+    t = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                parts = f.read().rsplit(")", 1)[1].split()
+            t += int(parts[11]) + int(parts[12])
+        except OSError:
+            pass
+    return t
+
+
+def our_pids():
+    """name -> pids of every process this run started (nginx masters and
+    their workers)."""
+    pids = {}
+    for p in PROCS.procs:
+        pids[p.bench_name] = [p.pid] + children(p.pid)
+    return pids
+
+
+# --- wrk -----------------------------------------------------------------------
+
+WRK_RE = {
+    "requests": re.compile(r"^\s*(\d+) requests in ([\d.]+)(\w+)", re.M),
+    "rps": re.compile(r"^Requests/sec:\s*([\d.]+)", re.M),
+    "non2xx": re.compile(r"Non-2xx or 3xx responses:\s*(\d+)"),
+    "sock": re.compile(r"Socket errors: connect (\d+), read (\d+), "
+                       r"write (\d+), timeout (\d+)"),
+}
+
+
+def wrk(port, path, duration, script=None, script_args=(), headers=(),
+        conns=None, until=None):
+    """Runs wrk; returns a dict with rps, requests, errors and the share of
+    the machine that other processes used meanwhile (cores).  With until,
+    a function polled every 0.2 s, wrk is stopped (SIGINT: it still
+    prints its summary) as soon as until() is true."""
+    argv = taskset("driver") + [WRK, "-t1",
+                                 "-c%d" % (conns or ARGS.connections),
+            "-d%ds" % duration, "--timeout", "10s"]
+    for h in headers:
+        argv += ["-H", h]
+    if script:
+        argv += ["-s", os.path.join(HERE, "lua", script)]
+    argv.append("http://127.0.0.1:%d%s" % (port, path))
+    if script_args:
+        argv += ["--"] + [str(a) for a in script_args]
+
+    pids = our_pids()
+    allpids = [x for v in pids.values() for x in v]
+    busy0, ours0 = cpu_busy(), proc_cpu(allpids)
+    each0 = {k: proc_cpu(v) for k, v in pids.items()}
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.time()
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         stdin=subprocess.DEVNULL)
+    try:
+        if until:
+            while p.poll() is None:
+                time.sleep(0.2)
+                if until():
+                    p.send_signal(signal.SIGINT)
+                    break
+        out = p.communicate()[0].decode()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    elapsed = time.time() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy1, ours1 = cpu_busy(), proc_cpu(allpids)
+    each1 = {k: proc_cpu(v) for k, v in pids.items()}
+
+    m = WRK_RE["rps"].search(out)
+    if not m:
+        raise SystemExit("wrk did not report (%s):\n%s" % (" ".join(argv), out))
+    r = {"rps": float(m.group(1)), "requests": 0, "non2xx": 0, "sockerr": 0}
+    m = WRK_RE["requests"].search(out)
+    if m:
+        r["requests"] = int(m.group(1))
+    m = WRK_RE["non2xx"].search(out)
+    if m:
+        r["non2xx"] = int(m.group(1))
+    m = WRK_RE["sock"].search(out)
+    if m:
+        r["sockerr"] = sum(int(x) for x in m.groups())
+
+    hz = os.sysconf("SC_CLK_TCK")
+    wrk_cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
+    ours = (ours1 - ours0) / hz + wrk_cpu
+    busy = (busy1 - busy0) / hz
+    r["other_cores"] = max(0.0, (busy - ours) / elapsed)
+    r["wrk_cores"] = wrk_cpu / elapsed
+    r["cores"] = {k: (each1[k] - each0[k]) / hz / elapsed for k in each0}
+    r["cores"]["wrk"] = r["wrk_cores"]
+    r["server_cores"] = r["cores"].get(PORT_NAMES.get(port), 0.0)
+    r["raw"] = out
+    return r
+
+
+# --- state records -------------------------------------------------------------
+
+class Pool:
+    """Fresh states for one session-id prefix, handed out in disjoint
+    slices; minted in batches just before they are needed."""
+
+    def __init__(self, name, prefix, one_sid=None):
+        self.path = os.path.join(OUT, name + ".rec")
+        self.prefix = prefix
+        self.one_sid = one_sid
+        self.size = 0
+        self.next = 0
+        open(self.path, "wb").close()
+
+    def ensure(self, n):
+        if self.size >= n:
+            return
+        tmp = self.path + ".new"
+        states.write_records(tmp, STATE_SECRET, CLIENT_ID, n - self.size,
+                             self.prefix, self.one_sid, start=self.size)
+        with open(self.path, "ab") as out, open(tmp, "rb") as f:
+            shutil.copyfileobj(f, out, 1 << 20)
+        os.unlink(tmp)
+        self.size = n
+
+    def take(self, n):
+        first = self.next
+        self.ensure(first + n)
+        self.next = first + n
+        return first, n
+
+    def give_back(self, first, n, used):
+        """The records after the used ones (plus the ones in flight) may go
+        to the next run."""
+        if self.next == first + n:
+            self.next = min(first + n, first + used + 4 * ARGS.connections)
+
+
+# --- the measurements ----------------------------------------------------------
+
+def run_callback(port, path, pool, duration, check_port=None, expect=302):
+    """wrk on a callback location with fresh states; checks the module's
+    counters (check_port) or the peer's answers."""
+    # enough states for the fastest run seen so far, with room to spare:
+    # a run that runs out is flagged, never silently short
+    floor = 4000 if port == ARGS.port_base + 30 else 60000
+    guess = int(max(floor, 1.6 * RATE_GUESS.get((port, path), 0))
+                * duration) + 2000
+    first, n = pool.take(guess)
+    before = callback_counts(check_port) if check_port else None
+    r = wrk(port, path, duration, "callback.lua", (pool.path, first, n, path))
+    RATE_GUESS[(port, path)] = max(r["rps"], RATE_GUESS.get((port, path), 0))
+    pool.give_back(first, n, r["requests"])
+    r["errors"] = r["non2xx"] + r["sockerr"]
+    if r["requests"] >= n - ARGS.connections:
+        r["errors"] += 1
+        r["note"] = "ran out of states"
+    if check_port:
+        time.sleep(0.05)
+        after = callback_counts(check_port)
+        total = after["total"] - before["total"]
+        ok = after["ok"] - before["ok"]
+        r["errors"] += total - ok
+        r["callbacks"] = total
+        if ok < r["requests"]:
+            r["errors"] += r["requests"] - ok
+    return r
+
+
+def measurements(ctx):
+    """name -> (label, function returning a wrk result)."""
+    T, S = ctx["target"], ctx["sinatra"]
+    D = ARGS.duration
+    cookie = ["Cookie: intercom_oauth_sid=" + ctx["var_sid"]]
+
+    def plain(port, path, headers=()):
+        def f():
+            r = wrk(port, path, D, headers=headers)
+            r["errors"] = r["non2xx"] + r["sockerr"]
+            return r
+        return f
+
+    def baseline(path):
+        def f():
+            first, n = 0, ctx["base"].size
+            r = wrk(T, path, D, "callback.lua",
+                    (ctx["base"].path, first, n, path))
+            r["errors"] = r["non2xx"] + r["sockerr"]
+            if r["requests"] >= n - ARGS.connections:
+                r["errors"] += 1
+                r["note"] = "ran out of requests"
+            return r
+        return f
+
+    m = {
+        "static": ("nginx return 200, %d-byte page" % ctx["page_len"],
+                   plain(T, "/static")),
+        "connect": ("connect page, new session", plain(T, "/connect")),
+        "connect_cookie": ("connect page, returning session",
+                           plain(T, "/connect", cookie)),
+        "proxy": ("nginx proxy_pass POST, keep-alive (HTTP)",
+                  baseline("/proxy")),
+        "cb": ("callback, full (HTTP)",
+               lambda: run_callback(T, "/cb", ctx["pool"], D, T)),
+        "proxy_tls": ("nginx proxy_pass POST, keep-alive (HTTPS)",
+                      baseline("/proxy-tls")),
+        "cb_tls": ("callback, full (HTTPS)",
+                   lambda: run_callback(T, "/cb-tls", ctx["pool"], D, T)),
+        "proxy_new": ("nginx proxy_pass POST, new connection (HTTP)",
+                      baseline("/proxy-new")),
+        "cb_identity": ("callback + /me identity (HTTP, 2 requests)",
+                        lambda: run_callback(T, "/cb-identity", ctx["pool"],
+                                             D, T)),
+        "ret302": ("driver ceiling: callback driver on return 302",
+                   baseline("/ret302")),
+        "sinatra_connect": ("Sinatra/Thin connect page",
+                            plain(S, "/connect")),
+        "sinatra_cb": ("Sinatra/Thin callback (HTTP)",
+                       lambda: run_callback(S, "/cb", ctx["spool"], D)),
+        "sinatra_cb_tls": ("Sinatra/Thin callback (HTTPS)",
+                           lambda: run_callback(S, "/cb-tls", ctx["spool"],
+                                                D)),
+        "api_fixed": ("proxied location, fixed Authorization",
+                      plain(T, "/api-fixed/x", cookie)),
+        "api_var": ("proxied location, $intercom_access_token",
+                    plain(T, "/api-var/x", cookie)),
+    }
+    if not S:
+        for k in [k for k in m if k.startswith("sinatra")]:
+            del m[k]
+    return m
+
+
+RATIOS = [
+    # label, numerator, denominator, goal, kind
+    ("connect page / return 200 of the same size", "connect", "static",
+     0.8, ">="),
+    ("connect page (returning session) / return 200", "connect_cookie",
+     "static", None, None),
+    ("callback / proxy_pass keep-alive, HTTP", "cb", "proxy", 0.9, ">="),
+    ("callback / proxy_pass keep-alive, HTTPS", "cb_tls", "proxy_tls",
+     0.9, ">="),
+    ("callback / proxy_pass new connection, HTTP", "cb", "proxy_new",
+     None, None),
+    ("callback / Sinatra+Thin callback, HTTP", "cb", "sinatra_cb", 40, ">="),
+    ("callback / Sinatra+Thin callback, HTTPS", "cb_tls", "sinatra_cb_tls",
+     40, ">="),
+    ("connect page / Sinatra+Thin page", "connect", "sinatra_connect",
+     None, None),
+    ("$intercom_access_token / fixed header", "api_var", "api_fixed",
+     0.95, ">="),
+    ("callback driver ceiling / callback", "ret302", "cb", None, None),
+]
+
+
+def cpu_us(r):
+    """CPU microseconds of the server under test per request."""
+    return r["server_cores"] * 1e6 / r["rps"] if r["rps"] else 0.0
+
+
+def fmt_n(x):
+    return "{:,.0f}".format(x)
+
+
+# --- non-blocking --------------------------------------------------------------
+
+def nonblocking(ctx):
+    pool = ctx["pool"]
+    first, n = pool.take(ARGS.nb_callbacks)
+    out = subprocess.run(
+        taskset("driver") + [sys.executable, os.path.join(HERE, "nonblock.py"), "--port",
+         str(ctx["target"]), "--records", pool.path, "--first", str(first),
+         "-n", str(n), "--path", "/cb-slow", "--plain", "/plain"],
+        capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        raise SystemExit("nonblock.py failed:\n" + out.stdout + out.stderr)
+    return json.loads(out.stdout)
+
+
+# --- scale ---------------------------------------------------------------------
+
+def fill(port, pool, n, path="/cb"):
+    """Stores n tokens under n distinct sessions (or one, for a pool with
+    one session) through n callbacks, in wrk runs of at most 200,000."""
+    before = callback_counts(port)
+    t0 = time.time()
+    left = n
+    while left > 0:
+        chunk = min(left, 200000)
+        start = callback_counts(port)["total"]
+        # wrk asks the script for one request it never sends (to check
+        # it): one record more than the callbacks wanted
+        first, cnt = pool.take(chunk + 1)
+        goal = start + chunk
+        wrk(port, path, 3600, "callback.lua", (pool.path, first, cnt, path),
+            until=lambda: callback_counts(port)["total"] >= goal)
+        left -= chunk
+    dt = time.time() - t0
+    time.sleep(0.2)
+    after = callback_counts(port)
+    return {"seconds": dt, "rate": n / dt,
+            "ok": after["ok"] - before["ok"],
+            "failed": (after["total"] - before["total"])
+                      - (after["ok"] - before["ok"]),
+            "tokens": after["tokens"], "bytes_used": after["bytes_used"],
+            "evicted": after["evicted"]}
+
+
+def scale(ctx, values):
+    res = {}
+    base = ARGS.port_base
+
+    # zone bytes per token, and how many a 10 MB zone holds
+    cap_port = base + 23
+    # tokens under the cookie's session id (a site's own key), so that one
+    # session's callbacks replace one token (no rotation at the callback)
+    values = dict(values, KEY="intercom_oauth_key $cookie_intercom_oauth_sid;")
+    v = dict(values, PORT=cap_port, ZONE_SIZE="10m", STATE_TTL="10m")
+    p = start_nginx("capacity", "target.conf.in", v, cap_port)
+    empty = callback_counts(cap_port)
+    k = ARGS.capacity_probe
+    # k callbacks of one session: k used states and one token
+    a = fill(cap_port, Pool("cap-same", "X",
+                            one_sid="SAMESESSION00000000000"), k, "/cb-long")
+    # k callbacks of k sessions: k used states and k tokens
+    b = fill(cap_port, Pool("cap-distinct", "C"), k, "/cb-long")
+    per_state = (a["bytes_used"] - empty["bytes_used"]) / k
+    per_token = (b["bytes_used"] - a["bytes_used"] - k * per_state) / k
+    PROCS.stop(p)
+
+    # filled past capacity at full speed: the used states of the last
+    # seconds (ttl 2 s) share the zone with the tokens
+    v = dict(values, PORT=cap_port, ZONE_SIZE="10m", STATE_TTL="2s")
+    p = start_nginx("capacity", "target.conf.in", v, cap_port)
+    pool = Pool("cap-fill", "F")
+    done = 0
+    while done < ARGS.capacity_fill:
+        c = fill(cap_port, pool, 2000, "/cb-long")   # states minted fresh
+        done += 2000
+    last = status(cap_port)
+    PROCS.stop(p)
+
+    res["capacity"] = {
+        "zone": "10m", "token_len": len(LONG_TOKEN),
+        "key_len": len(CLIENT_ID) + 1 + 22,
+        "bytes_per_token": per_token, "bytes_per_used_state": per_state,
+        "bytes_free_empty": empty["bytes_free"] if "bytes_free" in empty
+        else None,
+        "tokens_only_capacity": int(empty["bytes_free"] // per_token),
+        "fill_callbacks": done, "fill_rate": c["rate"],
+        "tokens_held_filling": last["zone"]["tokens"],
+        "evicted": last["tokens"]["evicted"],
+        "fill_failed": a["failed"] + b["failed"]
+        + (last["callbacks"]["total"] - last["callbacks"]["ok"])}
+
+    # lookups with few and with many tokens, the same zone size
+    if ARGS.scale_tokens:
+        small_port, big_port = base + 21, base + 22
+        zone = "%dm" % max(64, (ARGS.scale_tokens * 384) // (1 << 20) + 64)
+        ps = start_nginx("scale-small", "target.conf.in",
+                         dict(values, PORT=small_port, ZONE_SIZE=zone,
+                              STATE_TTL="10m"), small_port)
+        pb = start_nginx("scale-big", "target.conf.in",
+                         dict(values, PORT=big_port, ZONE_SIZE=zone,
+                              STATE_TTL="10m"), big_port)
+        small_n = ARGS.scale_small
+        fs = fill(small_port, Pool("scale-small", "S"), small_n)
+        log("  filling %s tokens ..." % fmt_n(ARGS.scale_tokens))
+        bigpool = Pool("scale-big", "L")
+        bigpool.ensure(ARGS.scale_tokens)
+        fb = fill(big_port, bigpool, ARGS.scale_tokens)
+        os.unlink(bigpool.path)
+        runs = {"small": [], "big": []}
+        for _ in range(ARGS.rounds + 2):
+            for name, port, prefix, n in (("small", small_port, "S", small_n),
+                                          ("big", big_port, "L",
+                                           ARGS.scale_tokens)):
+                r = wrk(port, "/lookup", 2, "lookup.lua",
+                        (prefix, n, "/lookup"))
+                runs[name].append(r)
+        # every lookup found its token: /lookup answers "tok", never ""
+        check = [get(small_port, "/lookup",
+                     {"Cookie": "intercom_oauth_sid=" + states.sid("S", 7)}),
+                 get(big_port, "/lookup",
+                     {"Cookie": "intercom_oauth_sid="
+                      + states.sid("L", ARGS.scale_tokens - 1)})]
+        med = {k: statistics.median(x["rps"] for x in v)
+               for k, v in runs.items()}
+        res["lookup"] = {
+            "small_tokens": fs["tokens"], "big_tokens": fb["tokens"],
+            "fill_rate": fb["rate"], "fill_failed": fs["failed"]
+            + fb["failed"], "zone": zone,
+            "small_rps": med["small"], "big_rps": med["big"],
+            "ratios": [b["rps"] / a["rps"] for a, b in
+                       zip(runs["small"], runs["big"])],
+            "cpu_ratios": [cpu_us(a) / cpu_us(b) for a, b in
+                           zip(runs["small"], runs["big"]) if cpu_us(b)],
+            "found": all(c[2] == b"tok" for c in check),
+            "other_cores": statistics.mean(
+                x["other_cores"] for v in runs.values() for x in v)}
+        PROCS.stop(pb)
+        PROCS.stop(ps)
+    return res
+
+
+# --- profile -------------------------------------------------------------------
+
+def profile(ctx, target, ms):
+    """Runs each named measurement with perf sampling the nginx worker
+    (call graphs from DWARF), and writes perf's report beside the data."""
+    worker = children(target.pid)
+    if not worker:
+        raise SystemExit("no nginx worker")
+    for name in ARGS.profile.split(","):
+        label, f = ms[name]
+        ms[name][1]()   # warm up
+        data = os.path.join(OUT, "perf-%s.data" % name)
+        perf = subprocess.Popen(
+            ["perf", "record", "-F", "2000", "-g", "--call-graph",
+             "dwarf,32768", "-o", data, "-p", str(worker[0])],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        r = f()
+        perf.send_signal(signal.SIGINT)
+        perf.wait()
+        log("%s: %.0f req/s under perf (errors %d)"
+            % (name, r["rps"], r["errors"]))
+        for view, extra in (("self", ["--no-children"]),
+                            ("children", ["--children"])):
+            txt = os.path.join(OUT, "profile-%s-%s.txt" % (name, view))
+            with open(txt, "w") as out:
+                subprocess.run(["perf", "report", "-i", data, "--stdio",
+                                "-g", "none", "--percent-limit", "0.5",
+                                "--sort", "symbol,dso"] + extra,
+                               stdout=out, stderr=subprocess.DEVNULL)
+            log("  " + txt)
+    return 0
+
+
+def callgrind(ctx, target, values):
+    """Instructions per request (user space: nginx, the module, libcurl,
+    libc, OpenSSL), counted by callgrind with the counters on only while
+    wrk runs.  Independent of the machine's load, unlike req/s: this is
+    how a code change is judged here."""
+    PROCS.stop(target)
+    T = ctx["target"]
+    v = dict(values, MASTER="off")
+    prefix = os.path.join(OUT, "target-cg")
+    shutil.rmtree(prefix, ignore_errors=True)
+    os.makedirs(os.path.join(prefix, "logs"))
+    os.makedirs(os.path.join(prefix, "conf"))
+    conf = os.path.join(prefix, "conf", "nginx.conf")
+    render("target.conf.in", conf, v)
+    res = {}
+    for name in ARGS.callgrind.split(","):
+        cg = os.path.join(OUT, "callgrind-%s.out" % name)
+        p = PROCS.start("target-cg", [
+            "valgrind", "--tool=callgrind", "--instr-atstart=no",
+            "--callgrind-out-file=" + cg, NGINX, "-p", prefix + "/",
+            "-c", conf])
+        wait_port(T, p, "nginx under callgrind", timeout=60)
+        PORT_NAMES[T] = "target-cg"
+        ctx["target"] = T
+        f = measurements(ctx)[name][1]
+        saved = ARGS.duration
+        ARGS.duration = 2
+        f()                                            # warm up
+        ARGS.duration = saved
+        subprocess.run(["callgrind_control", "-i", "on", str(p.pid)],
+                       check=True, stdout=subprocess.DEVNULL)
+        r = f()
+        subprocess.run(["callgrind_control", "-i", "off", str(p.pid)],
+                       check=True, stdout=subprocess.DEVNULL)
+        n = r.get("callbacks") or r["requests"]
+        # dump now (to CG.1): the dump at exit is not always written
+        subprocess.run(["callgrind_control", "-d", str(p.pid)],
+                       check=True, stdout=subprocess.DEVNULL)
+        PROCS.stop(p, timeout=120)
+        dumps = [f for f in (cg + ".1", cg) if os.path.exists(f)
+                 and os.path.getsize(f) > 0]
+        if not dumps:
+            raise SystemExit("callgrind wrote no profile for " + name)
+        cg = dumps[0]
+        ann = os.path.join(OUT, "callgrind-%s.txt" % name)
+        with open(ann, "w") as out:
+            subprocess.run(["callgrind_annotate", "--inclusive=yes",
+                            "--threshold=99", cg], stdout=out,
+                           stderr=subprocess.DEVNULL)
+        total = 0
+        with open(ann) as f_:
+            for line in f_:
+                m = re.match(r"^\s*([\d,]+).*PROGRAM TOTALS", line)
+                if m:
+                    total = int(m.group(1).replace(",", ""))
+        res[name] = {"requests": n, "ir_per_request": total / max(n, 1),
+                     "errors": r["errors"]}
+        log("%-16s %8d requests  %10.0f instructions/request  (%s)"
+            % (name, n, total / max(n, 1), ann))
+    with open(os.path.join(OUT, "callgrind.json"), "w") as f_:
+        json.dump(res, f_, indent=1)
+    return 0
+
+
+# --- machine -------------------------------------------------------------------
+
+def machine():
+    def first(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True,
+                                  timeout=10).stdout.splitlines()[0].strip()
+        except Exception:
+            return "?"
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    nginx_v = subprocess.run([NGINX, "-v"], capture_output=True,
+                             text=True).stderr.strip().split("/")[-1]
+    with open("/proc/loadavg") as f:
+        load = f.read().split()[0]
+    return {
+        "cpu": "%s, %d cores" % (cpu, os.cpu_count()),
+        "kernel": platform.release(),
+        "nginx": nginx_v,
+        "libcurl": first(["curl-config", "--version"]) if shutil.which(
+            "curl-config") else first(["curl", "--version"]),
+        "openssl": first(["openssl", "version"]),
+        "wrk": first([WRK, "-v"]).split(" [")[0],
+        "ruby": first(["ruby", "-v"]).split(" (")[0],
+        "thin": first(["thin", "--version"]),
+        "loadavg_start": load,
+    }
+
+
+# --- main ----------------------------------------------------------------------
+
+def main():
+    global OUT, NGINX, WRK, ARGS, STATE_SECRET, RATE_GUESS
+
+    ap = argparse.ArgumentParser(
+        description="make bench: see bench/RESULTS.md")
+    ap.add_argument("--module", required=True)
+    ap.add_argument("--out", default=os.path.join(HERE, "out"))
+    ap.add_argument("--nginx", default="/usr/sbin/nginx")
+    ap.add_argument("--wrk", default="wrk")
+    ap.add_argument("--port-base", type=int, default=7500)
+    ap.add_argument("--duration", type=int, default=3,
+                    help="seconds per wrk run (default 3)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds of every measurement (default 3)")
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--only", default="",
+                    help="comma-separated measurement names")
+    ap.add_argument("--no-sinatra", action="store_true")
+    ap.add_argument("--no-scale", action="store_true")
+    ap.add_argument("--no-nonblock", action="store_true")
+    ap.add_argument("--scale-tokens", type=int, default=1000000)
+    ap.add_argument("--scale-small", type=int, default=1000)
+    ap.add_argument("--capacity-probe", type=int, default=10000)
+    ap.add_argument("--capacity-fill", type=int, default=60000)
+    ap.add_argument("--nb-callbacks", type=int, default=200)
+    ap.add_argument("--profile", default="",
+                    help="comma-separated measurement names to run under "
+                    "perf on the nginx worker instead of the benchmark")
+    ap.add_argument("--callgrind", default="",
+                    help="comma-separated measurement names to count "
+                    "instructions per request for, nginx under callgrind")
+    ap.add_argument("--pin", action="store_true",
+                    help="pin the server under test to the last CPU and the "
+                    "rest (wrk, token endpoint) to the others: steadier on "
+                    "a quiet machine, worse on a shared one")
+    ap.add_argument("--keep", action="store_true",
+                    help="leave everything running until Ctrl-C")
+    ARGS = ap.parse_args()
+
+    OUT = os.path.abspath(ARGS.out)
+    NGINX, WRK = ARGS.nginx, shutil.which(ARGS.wrk) or ARGS.wrk
+    RATE_GUESS = {}
+    shutil.rmtree(OUT, ignore_errors=True)
+    os.makedirs(OUT)
+
+    # a copy of the module: a rebuild during the run must not swap it
+    module = os.path.join(OUT, "module.so")
+    shutil.copy(ARGS.module, module)
+
+    certs = os.path.join(ROOT, "build", "certs")
+    subprocess.run(["sh", os.path.join(ROOT, "t", "standin", "mkcerts.sh"),
+                    certs], check=True, stdout=subprocess.DEVNULL)
+
+    STATE_SECRET = os.urandom(24).hex().encode()
+    client_secret = "bench-secret-" + os.urandom(8).hex()
+    for name, data in (("state.secret", STATE_SECRET),
+                       ("client.secret", client_secret.encode())):
+        path = os.path.join(OUT, name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.write(fd, data)
+        os.close(fd)
+
+    base = ARGS.port_base
+    ports = {"EP_HTTP": base + 10, "EP_TLS": base + 11, "SLOW": base + 12,
+             "PORT": base + 20}
+    values = dict(ports, MODULE=module, OUT=OUT, CERTS=certs,
+                  CLIENT_SECRET=client_secret, LONG_TOKEN=LONG_TOKEN,
+                  ZONE_SIZE="512m", STATE_TTL="10m", STATIC_PAGE="",
+                  MASTER="on", AFFINITY="", EP_AFFINITY="", KEY="")
+    if ARGS.pin:
+        # the server under test alone on the last CPU, the rest (wrk, the
+        # token endpoint) on the others
+        ncpu = os.cpu_count()
+        last = ncpu - 1
+        values["AFFINITY"] = "worker_cpu_affinity %s;" % (
+            "1" + "0" * last)
+        values["EP_AFFINITY"] = "worker_cpu_affinity %s;" % (
+            "0" + "1" * last if ncpu > 1 else "1")
+        PIN["server"] = [str(last)]
+        PIN["driver"] = [",".join(str(c) for c in range(max(1, last)))] \
+            if ncpu > 1 else ["0"]
+
+    def stop(signum, frame):
+        log("signal %d" % signum)
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    info = machine()
+    results = {"machine": info, "args": vars(ARGS)}
+    t_start = time.time()
+
+    try:
+        log("starting the token endpoint, the slow endpoint, nginx ...")
+        start_nginx("endpoint", "endpoint.conf.in", values, ports["EP_HTTP"])
+        for port in (ports["SLOW"], base + 30):
+            if not port_free(port, 1):
+                raise SystemExit("port %d is in use: another benchmark "
+                                 "running? (--port-base moves all ports)"
+                                 % port)
+        slow = PROCS.start("slow-token", taskset("driver") + [
+            sys.executable, os.path.join(HERE, "peers", "slow_token.py"),
+            "--listen", "127.0.0.1:%d" % ports["SLOW"], "--delay", "1.0"])
+        wait_port(ports["SLOW"], slow, "slow token endpoint")
+
+        # first start: learn the connect page's size, then the real config
+        target = start_nginx("target", "target.conf.in", values,
+                             ports["PORT"])
+        st, hdrs, page = get(ports["PORT"], "/connect")
+        if st != 200:
+            raise SystemExit("/connect answered %d" % st)
+        PROCS.stop(target)
+        page_text = page.decode()
+        static = page_text.replace("\\", "\\\\").replace('"', '\\"')
+        if "$" in static:
+            raise SystemExit("the connect page has a '$': cannot be a "
+                             "return 200 text")
+        values["STATIC_PAGE"] = static
+        target = start_nginx("target", "target.conf.in", values,
+                             ports["PORT"])
+        T = ports["PORT"]
+        st, _, spage = get(T, "/static")
+        assert st == 200 and len(spage) == len(page), (st, len(spage))
+
+        # the Sinatra peer gets the same page, with the placeholder back
+        m = re.search(r'href="([^"]*)"', page_text)
+        tpl = page_text.replace(m.group(1), "{{authorize_url}}")
+        tpl_path = os.path.join(OUT, "page.tpl")
+        with open(tpl_path, "w") as f:
+            f.write(tpl)
+
+        S = None
+        if not ARGS.no_sinatra:
+            S = base + 30
+            env = dict(os.environ,
+                       BENCH_CLIENT_ID=CLIENT_ID,
+                       BENCH_CLIENT_SECRET_FILE=os.path.join(
+                           OUT, "client.secret"),
+                       BENCH_STATE_SECRET_FILE=os.path.join(
+                           OUT, "state.secret"),
+                       BENCH_TOKEN_URL="http://127.0.0.1:%d/auth/eagle/token"
+                       % ports["EP_HTTP"],
+                       BENCH_TOKEN_URL_TLS="https://localhost:%d/auth/eagle/"
+                       "token" % ports["EP_TLS"],
+                       BENCH_CA_FILE=os.path.join(certs, "ca.crt"),
+                       BENCH_PAGE_TEMPLATE=tpl_path)
+            thin = PROCS.start("sinatra", taskset("server") + [
+                "thin", "start", "-R", "config.ru", "-a", "127.0.0.1",
+                "-p", str(S), "-e", "production"],
+                cwd=os.path.join(HERE, "peers", "sinatra"), env=env)
+            wait_port(S, thin, "Thin", timeout=30)
+            PORT_NAMES[S] = "sinatra"
+
+        ctx = {"target": T, "sinatra": S, "page_len": len(page),
+               "var_sid": VAR_SID,
+               "pool": Pool("callbacks", "P"),
+               "spool": Pool("sinatra", "Q"),
+               "base": Pool("baseline", "Z")}
+        ctx["base"].ensure(int(80000 * ARGS.duration) + 10000)
+
+        # the token the proxied location reads
+        rec = states.make_state(STATE_SECRET, VAR_SID, CLIENT_ID)
+        st, hdrs, _ = get(T, "/cb?code=varcode&state=" + rec,
+                          {"Cookie": "intercom_oauth_sid=" + VAR_SID})
+        # the module may give the session a new id at the callback
+        for k, v in hdrs:
+            m = re.match(r"intercom_oauth_sid=([A-Za-z0-9_-]{22})", v)
+            if k.lower() == "set-cookie" and m:
+                ctx["var_sid"] = m.group(1)
+        st2, _, tok = get(T, "/lookup", {"Cookie": "intercom_oauth_sid="
+                                         + ctx["var_sid"]})
+        if st != 302 or tok != b"tok":
+            raise SystemExit("could not store the token for the proxied "
+                             "location (callback %d, lookup %r)" % (st, tok))
+
+        # sanity: each location answers as expected once
+        if S:
+            st, _, _ = get(S, "/connect")
+            assert st == 200, "Sinatra /connect %d" % st
+
+        ms = measurements(ctx)
+        if ARGS.profile:
+            return profile(ctx, target, ms)
+        if ARGS.callgrind:
+            return callgrind(ctx, target, values)
+        if ARGS.only:
+            keep = set(ARGS.only.split(","))
+            ms = {k: v for k, v in ms.items() if k in keep}
+
+        log("warming up ...")
+        for name, (label, f) in ms.items():
+            saved = ARGS.duration
+            ARGS.duration = 1
+            try:
+                measurements(ctx)[name][1]()
+            finally:
+                ARGS.duration = saved
+
+        runs = {k: [] for k in ms}
+        for rnd in range(ARGS.rounds):
+            log("round %d/%d" % (rnd + 1, ARGS.rounds))
+            for name, (label, f) in ms.items():
+                r = f()
+                r.pop("raw", None)
+                runs[name].append(r)
+                log("  %-16s %10.0f req/s  errors %d  other load %.2f cores"
+                    % (name, r["rps"], r["errors"], r["other_cores"]))
+        results["runs"] = runs
+
+        if not ARGS.no_nonblock:
+            log("non-blocking: %d callbacks, token endpoint answering after "
+                "1 s ..." % ARGS.nb_callbacks)
+            results["nonblocking"] = nonblocking(ctx)
+            log("  " + json.dumps(results["nonblocking"]))
+
+        if ARGS.keep:
+            log("--keep: everything runs until Ctrl-C")
+            signal.pause()
+
+        PROCS.stop(target)
+        if not ARGS.no_scale:
+            log("scale: zone capacity and lookups ...")
+            results["scale"] = scale(ctx, values)
+            log("  " + json.dumps(results["scale"]))
+
+    except KeyboardInterrupt:
+        import traceback
+        traceback.print_exc()
+        log("interrupted")
+        PROCS.stop_all()
+        return 130
+    finally:
+        PROCS.stop_all()
+
+    results["seconds"] = time.time() - t_start
+    with open("/proc/loadavg") as f:
+        results["machine"]["loadavg_end"] = f.read().split()[0]
+    text = report(results, ms)
+    print(text)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    with open(os.path.join(OUT, "results-%s.json" % stamp), "w") as f:
+        json.dump(results, f, indent=1)
+    with open(os.path.join(OUT, "results.txt"), "w") as f:
+        f.write(text)
+    return 0
+
+
+def report(res, ms):
+    runs = res.get("runs", {})
+    mi = res["machine"]
+    L = []
+    L.append("make bench: %d round(s) x %d s per measurement, wrk -t1 -c%d, "
+             "one nginx worker, loopback"
+             % (ARGS.rounds, ARGS.duration, ARGS.connections))
+    L.append("machine: %s; %s; nginx %s; %s; %s; %s; %s; thin %s"
+             % (mi["cpu"], mi["kernel"], mi["nginx"], mi["libcurl"],
+                mi["openssl"], mi["wrk"], mi["ruby"],
+                mi["thin"].replace("thin ", "").split(" codename")[0]))
+    other = [r["other_cores"] for v in runs.values() for r in v]
+    L.append("load: 1-min loadavg %s at start, %s at end; other processes "
+             "used %.2f cores on average during the runs (max %.2f)"
+             % (mi["loadavg_start"], mi.get("loadavg_end", "?"),
+                statistics.mean(other) if other else 0,
+                max(other) if other else 0))
+    L.append("server: CPU cores the server under test used (the nginx "
+             "worker, or Thin); near 1.00 means it was the bottleneck;")
+    L.append("* below 0.85: something else (the driver, the token endpoint, "
+             "other processes) held it back, and ratios against it are "
+             "flattered or muted")
+    L.append("us/req: CPU time of the server under test per request; the "
+             "'by CPU' ratio is the inverse ratio of these (what the req/s "
+             "ratio would be with the server saturated)")
+    L.append("")
+
+    med = {}
+    L.append("%-50s %10s %17s %6s %7s %6s" % ("measurement", "req/s",
+                                               "range", "server", "us/req",
+                                               "errors"))
+    for name, (label, _) in ms.items():
+        v = runs.get(name)
+        if not v:
+            continue
+        rps = [r["rps"] for r in v]
+        med[name] = statistics.median(rps)
+        cores = statistics.median(r["server_cores"] for r in v)
+        us = statistics.median(cpu_us(r) for r in v)
+        L.append("%-50s %10s %17s %5s%s %7.1f %6d" % (
+            label, fmt_n(med[name]),
+            "%s-%s" % (fmt_n(min(rps)), fmt_n(max(rps))),
+            "%.2f" % cores, "*" if cores < 0.85 else " ", us,
+            sum(r["errors"] for r in v)))
+    L.append("")
+
+    L.append("%-50s %10s %13s %8s %8s %4s" % (
+        "ratio (median of the rounds' ratios)", "req/s", "range", "by CPU",
+        "goal", "met"))
+
+    def show(x):
+        return ("%.1fx" % x) if x >= 10 else "%.3f" % x
+
+    for label, a, b, goal, kind in RATIOS:
+        ra, rb = runs.get(a), runs.get(b)
+        if not ra or not rb:
+            continue
+        per = [x["rps"] / y["rps"] for x, y in zip(ra, rb) if y["rps"]]
+        ratio = statistics.median(per)
+        cpu = [cpu_us(y) / cpu_us(x) for x, y in zip(ra, rb) if cpu_us(x)]
+        g = "%s %g" % (kind, goal) if goal else ""
+        met = ("yes" if ratio >= goal else "NO") if goal else ""
+        L.append("%-50s %10s %13s %8s %8s %4s" % (
+            label, show(ratio), "%s-%s" % (show(min(per)), show(max(per))),
+            show(statistics.median(cpu)) if cpu else "", g, met))
+
+    def row(label, measured, rng="", goal="", met=""):
+        L.append("%-50s %10s %13s %8s %8s %4s" % (label, measured, rng, "",
+                                                  goal, met))
+
+    nb = res.get("nonblocking")
+    if nb:
+        ok = nb["statuses"].get("302") == nb["callbacks"]
+        row("non-blocking: %d callbacks, endpoint answers in 1 s"
+            % nb["callbacks"], "%.2f s" % nb["total_s"], "", "< 1.5 s",
+            "yes" if nb["total_s"] < 1.5 and ok else "NO")
+        row("  plain requests meanwhile: p99 (max %.0f ms)"
+            % nb["probe_max_ms"], "%.1f ms" % nb["probe_p99_ms"], "",
+            "< 20 ms", "yes" if nb["probe_p99_ms"] < 20 else "NO")
+        if not ok:
+            L.append("  callback answers: %s" % nb["statuses"])
+
+    sc = res.get("scale", {})
+    cap = sc.get("capacity")
+    if cap:
+        row("zone bytes per stored token (%d-byte token)" % cap["token_len"],
+            "%.0f" % cap["bytes_per_token"])
+        row("  and per used state, until it expires",
+            "%.0f" % cap["bytes_per_used_state"])
+        row("tokens a 10 MB zone holds (free bytes / per token)",
+            fmt_n(cap["tokens_only_capacity"]), "", ">= 40000",
+            "yes" if cap["tokens_only_capacity"] >= 40000 else "NO")
+        row("  held while %s callbacks/s fill it (ttl 2 s)"
+            % fmt_n(cap["fill_rate"]), fmt_n(cap["tokens_held_filling"]))
+        if cap["fill_failed"]:
+            L.append("  %d capacity callbacks failed" % cap["fill_failed"])
+    lk = sc.get("lookup")
+    if lk:
+        per = lk["ratios"]
+        diff = (statistics.median(per) - 1) * 100
+        row("lookups: %s vs %s tokens stored" % (
+            fmt_n(lk["big_tokens"]), fmt_n(lk["small_tokens"])),
+            "%+.1f %%" % diff, "%+.0f..%+.0f %%" % ((min(per) - 1) * 100,
+                                                 (max(per) - 1) * 100),
+            "< 10 %", "yes" if abs(diff) < 10 and lk["found"] else "NO")
+        L.append("  (%s vs %s lookups/s, by CPU %+.1f %%; %s tokens "
+                 "stored at %s callbacks/s)"
+                 % (fmt_n(lk["big_rps"]), fmt_n(lk["small_rps"]),
+                    (statistics.median(lk["cpu_ratios"]) - 1) * 100
+                    if lk.get("cpu_ratios") else 0.0,
+                    fmt_n(lk["big_tokens"]), fmt_n(lk["fill_rate"])))
+    L.append("")
+    L.append("took %.0f s; raw numbers in %s/results-*.json"
+             % (res.get("seconds", 0), os.path.relpath(OUT, ROOT)
+                if OUT.startswith(ROOT) else OUT))
+    return "\n".join(L)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+# make bench            the module against nginx's own paths and the
+#                       app-server way; prints one table of ratios
+#                       (bench/RESULTS.md says what it measures and found)
+# make bench-profile    perf on the nginx worker: callback and connect page
+# make bench-callgrind  instructions per request (load-independent), for
+#                       judging a code change
+#
+# BENCH_ARGS passes options to bench/bench.py, e.g.
+#   make bench BENCH_ARGS="--rounds 5 --duration 5"
+#   make bench BENCH_ARGS="--port-base 7600 --no-scale"
+# Ports: 7500-7540 by default (--port-base).
+
+BENCH_DEB  := wrk ruby ruby-sinatra thin python3 openssl
+BENCH_ARGS ?=
+
+.PHONY: bench bench-profile bench-callgrind
+
+bench: deps-build module
+	@util/apt-ensure $(BENCH_DEB)
+	@python3 bench/bench.py --module $(MODULE) $(BENCH_ARGS)
+
+bench-profile: deps-build module
+	@util/apt-ensure $(BENCH_DEB) linux-perf
+	@python3 bench/bench.py --module $(MODULE) --no-sinatra --duration 5 \
+	    --profile cb,connect,proxy $(BENCH_ARGS)
+
+bench-callgrind: deps-build module
+	@util/apt-ensure $(BENCH_DEB) valgrind
+	@python3 bench/bench.py --module $(MODULE) --no-sinatra --duration 5 \
+	    --callgrind cb,proxy,connect,static $(BENCH_ARGS)
