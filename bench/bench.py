@@ -187,7 +187,11 @@ def status(port):
 
 def callback_counts(port):
     s = status(port)
+    refused = sum(v for k, v in s["callbacks"].items()
+                  if k not in ("total", "ok"))
     return {"total": s["callbacks"]["total"], "ok": s["callbacks"]["ok"],
+            "failed": refused + s["exchanges"]["failed"]
+            + s["exchanges"]["timeout"],
             "tokens": s["zone"]["tokens"],
             "bytes_used": s["zone"]["bytes_used"],
             "bytes_free": s["zone"]["bytes_free"],
@@ -366,7 +370,11 @@ def run_callback(port, path, pool, duration, check_port=None, expect=302):
         after = callback_counts(check_port)
         total = after["total"] - before["total"]
         ok = after["ok"] - before["ok"]
-        r["errors"] += total - ok
+        failed = after["failed"] - before["failed"]
+        # a callback still waiting for the token endpoint when wrk closes
+        # its connection at the end is abandoned: neither ok nor failed
+        r["errors"] += failed
+        r["abandoned"] = total - ok - failed
         r["callbacks"] = total
         if ok < r["requests"]:
             r["errors"] += r["requests"] - ok
@@ -395,8 +403,7 @@ def measurements(ctx):
             r["errors"] = r["non2xx"] + r["sockerr"]
             if check_port:
                 after = callback_counts(check_port)
-                r["errors"] += (after["total"] - before["total"]) \
-                    - (after["ok"] - before["ok"])
+                r["errors"] += after["failed"] - before["failed"]
             r["rps"] /= 2.0
             return r
         return f
@@ -527,8 +534,10 @@ def fill(port, pool, n, path="/cb"):
     after = callback_counts(port)
     return {"seconds": dt, "rate": n / dt,
             "ok": after["ok"] - before["ok"],
-            "failed": (after["total"] - before["total"])
-                      - (after["ok"] - before["ok"]),
+            "failed": after["failed"] - before["failed"],
+            "abandoned": (after["total"] - before["total"])
+                         - (after["ok"] - before["ok"])
+                         - (after["failed"] - before["failed"]),
             "tokens": after["tokens"], "bytes_used": after["bytes_used"],
             "evicted": after["evicted"]}
 
@@ -578,7 +587,9 @@ def scale(ctx, values):
         "tokens_held_filling": last["zone"]["tokens"],
         "evicted": last["tokens"]["evicted"],
         "fill_failed": a["failed"] + b["failed"]
-        + (last["callbacks"]["total"] - last["callbacks"]["ok"])}
+        + sum(v for k, v in last["callbacks"].items()
+              if k not in ("total", "ok"))
+        + last["exchanges"]["failed"] + last["exchanges"]["timeout"]}
 
     # lookups with few and with many tokens, the same zone size
     if ARGS.scale_tokens:
