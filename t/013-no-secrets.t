@@ -194,19 +194,7 @@ _EOC_
     die "nginx does not listen on $port\n";
 }
 
-sub stop {
-    my $pidfile = "$prefix/logs/nginx.pid";
-    return unless -s $pidfile;
-    open my $fh, '<', $pidfile or return;
-    chomp(my $pid = <$fh>);
-    close $fh;
-    kill 'QUIT', $pid;
-    for (1 .. 200) {
-        return unless kill 0, $pid;
-        sleep 0.05;
-    }
-    kill 'KILL', $pid;
-}
+sub stop { IntercomOAuthTest::stop_nginx($prefix) }
 
 END { stop() if $$ == $parent }
 

@@ -253,7 +253,7 @@ sub stop_nginx {
 
     kill 'QUIT', $pid;
 
-    for (1 .. 100) {
+    for (1 .. 200) {
         return unless kill 0, $pid;
         select undef, undef, undef, 0.05;
     }
