@@ -459,7 +459,6 @@ ngx_http_intercom_oauth_create_loc_conf(ngx_conf_t *cf)
      *     conf->handler = NGX_HTTP_INTERCOM_OAUTH_HANDLER_NONE;
      *     conf->disconnect_uri = { 0, NULL };
      *     conf->require_uri = { 0, NULL };
-     *     conf->button_template = { 0, NULL };
      *     conf->success_uri = { 0, NULL };
      *     conf->error_uri = { 0, NULL };
      *     conf->cookie_name = { 0, NULL };
@@ -471,6 +470,7 @@ ngx_http_intercom_oauth_create_loc_conf(ngx_conf_t *cf)
 
     conf->redirect_uri = NGX_CONF_UNSET_PTR;
     conf->key = NGX_CONF_UNSET_PTR;
+    conf->button_page = NGX_CONF_UNSET_PTR;
     conf->region = NGX_CONF_UNSET_UINT;
     conf->fetch_identity = NGX_CONF_UNSET;
     conf->require = NGX_CONF_UNSET;
@@ -537,8 +537,16 @@ ngx_http_intercom_oauth_merge_loc_conf(ngx_conf_t *cf, void *parent,
         conf->require_uri = prev->require_uri;
     }
 
-    ngx_conf_merge_str_value(conf->button_template, prev->button_template,
-                             "");
+    ngx_conf_merge_ptr_value(conf->button_page, prev->button_page, NULL);
+
+    if (conf->button_page == NULL
+        && conf->handler == NGX_HTTP_INTERCOM_OAUTH_HANDLER_BUTTON
+        && ngx_http_intercom_oauth_button_parse(cf, NULL, &conf->button_page)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
     ngx_conf_merge_str_value(conf->success_uri, prev->success_uri, "/");
     ngx_conf_merge_str_value(conf->error_uri, prev->error_uri, "");
     ngx_conf_merge_ptr_value(conf->key, prev->key, NULL);
@@ -1013,11 +1021,12 @@ ngx_http_intercom_oauth_button_template(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_http_intercom_oauth_loc_conf_t  *olcf = conf;
 
     ssize_t           n;
-    ngx_str_t        *value, name;
+    ngx_int_t         rc;
+    ngx_str_t        *value, name, tpl;
     ngx_file_t        file;
     ngx_file_info_t   fi;
 
-    if (olcf->button_template.data) {
+    if (olcf->button_page != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
     }
 
@@ -1050,15 +1059,13 @@ ngx_http_intercom_oauth_button_template(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    olcf->button_template.data = ngx_pnalloc(cf->pool,
-                                             ngx_file_size(&fi) + 1);
-    if (olcf->button_template.data == NULL) {
+    tpl.data = ngx_pnalloc(cf->pool, ngx_file_size(&fi) + 1);
+    if (tpl.data == NULL) {
         ngx_close_file(file.fd);
         return NGX_CONF_ERROR;
     }
 
-    n = ngx_read_file(&file, olcf->button_template.data, ngx_file_size(&fi),
-                      0);
+    n = ngx_read_file(&file, tpl.data, ngx_file_size(&fi), 0);
 
     ngx_close_file(file.fd);
 
@@ -1069,11 +1076,15 @@ ngx_http_intercom_oauth_button_template(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    olcf->button_template.len = n;
+    tpl.len = n;
 
-    if (ngx_http_intercom_oauth_button_template_check(&olcf->button_template)
-        != NGX_OK)
-    {
+    rc = ngx_http_intercom_oauth_button_parse(cf, &tpl, &olcf->button_page);
+
+    if (rc == NGX_ERROR) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"intercom_connect_button_template\": \"%V\" "
                            "has no \"%s\" placeholder", &name,

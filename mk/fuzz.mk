@@ -50,6 +50,10 @@ $(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c src/ngx_http_intercom_oauth_%.c \
 $(FUZZ_DIR)/fuzz_identity: FUZZ_EXTRA := src/ngx_http_intercom_oauth_token.c
 $(FUZZ_DIR)/fuzz_identity: src/ngx_http_intercom_oauth_token.c
 
+# states take their nonces from the per-process random block
+$(FUZZ_DIR)/fuzz_state: FUZZ_EXTRA := src/ngx_http_intercom_oauth_random.c
+$(FUZZ_DIR)/fuzz_state: src/ngx_http_intercom_oauth_random.c
+
 # $(1): seconds per harness
 define fuzz_run
 	@mkdir -p $(FUZZ_DIR)/artifacts

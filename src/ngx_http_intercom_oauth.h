@@ -89,7 +89,8 @@ typedef struct {
     ngx_uint_t                  region;            /* ..._region_e */
 
     ngx_uint_t                  handler;           /* ..._handler_e */
-    ngx_str_t                   button_template;   /* file contents */
+    ngx_array_t                *button_page;       /* ngx_str_t, the text
+                                                      around placeholders */
 
     ngx_str_t                   success_uri;
     ngx_str_t                   error_uri;

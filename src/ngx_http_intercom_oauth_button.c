@@ -65,15 +65,50 @@ static ngx_int_t ngx_http_intercom_oauth_button_return_to(
 
 
 ngx_int_t
-ngx_http_intercom_oauth_button_template_check(ngx_str_t *tpl)
+ngx_http_intercom_oauth_button_parse(ngx_conf_t *cf, ngx_str_t *tpl,
+    ngx_array_t **parts)
 {
-    if (ngx_strlcasestrn(tpl->data, tpl->data + tpl->len,
-                         (u_char *) NGX_HTTP_INTERCOM_OAUTH_PLACEHOLDER,
-                         sizeof(NGX_HTTP_INTERCOM_OAUTH_PLACEHOLDER) - 2)
-        == NULL)
-    {
+    u_char       *p, *pos, *last;
+    ngx_str_t    *part;
+    ngx_array_t  *a;
+
+    if (tpl == NULL) {
+        tpl = &ngx_http_intercom_oauth_button_page;
+    }
+
+    a = ngx_array_create(cf->pool, 2, sizeof(ngx_str_t));
+    if (a == NULL) {
         return NGX_ERROR;
     }
+
+    pos = tpl->data;
+    last = tpl->data + tpl->len;
+
+    for ( ;; ) {
+        p = ngx_strlcasestrn(pos, last,
+                             (u_char *) NGX_HTTP_INTERCOM_OAUTH_PLACEHOLDER,
+                             sizeof(NGX_HTTP_INTERCOM_OAUTH_PLACEHOLDER) - 2);
+
+        part = ngx_array_push(a);
+        if (part == NULL) {
+            return NGX_ERROR;
+        }
+
+        part->data = pos;
+        part->len = (p ? p : last) - pos;
+
+        if (p == NULL) {
+            break;
+        }
+
+        pos = p + sizeof(NGX_HTTP_INTERCOM_OAUTH_PLACEHOLDER) - 1;
+    }
+
+    if (a->nelts < 2) {
+        return NGX_DECLINED;
+    }
+
+    *parts = a;
 
     return NGX_OK;
 }
@@ -82,11 +117,11 @@ ngx_http_intercom_oauth_button_template_check(ngx_str_t *tpl)
 ngx_int_t
 ngx_http_intercom_oauth_button_handler(ngx_http_request_t *r)
 {
-    u_char                              *p, *pos, *last;
     size_t                               len, esc;
     ngx_int_t                            rc;
+    ngx_uint_t                           i, n;
     ngx_buf_t                           *b;
-    ngx_str_t                           *tpl;
+    ngx_str_t                           *part;
     ngx_http_intercom_oauth_ctx_t       *ctx;
     ngx_http_intercom_oauth_loc_conf_t  *olcf;
     ngx_http_intercom_oauth_main_conf_t *omcf;
@@ -132,25 +167,20 @@ ngx_http_intercom_oauth_button_handler(ngx_http_request_t *r)
         return NGX_HTTP_MOVED_TEMPORARILY;
     }
 
-    tpl = olcf->button_template.len ? &olcf->button_template
-                                    : &ngx_http_intercom_oauth_button_page;
-
-    /* every placeholder gets the URL, escaped for an HTML attribute */
+    /*
+     * Every placeholder gets the URL, escaped for an HTML attribute; the
+     * page was split at its placeholders at configuration time.
+     */
     esc = ngx_escape_html(NULL, ctx->authorize_url.data,
                           ctx->authorize_url.len);
 
-    len = tpl->len;
-    pos = tpl->data;
-    last = tpl->data + tpl->len;
+    part = olcf->button_page->elts;
+    n = olcf->button_page->nelts;
 
-    while ((p = ngx_strlcasestrn(pos, last,
-                                 (u_char *) NGX_HTTP_INTERCOM_OAUTH_PLACEHOLDER,
-                                 sizeof(NGX_HTTP_INTERCOM_OAUTH_PLACEHOLDER)
-                                 - 2)))
-    {
-        len += ctx->authorize_url.len + esc
-               - (sizeof(NGX_HTTP_INTERCOM_OAUTH_PLACEHOLDER) - 1);
-        pos = p + sizeof(NGX_HTTP_INTERCOM_OAUTH_PLACEHOLDER) - 1;
+    len = (n - 1) * (ctx->authorize_url.len + esc);
+
+    for (i = 0; i < n; i++) {
+        len += part[i].len;
     }
 
     b = ngx_create_temp_buf(r->pool, len);
@@ -158,20 +188,13 @@ ngx_http_intercom_oauth_button_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    pos = tpl->data;
+    b->last = ngx_cpymem(b->last, part[0].data, part[0].len);
 
-    while ((p = ngx_strlcasestrn(pos, last,
-                                 (u_char *) NGX_HTTP_INTERCOM_OAUTH_PLACEHOLDER,
-                                 sizeof(NGX_HTTP_INTERCOM_OAUTH_PLACEHOLDER)
-                                 - 2)))
-    {
-        b->last = ngx_cpymem(b->last, pos, p - pos);
+    for (i = 1; i < n; i++) {
         b->last = (u_char *) ngx_escape_html(b->last, ctx->authorize_url.data,
                                              ctx->authorize_url.len);
-        pos = p + sizeof(NGX_HTTP_INTERCOM_OAUTH_PLACEHOLDER) - 1;
+        b->last = ngx_cpymem(b->last, part[i].data, part[i].len);
     }
-
-    b->last = ngx_cpymem(b->last, pos, last - pos);
 
     return ngx_http_intercom_oauth_send(r, NGX_HTTP_OK,
                                         "text/html; charset=utf-8", b->pos,

@@ -36,10 +36,15 @@ ngx_int_t ngx_http_intercom_oauth_authorize_url(ngx_http_request_t *r,
     ngx_http_intercom_oauth_ctx_t *ctx);
 
 /*
- * Checks a connect page template at configuration time: it must contain
- * NGX_HTTP_INTERCOM_OAUTH_PLACEHOLDER.  Returns NGX_OK or NGX_ERROR.
+ * Splits a connect page template at configuration time at each
+ * NGX_HTTP_INTERCOM_OAUTH_PLACEHOLDER (any case) into *parts, an array of
+ * ngx_str_t pointing into tpl: the text before the first placeholder,
+ * between each two and after the last.  tpl NULL: the built-in page.  The
+ * handler then never searches the page per request.  Returns NGX_OK,
+ * NGX_DECLINED when tpl has no placeholder, or NGX_ERROR (no memory).
  */
-ngx_int_t ngx_http_intercom_oauth_button_template_check(ngx_str_t *tpl);
+ngx_int_t ngx_http_intercom_oauth_button_parse(ngx_conf_t *cf,
+    ngx_str_t *tpl, ngx_array_t **parts);
 
 
 #endif /* _NGX_HTTP_INTERCOM_OAUTH_BUTTON_H_INCLUDED_ */

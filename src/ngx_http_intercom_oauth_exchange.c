@@ -58,6 +58,8 @@ static size_t ngx_http_intercom_oauth_exchange_write(char *ptr, size_t size,
     size_t nmemb, void *userdata);
 static char *ngx_http_intercom_oauth_exchange_cstr(ngx_pool_t *pool,
     ngx_str_t *s);
+static ngx_int_t ngx_http_intercom_oauth_exchange_headers(ngx_uint_t post,
+    struct curl_slist **list);
 static curl_socket_t ngx_http_intercom_oauth_exchange_open(void *clientp,
     curlsocktype purpose, struct curl_sockaddr *address);
 static int ngx_http_intercom_oauth_exchange_close(void *clientp,
@@ -73,6 +75,22 @@ static void ngx_http_intercom_oauth_exchange_doom_handler(ngx_event_t *ev);
 
 /* one multi handle per worker process */
 static CURLM             *ngx_http_intercom_oauth_multi;
+
+/*
+ * Finished easy handles are reset and kept for the next transfer: creating
+ * one (curl_easy_init) and freeing it were a tenth of the callback's
+ * instructions (bench/RESULTS.md).  Connections live in the multi handle's
+ * cache either way.
+ */
+#define NGX_HTTP_INTERCOM_OAUTH_SPARE_EASY  64
+
+static CURL              *ngx_http_intercom_oauth_spare[
+                                          NGX_HTTP_INTERCOM_OAUTH_SPARE_EASY];
+static ngx_uint_t         ngx_http_intercom_oauth_nspare;
+
+/* the request headers of calls without a bearer token, built once */
+static struct curl_slist *ngx_http_intercom_oauth_get_headers;
+static struct curl_slist *ngx_http_intercom_oauth_post_headers;
 static ngx_event_t        ngx_http_intercom_oauth_timer_event;
 static ngx_event_t        ngx_http_intercom_oauth_doom_event;
 static ngx_uint_t         ngx_http_intercom_oauth_global_init;
@@ -107,6 +125,18 @@ ngx_http_intercom_oauth_exchange_init_process(ngx_cycle_t *cycle)
         }
 
         ngx_http_intercom_oauth_global_init = 1;
+    }
+
+    if (ngx_http_intercom_oauth_exchange_headers(0,
+                                         &ngx_http_intercom_oauth_get_headers)
+        != NGX_OK
+        || ngx_http_intercom_oauth_exchange_headers(1,
+                                        &ngx_http_intercom_oauth_post_headers)
+           != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "intercom oauth: curl_slist_append() failed");
+        return NGX_ERROR;
     }
 
     multi = curl_multi_init();
@@ -175,9 +205,20 @@ ngx_http_intercom_oauth_exchange_exit_process(ngx_cycle_t *cycle)
         ngx_delete_posted_event(&ngx_http_intercom_oauth_doom_event);
     }
 
+    while (ngx_http_intercom_oauth_nspare) {
+        ngx_http_intercom_oauth_nspare--;
+        curl_easy_cleanup(
+                   ngx_http_intercom_oauth_spare[ngx_http_intercom_oauth_nspare]);
+    }
+
     /* the requests are gone; their cleanups removed their transfers */
     curl_multi_cleanup(ngx_http_intercom_oauth_multi);
     ngx_http_intercom_oauth_multi = NULL;
+
+    curl_slist_free_all(ngx_http_intercom_oauth_get_headers);
+    curl_slist_free_all(ngx_http_intercom_oauth_post_headers);
+    ngx_http_intercom_oauth_get_headers = NULL;
+    ngx_http_intercom_oauth_post_headers = NULL;
 
     if (ngx_http_intercom_oauth_fds) {
         ngx_free(ngx_http_intercom_oauth_fds);
@@ -232,7 +273,10 @@ ngx_http_intercom_oauth_exchange_start(ngx_http_request_t *r,
     ex->done = done;
     ex->max_response = params->max_response;
 
-    easy = curl_easy_init();
+    easy = ngx_http_intercom_oauth_nspare
+           ? ngx_http_intercom_oauth_spare[--ngx_http_intercom_oauth_nspare]
+           : curl_easy_init();
+
     if (easy == NULL) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                       "intercom oauth: curl_easy_init() failed");
@@ -245,31 +289,22 @@ ngx_http_intercom_oauth_exchange_start(ngx_http_request_t *r,
     cln->handler = ngx_http_intercom_oauth_exchange_cleanup;
     cln->data = ex;
 
-    headers = NULL;
+    if (params->bearer.len == 0) {
+        headers = params->post ? ngx_http_intercom_oauth_post_headers
+                               : ngx_http_intercom_oauth_get_headers;
 
-    h = curl_slist_append(headers, "Accept: application/json");
-    if (h == NULL) {
-        goto failed;
-    }
-
-    headers = h;
-    ex->headers = headers;
-
-    /* the body is a few hundred bytes: no "Expect: 100-continue" pause */
-    h = curl_slist_append(headers, "Expect:");
-    if (h == NULL) {
-        goto failed;
-    }
-
-    if (params->post) {
-        h = curl_slist_append(headers, "Content-Type: "
-                              "application/x-www-form-urlencoded");
-        if (h == NULL) {
+    } else {
+        /* this transfer's own list: freed with it, token wiped from pool */
+        if (ngx_http_intercom_oauth_exchange_headers(params->post,
+                                                     (struct curl_slist **)
+                                                         &ex->headers)
+            != NGX_OK)
+        {
             goto failed;
         }
-    }
 
-    if (params->bearer.len) {
+        headers = ex->headers;
+
         auth.len = sizeof("Authorization: Bearer ") - 1 + params->bearer.len;
         auth.data = ngx_pnalloc(r->pool, auth.len + 1);
         if (auth.data == NULL) {
@@ -943,7 +978,20 @@ ngx_http_intercom_oauth_exchange_free(ngx_http_intercom_oauth_exchange_t *ex)
     if (ex->easy) {
         (void) curl_multi_remove_handle(ngx_http_intercom_oauth_multi,
                                         ex->easy);
-        curl_easy_cleanup(ex->easy);
+
+        if (ngx_http_intercom_oauth_multi
+            && ngx_http_intercom_oauth_nspare
+               < NGX_HTTP_INTERCOM_OAUTH_SPARE_EASY)
+        {
+            /* forgets every option, the bearer header's pointer included */
+            curl_easy_reset(ex->easy);
+            ngx_http_intercom_oauth_spare[ngx_http_intercom_oauth_nspare++] =
+                                                                     ex->easy;
+
+        } else {
+            curl_easy_cleanup(ex->easy);
+        }
+
         ex->easy = NULL;
     }
 
@@ -951,6 +999,39 @@ ngx_http_intercom_oauth_exchange_free(ngx_http_intercom_oauth_exchange_t *ex)
         curl_slist_free_all(ex->headers);
         ex->headers = NULL;
     }
+}
+
+
+/*
+ * The headers every call sends: JSON wanted, no "Expect: 100-continue"
+ * pause (the body is a few hundred bytes), and a form's type for a POST.
+ */
+
+static ngx_int_t
+ngx_http_intercom_oauth_exchange_headers(ngx_uint_t post,
+    struct curl_slist **list)
+{
+    struct curl_slist  *h;
+
+    h = curl_slist_append(NULL, "Accept: application/json");
+
+    if (h && curl_slist_append(h, "Expect:") == NULL) {
+        curl_slist_free_all(h);
+        h = NULL;
+    }
+
+    if (h && post
+        && curl_slist_append(h, "Content-Type: "
+                                "application/x-www-form-urlencoded")
+           == NULL)
+    {
+        curl_slist_free_all(h);
+        h = NULL;
+    }
+
+    *list = h;
+
+    return h ? NGX_OK : NGX_ERROR;
 }
 
 

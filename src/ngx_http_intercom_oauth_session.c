@@ -11,8 +11,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include <openssl/rand.h>
 
+#include "ngx_http_intercom_oauth_random.h"
 #include "ngx_http_intercom_oauth_session.h"
 
 
@@ -210,7 +210,7 @@ ngx_http_intercom_oauth_session_rotate(ngx_http_request_t *r,
     ngx_table_elt_t   *set_cookie;
     u_char             bytes[NGX_HTTP_INTERCOM_OAUTH_SESSION_BYTES];
 
-    if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
+    if (ngx_http_intercom_oauth_random(bytes, sizeof(bytes)) != NGX_OK) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                       "intercom oauth: RAND_bytes() failed");
         return NGX_ERROR;

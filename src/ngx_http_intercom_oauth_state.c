@@ -13,8 +13,11 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
+#if (OPENSSL_VERSION_NUMBER >= 0x30000000L)
+#include <openssl/core_names.h>
+#endif
 
+#include "ngx_http_intercom_oauth_random.h"
 #include "ngx_http_intercom_oauth_state.h"
 
 
@@ -58,7 +61,9 @@ ngx_http_intercom_oauth_state_mint(ngx_http_request_t *r, ngx_str_t *secret,
         *p++ = (u_char) (now >> (i * 8));
     }
 
-    if (RAND_bytes(p, NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN) != 1) {
+    if (ngx_http_intercom_oauth_random(p, NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN)
+        != NGX_OK)
+    {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                       "intercom oauth: RAND_bytes() failed");
         return NGX_ERROR;
@@ -196,6 +201,92 @@ ngx_http_intercom_oauth_state_verify(ngx_pool_t *pool, ngx_str_t *secret,
 }
 
 
+#if (OPENSSL_VERSION_NUMBER >= 0x30000000L)
+
+/*
+ * OpenSSL 3's one-shot HMAC() fetches the digest from a provider and keys a
+ * new context on every call: about 22,000 instructions, a quarter of the
+ * connect page (bench/RESULTS.md).  Each process keeps a keyed context for
+ * the last few secrets it used instead; EVP_MAC_init() with a NULL key
+ * then only copies the precomputed inner and outer states.  A secret is
+ * compared by value, never by address, so a reload that puts another
+ * secret at the same address cannot pick up a stale key.
+ */
+
+#define NGX_HTTP_INTERCOM_OAUTH_MAC_CACHE    4
+#define NGX_HTTP_INTERCOM_OAUTH_MAC_MAX_KEY  256
+
+typedef struct {
+    EVP_MAC_CTX  *ctx;
+    size_t        len;
+    u_char        key[NGX_HTTP_INTERCOM_OAUTH_MAC_MAX_KEY];
+} ngx_http_intercom_oauth_mac_key_t;
+
+
+static EVP_MAC                            *ngx_http_intercom_oauth_hmac;
+static ngx_http_intercom_oauth_mac_key_t   ngx_http_intercom_oauth_mac_keys[
+                                            NGX_HTTP_INTERCOM_OAUTH_MAC_CACHE];
+static ngx_uint_t                          ngx_http_intercom_oauth_mac_next;
+
+
+/* a context keyed with "secret" and ready for updates, or NULL */
+
+static EVP_MAC_CTX *
+ngx_http_intercom_oauth_state_mac_ctx(ngx_str_t *secret)
+{
+    ngx_uint_t                          i;
+    OSSL_PARAM                          params[2];
+    ngx_http_intercom_oauth_mac_key_t  *k;
+
+    for (i = 0; i < NGX_HTTP_INTERCOM_OAUTH_MAC_CACHE; i++) {
+        k = &ngx_http_intercom_oauth_mac_keys[i];
+
+        if (k->ctx && k->len == secret->len
+            && ngx_memcmp(k->key, secret->data, secret->len) == 0)
+        {
+            return EVP_MAC_init(k->ctx, NULL, 0, NULL) ? k->ctx : NULL;
+        }
+    }
+
+    if (ngx_http_intercom_oauth_hmac == NULL) {
+        ngx_http_intercom_oauth_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+        if (ngx_http_intercom_oauth_hmac == NULL) {
+            return NULL;
+        }
+    }
+
+    /* the oldest entry makes room */
+    k = &ngx_http_intercom_oauth_mac_keys[ngx_http_intercom_oauth_mac_next];
+    ngx_http_intercom_oauth_mac_next = (ngx_http_intercom_oauth_mac_next + 1)
+                                       % NGX_HTTP_INTERCOM_OAUTH_MAC_CACHE;
+
+    if (k->ctx == NULL) {
+        k->ctx = EVP_MAC_CTX_new(ngx_http_intercom_oauth_hmac);
+        if (k->ctx == NULL) {
+            return NULL;
+        }
+    }
+
+    k->len = 0;
+    ngx_explicit_memzero(k->key, sizeof(k->key));
+
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                 "SHA256", 0);
+    params[1] = OSSL_PARAM_construct_end();
+
+    if (!EVP_MAC_init(k->ctx, secret->data, secret->len, params)) {
+        return NULL;
+    }
+
+    ngx_memcpy(k->key, secret->data, secret->len);
+    k->len = secret->len;
+
+    return k->ctx;
+}
+
+#endif
+
+
 /*
  * HMAC-SHA256 over the state's bytes, the session id and the client id,
  * truncated to NGX_HTTP_INTERCOM_OAUTH_MAC_LEN bytes.  The session id has a
@@ -208,6 +299,10 @@ ngx_http_intercom_oauth_state_mac(ngx_str_t *secret, u_char *blob, size_t len,
 {
     u_char        *p;
     unsigned int   mdlen;
+#if (OPENSSL_VERSION_NUMBER >= 0x30000000L)
+    size_t         outlen;
+    EVP_MAC_CTX   *ctx;
+#endif
     u_char         buf[NGX_HTTP_INTERCOM_OAUTH_STATE_HEAD
                        + NGX_HTTP_INTERCOM_OAUTH_MAX_RETURN_TO + 1 + 255
                        + 1024];
@@ -224,6 +319,26 @@ ngx_http_intercom_oauth_state_mac(ngx_str_t *secret, u_char *blob, size_t len,
     *p++ = (u_char) session_id->len;
     p = ngx_cpymem(p, session_id->data, session_id->len);
     p = ngx_cpymem(p, client_id->data, client_id->len);
+
+#if (OPENSSL_VERSION_NUMBER >= 0x30000000L)
+
+    /* longer secrets (a key file, say) take the one-shot path below */
+    if (secret->len <= NGX_HTTP_INTERCOM_OAUTH_MAC_MAX_KEY) {
+        ctx = ngx_http_intercom_oauth_state_mac_ctx(secret);
+
+        if (ctx == NULL
+            || !EVP_MAC_update(ctx, buf, p - buf)
+            || !EVP_MAC_final(ctx, md, &outlen, sizeof(md)))
+        {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(mac, md, NGX_HTTP_INTERCOM_OAUTH_MAC_LEN);
+
+        return NGX_OK;
+    }
+
+#endif
 
     if (HMAC(EVP_sha256(), secret->data, (int) secret->len, buf, p - buf, md,
              &mdlen)

@@ -49,6 +49,9 @@ struct fuzz_pool_s {
 static ngx_time_t   fuzz_time;
 volatile ngx_time_t *ngx_cached_time = &fuzz_time;
 
+/* the process id the random block is drawn for (one process here) */
+ngx_pid_t           ngx_pid = 1;
+
 static ngx_log_t    fuzz_log_value;
 ngx_log_t          *fuzz_log = &fuzz_log_value;
 
