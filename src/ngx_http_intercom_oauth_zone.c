@@ -1,9 +1,17 @@
 
 /*
- * The shared-memory zone, after ngx_http_limit_req_module: a slab pool,
- * red-black trees keyed by a hash with a full-key compare, LRU queues, all
- * tree work under the pool's mutex, expiry on insert and eviction of the
- * least recently used token when the pool is full.
+ * The shared-memory zone, after ngx_http_limit_req_module: a slab pool, all
+ * work under the pool's mutex, used states in a red-black tree keyed by a
+ * hash with a full-key compare and expired on insert, tokens in a hash
+ * table and evicted, least recently used first, when the pool is full.
+ *
+ * Tokens are not in a tree: with a million of them a lookup walked some
+ * twenty nodes spread over the zone, a cache and TLB miss each, and moving
+ * the token to the head of an LRU queue wrote to two more cold nodes; the
+ * lookup cost 18 % more CPU than with a thousand tokens (bench/RESULTS.md,
+ * "Scale").  A chain of a hash table and the CLOCK approximation of LRU (a
+ * lookup sets a bit in the token it read; eviction gives such tokens a
+ * second chance) touch one or two nodes.
  */
 
 
@@ -22,12 +30,20 @@
 /* expired states removed per insert when the zone is not under pressure */
 #define NGX_HTTP_INTERCOM_OAUTH_ZONE_EXPIRE   8
 
+/* tokens one eviction may send back to the head of the queue (CLOCK) */
+#define NGX_HTTP_INTERCOM_OAUTH_ZONE_SPARE    64
+
+/* the hash table: one bucket per this many bytes of the zone */
+#define NGX_HTTP_INTERCOM_OAUTH_ZONE_BUCKET   512
+
+/* marks a zone made by this layout, so that a reload never misreads one */
+#define NGX_HTTP_INTERCOM_OAUTH_ZONE_LAYOUT   0x494f417a6f6e6532
+
 
 /*
- * One node layout for both trees; it overlays ngx_rbtree_node_t from
- * "color" on, as in ngx_http_limit_req_module.  Tokens: data holds
- * "client_id \0 key" then the token, "time" is when it was stored.  Used
- * states: data holds the nonce, "time" is when the state expires.
+ * A used state; it overlays ngx_rbtree_node_t from "color" on, as in
+ * ngx_http_limit_req_module.  "data" holds the nonce, "time" is when the
+ * state was issued.
  */
 
 typedef struct {
@@ -41,10 +57,29 @@ typedef struct {
 } ngx_http_intercom_oauth_node_t;
 
 
+/*
+ * A token.  "data" holds "client_id \0 key" then the record.  "next"
+ * chains a bucket of the hash table: an offset from the start of the pool
+ * in 8-byte units (slab chunks are 8-byte aligned), 0 at the end; four
+ * bytes a token and a bucket instead of eight.
+ */
+
 typedef struct {
-    ngx_rbtree_t                     tokens;
-    ngx_rbtree_node_t                tokens_sentinel;
-    ngx_queue_t                      token_lru;   /* head: most recent */
+    uint32_t                         next;
+    uint32_t                         hash;
+    u_short                          len;         /* key length */
+    u_short                          value_len;
+    u_char                           referenced;  /* read since queued */
+    ngx_queue_t                      queue;
+    u_char                           data[1];
+} ngx_http_intercom_oauth_token_t;
+
+
+typedef struct {
+    uint64_t                         layout;
+    uint32_t                        *buckets;
+    ngx_uint_t                       nbuckets;    /* a power of two */
+    ngx_queue_t                      token_queue; /* head: newest */
     ngx_rbtree_t                     states;
     ngx_rbtree_node_t                states_sentinel;
     ngx_queue_t                      state_queue; /* head: newest */
@@ -73,18 +108,28 @@ typedef struct {
     ((ngx_rbtree_node_t *) ((u_char *) (on)                                   \
                             - offsetof(ngx_rbtree_node_t, color)))
 
+#define ngx_http_intercom_oauth_token_at(ctx, off)                            \
+    ((ngx_http_intercom_oauth_token_t *)                                      \
+         ((u_char *) (ctx)->shpool + ((size_t) (off) << 3)))
+
+#define ngx_http_intercom_oauth_token_off(ctx, t)                             \
+    ((uint32_t) (((u_char *) (t) - (u_char *) (ctx)->shpool) >> 3))
+
 
 static void ngx_http_intercom_oauth_zone_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static ngx_http_intercom_oauth_node_t *ngx_http_intercom_oauth_zone_lookup(
     ngx_rbtree_t *tree, u_char *key, size_t len, uint32_t hash);
+static ngx_http_intercom_oauth_token_t *ngx_http_intercom_oauth_zone_find(
+    ngx_http_intercom_oauth_zone_ctx_t *ctx, u_char *key, size_t len,
+    uint32_t hash);
 static void *ngx_http_intercom_oauth_zone_alloc(ngx_shm_zone_t *shm_zone,
     size_t size, ngx_uint_t evict);
 static void ngx_http_intercom_oauth_zone_expire(
     ngx_http_intercom_oauth_zone_ctx_t *ctx, ngx_uint_t all);
 static void ngx_http_intercom_oauth_zone_evict(
     ngx_http_intercom_oauth_zone_ctx_t *ctx,
-    ngx_http_intercom_oauth_node_t *on);
+    ngx_http_intercom_oauth_token_t *t);
 static size_t ngx_http_intercom_oauth_zone_key(u_char *buf,
     ngx_str_t *client_id, ngx_str_t *key);
 
@@ -94,6 +139,14 @@ ngx_http_intercom_oauth_zone_add(ngx_conf_t *cf, ngx_str_t *name, size_t size)
 {
     ngx_shm_zone_t                      *shm_zone;
     ngx_http_intercom_oauth_zone_ctx_t  *ctx;
+
+    /* a token's offset in the zone must fit 32 bits of 8-byte units */
+    if ((uint64_t) size > ((uint64_t) 1 << 35)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "intercom_oauth_zone \"%V\" is larger than 32g",
+                           name);
+        return NULL;
+    }
 
     ctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_intercom_oauth_zone_ctx_t));
     if (ctx == NULL) {
@@ -126,12 +179,26 @@ ngx_http_intercom_oauth_zone_init(ngx_shm_zone_t *shm_zone, void *data)
     ngx_http_intercom_oauth_zone_ctx_t  *octx = data;
 
     size_t                               len;
+    ngx_uint_t                           n;
     ngx_http_intercom_oauth_zone_ctx_t  *ctx;
 
     ctx = shm_zone->data;
 
     if (octx) {
-        /* reload: keep tokens, used states, counters and the secret */
+        /*
+         * Reload: keep tokens, used states, counters and the secret, unless
+         * another version of the module made the zone (a package upgrade
+         * followed by a reload), whose layout this one would misread.
+         */
+        if (octx->sh->layout != NGX_HTTP_INTERCOM_OAUTH_ZONE_LAYOUT) {
+            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                          "intercom_oauth_zone \"%V\" was made by another "
+                          "version of the module: restart nginx instead of "
+                          "reloading it, or give the zone another name",
+                          &shm_zone->shm.name);
+            return NGX_ERROR;
+        }
+
         ctx->sh = octx->sh;
         ctx->shpool = octx->shpool;
         return NGX_OK;
@@ -152,9 +219,23 @@ ngx_http_intercom_oauth_zone_init(ngx_shm_zone_t *shm_zone, void *data)
 
     ctx->shpool->data = ctx->sh;
 
-    ngx_rbtree_init(&ctx->sh->tokens, &ctx->sh->tokens_sentinel,
-                    ngx_http_intercom_oauth_zone_insert);
-    ngx_queue_init(&ctx->sh->token_lru);
+    ctx->sh->layout = NGX_HTTP_INTERCOM_OAUTH_ZONE_LAYOUT;
+
+    /* about one bucket per token a full zone holds, a power of two */
+    for (n = 64;
+         n < shm_zone->shm.size / NGX_HTTP_INTERCOM_OAUTH_ZONE_BUCKET;
+         n <<= 1)
+    {
+        /* void */
+    }
+
+    ctx->sh->buckets = ngx_slab_calloc(ctx->shpool, n * sizeof(uint32_t));
+    if (ctx->sh->buckets == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->sh->nbuckets = n;
+    ngx_queue_init(&ctx->sh->token_queue);
 
     ngx_rbtree_init(&ctx->sh->states, &ctx->sh->states_sentinel,
                     ngx_http_intercom_oauth_zone_insert);
@@ -273,11 +354,35 @@ ngx_http_intercom_oauth_zone_lookup(ngx_rbtree_t *tree, u_char *key,
 }
 
 
+static ngx_http_intercom_oauth_token_t *
+ngx_http_intercom_oauth_zone_find(ngx_http_intercom_oauth_zone_ctx_t *ctx,
+    u_char *key, size_t len, uint32_t hash)
+{
+    uint32_t                          off;
+    ngx_http_intercom_oauth_token_t  *t;
+
+    for (off = ctx->sh->buckets[hash & (ctx->sh->nbuckets - 1)];
+         off;
+         off = t->next)
+    {
+        t = ngx_http_intercom_oauth_token_at(ctx, off);
+
+        if (t->hash == hash && t->len == len
+            && ngx_memcmp(t->data, key, len) == 0)
+        {
+            return t;
+        }
+    }
+
+    return NULL;
+}
+
+
 /*
  * Allocates from the slab pool with its mutex held; when the pool is full,
  * drops every expired state, then, if "evict" is set, evicts tokens from
- * the LRU tail until the allocation succeeds.  Logs at most once a second
- * that the zone is full.
+ * the tail of the queue until the allocation succeeds.  Logs at most once
+ * a second that the zone is full.
  */
 
 static void *
@@ -285,9 +390,9 @@ ngx_http_intercom_oauth_zone_alloc(ngx_shm_zone_t *shm_zone, size_t size,
     ngx_uint_t evict)
 {
     void                                *p;
-    ngx_uint_t                           evicted, level;
+    ngx_uint_t                           evicted, spared, level;
     ngx_queue_t                         *q;
-    ngx_http_intercom_oauth_node_t      *on;
+    ngx_http_intercom_oauth_token_t     *t;
     ngx_http_intercom_oauth_zone_ctx_t  *ctx;
 
     ctx = shm_zone->data;
@@ -305,12 +410,24 @@ ngx_http_intercom_oauth_zone_alloc(ngx_shm_zone_t *shm_zone, size_t size,
     }
 
     evicted = 0;
+    spared = 0;
 
-    while (evict && !ngx_queue_empty(&ctx->sh->token_lru)) {
-        q = ngx_queue_last(&ctx->sh->token_lru);
-        on = ngx_queue_data(q, ngx_http_intercom_oauth_node_t, queue);
+    while (evict && !ngx_queue_empty(&ctx->sh->token_queue)) {
+        q = ngx_queue_last(&ctx->sh->token_queue);
+        t = ngx_queue_data(q, ngx_http_intercom_oauth_token_t, queue);
 
-        ngx_http_intercom_oauth_zone_evict(ctx, on);
+        /*
+         * A token read since it was queued goes back to the head once;
+         * bounded, so that one allocation never walks a large zone.
+         */
+        if (t->referenced && spared++ < NGX_HTTP_INTERCOM_OAUTH_ZONE_SPARE) {
+            t->referenced = 0;
+            ngx_queue_remove(q);
+            ngx_queue_insert_head(&ctx->sh->token_queue, q);
+            continue;
+        }
+
+        ngx_http_intercom_oauth_zone_evict(ctx, t);
         evicted++;
 
         p = ngx_slab_alloc_locked(ctx->shpool, size);
@@ -404,23 +521,33 @@ ngx_http_intercom_oauth_zone_chunk(size_t size)
 
 
 static size_t
-ngx_http_intercom_oauth_zone_token_size(ngx_http_intercom_oauth_node_t *on)
+ngx_http_intercom_oauth_zone_token_size(ngx_http_intercom_oauth_token_t *t)
 {
     return ngx_http_intercom_oauth_zone_chunk(
-               offsetof(ngx_rbtree_node_t, color)
-               + offsetof(ngx_http_intercom_oauth_node_t, data)
-               + on->len + on->value_len);
+               offsetof(ngx_http_intercom_oauth_token_t, data)
+               + t->len + t->value_len);
 }
 
 
 static void
 ngx_http_intercom_oauth_zone_evict(ngx_http_intercom_oauth_zone_ctx_t *ctx,
-    ngx_http_intercom_oauth_node_t *on)
+    ngx_http_intercom_oauth_token_t *t)
 {
-    ctx->sh->token_bytes -= ngx_http_intercom_oauth_zone_token_size(on);
-    ngx_queue_remove(&on->queue);
-    ngx_rbtree_delete(&ctx->sh->tokens, ngx_http_intercom_oauth_rbnode(on));
-    ngx_slab_free_locked(ctx->shpool, ngx_http_intercom_oauth_rbnode(on));
+    uint32_t   off, *link;
+
+    off = ngx_http_intercom_oauth_token_off(ctx, t);
+    link = &ctx->sh->buckets[t->hash & (ctx->sh->nbuckets - 1)];
+
+    /* t is in its bucket's chain: the walk ends at it */
+    while (*link != off) {
+        link = &ngx_http_intercom_oauth_token_at(ctx, *link)->next;
+    }
+
+    *link = t->next;
+
+    ctx->sh->token_bytes -= ngx_http_intercom_oauth_zone_token_size(t);
+    ngx_queue_remove(&t->queue);
+    ngx_slab_free_locked(ctx->shpool, t);
     ctx->sh->ntokens--;
 }
 
@@ -623,9 +750,8 @@ ngx_http_intercom_oauth_zone_token_put(ngx_shm_zone_t *shm_zone,
     ngx_http_intercom_oauth_record_t *rec)
 {
     size_t                               n, klen, vlen;
-    uint32_t                             hash;
-    ngx_rbtree_node_t                   *node;
-    ngx_http_intercom_oauth_node_t      *on;
+    uint32_t                             hash, *bucket;
+    ngx_http_intercom_oauth_token_t     *t;
     ngx_http_intercom_oauth_zone_ctx_t  *ctx;
     u_char                               kbuf[NGX_HTTP_INTERCOM_OAUTH_ZONE_MAX_KEY];
 
@@ -641,34 +767,33 @@ ngx_http_intercom_oauth_zone_token_put(ngx_shm_zone_t *shm_zone,
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
-    on = ngx_http_intercom_oauth_zone_lookup(&ctx->sh->tokens, kbuf, klen,
-                                             hash);
-    if (on) {
-        ngx_http_intercom_oauth_zone_evict(ctx, on);
+    t = ngx_http_intercom_oauth_zone_find(ctx, kbuf, klen, hash);
+    if (t) {
+        ngx_http_intercom_oauth_zone_evict(ctx, t);
     }
 
-    n = offsetof(ngx_rbtree_node_t, color)
-        + offsetof(ngx_http_intercom_oauth_node_t, data)
-        + klen + vlen;
+    n = offsetof(ngx_http_intercom_oauth_token_t, data) + klen + vlen;
 
-    node = ngx_http_intercom_oauth_zone_alloc(shm_zone, n, 1);
-    if (node == NULL) {
+    t = ngx_http_intercom_oauth_zone_alloc(shm_zone, n, 1);
+    if (t == NULL) {
         ngx_shmtx_unlock(&ctx->shpool->mutex);
         return NGX_ERROR;
     }
 
-    node->key = hash;
-    on = ngx_http_intercom_oauth_node(node);
-    on->len = (u_short) klen;
-    on->value_len = (u_short) vlen;
-    on->time = ngx_time();
-    ngx_memcpy(on->data, kbuf, klen);
-    ngx_http_intercom_oauth_zone_record_write(on->data + klen, rec);
+    t->hash = hash;
+    t->len = (u_short) klen;
+    t->value_len = (u_short) vlen;
+    t->referenced = 0;
+    ngx_memcpy(t->data, kbuf, klen);
+    ngx_http_intercom_oauth_zone_record_write(t->data + klen, rec);
 
-    ngx_rbtree_insert(&ctx->sh->tokens, node);
-    ngx_queue_insert_head(&ctx->sh->token_lru, &on->queue);
+    bucket = &ctx->sh->buckets[hash & (ctx->sh->nbuckets - 1)];
+    t->next = *bucket;
+    *bucket = ngx_http_intercom_oauth_token_off(ctx, t);
+
+    ngx_queue_insert_head(&ctx->sh->token_queue, &t->queue);
     ctx->sh->ntokens++;
-    ctx->sh->token_bytes += ngx_http_intercom_oauth_zone_token_size(on);
+    ctx->sh->token_bytes += ngx_http_intercom_oauth_zone_token_size(t);
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
@@ -685,7 +810,7 @@ ngx_http_intercom_oauth_zone_token_get(ngx_shm_zone_t *shm_zone,
     size_t                               klen;
     uint32_t                             hash;
     ngx_int_t                            rc;
-    ngx_http_intercom_oauth_node_t      *on;
+    ngx_http_intercom_oauth_token_t     *t;
     ngx_http_intercom_oauth_zone_ctx_t  *ctx;
     u_char                               kbuf[NGX_HTTP_INTERCOM_OAUTH_ZONE_MAX_KEY];
 
@@ -701,25 +826,26 @@ ngx_http_intercom_oauth_zone_token_get(ngx_shm_zone_t *shm_zone,
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
-    on = ngx_http_intercom_oauth_zone_lookup(&ctx->sh->tokens, kbuf, klen,
-                                             hash);
-    if (on == NULL) {
+    t = ngx_http_intercom_oauth_zone_find(ctx, kbuf, klen, hash);
+    if (t == NULL) {
         ngx_shmtx_unlock(&ctx->shpool->mutex);
         return NGX_DECLINED;
     }
 
-    ngx_queue_remove(&on->queue);
-    ngx_queue_insert_head(&ctx->sh->token_lru, &on->queue);
+    /* written only when it changes: the line is shared by the workers */
+    if (!t->referenced) {
+        t->referenced = 1;
+    }
 
     if (pool) {
         /* one copy of the value, then the record points into it */
-        copy = ngx_pnalloc(pool, on->value_len);
+        copy = ngx_pnalloc(pool, t->value_len);
 
         if (copy == NULL) {
             rc = NGX_ERROR;
 
         } else {
-            ngx_memcpy(copy, on->data + on->len, on->value_len);
+            ngx_memcpy(copy, t->data + t->len, t->value_len);
             ngx_http_intercom_oauth_zone_record_read(copy, rec);
         }
     }
@@ -736,7 +862,7 @@ ngx_http_intercom_oauth_zone_token_delete(ngx_shm_zone_t *shm_zone,
 {
     size_t                               klen;
     uint32_t                             hash;
-    ngx_http_intercom_oauth_node_t      *on;
+    ngx_http_intercom_oauth_token_t     *t;
     ngx_http_intercom_oauth_zone_ctx_t  *ctx;
     u_char                               kbuf[NGX_HTTP_INTERCOM_OAUTH_ZONE_MAX_KEY];
 
@@ -751,15 +877,14 @@ ngx_http_intercom_oauth_zone_token_delete(ngx_shm_zone_t *shm_zone,
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
-    on = ngx_http_intercom_oauth_zone_lookup(&ctx->sh->tokens, kbuf, klen,
-                                             hash);
-    if (on) {
-        ngx_http_intercom_oauth_zone_evict(ctx, on);
+    t = ngx_http_intercom_oauth_zone_find(ctx, kbuf, klen, hash);
+    if (t) {
+        ngx_http_intercom_oauth_zone_evict(ctx, t);
     }
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
-    return on ? NGX_OK : NGX_DECLINED;
+    return t ? NGX_OK : NGX_DECLINED;
 }
 
 
@@ -769,7 +894,7 @@ ngx_http_intercom_oauth_zone_delete_workspace(ngx_shm_zone_t *shm_zone,
 {
     ngx_uint_t                           n;
     ngx_queue_t                         *q, *next;
-    ngx_http_intercom_oauth_node_t      *on;
+    ngx_http_intercom_oauth_token_t     *t;
     ngx_http_intercom_oauth_record_t     rec;
     ngx_http_intercom_oauth_zone_ctx_t  *ctx;
 
@@ -778,29 +903,29 @@ ngx_http_intercom_oauth_zone_delete_workspace(ngx_shm_zone_t *shm_zone,
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
-    for (q = ngx_queue_head(&ctx->sh->token_lru);
-         q != ngx_queue_sentinel(&ctx->sh->token_lru);
+    for (q = ngx_queue_head(&ctx->sh->token_queue);
+         q != ngx_queue_sentinel(&ctx->sh->token_queue);
          q = next)
     {
         next = ngx_queue_next(q);
-        on = ngx_queue_data(q, ngx_http_intercom_oauth_node_t, queue);
+        t = ngx_queue_data(q, ngx_http_intercom_oauth_token_t, queue);
 
         /* the key starts with "client_id \0" */
-        if (on->len <= client_id->len
-            || on->data[client_id->len] != '\0'
-            || ngx_memcmp(on->data, client_id->data, client_id->len) != 0)
+        if (t->len <= client_id->len
+            || t->data[client_id->len] != '\0'
+            || ngx_memcmp(t->data, client_id->data, client_id->len) != 0)
         {
             continue;
         }
 
-        ngx_http_intercom_oauth_zone_record_read(on->data + on->len, &rec);
+        ngx_http_intercom_oauth_zone_record_read(t->data + t->len, &rec);
 
         if (rec.identity
             && rec.workspace_id.len == workspace_id->len
             && ngx_memcmp(rec.workspace_id.data, workspace_id->data,
                           workspace_id->len) == 0)
         {
-            ngx_http_intercom_oauth_zone_evict(ctx, on);
+            ngx_http_intercom_oauth_zone_evict(ctx, t);
             n++;
         }
     }
