@@ -27,6 +27,7 @@
 #include "ngx_http_intercom_oauth_webhook.h"
 #include "ngx_http_intercom_oauth_secret.h"
 #include "ngx_http_intercom_oauth_session.h"
+#include "ngx_http_intercom_oauth_store.h"
 #include "ngx_http_intercom_oauth_zone.h"
 
 
@@ -457,6 +458,19 @@ ngx_http_intercom_oauth_init(ngx_conf_t *cf)
     }
 
     *h = ngx_http_intercom_oauth_require_handler;
+
+    /*
+     * Variables are evaluated synchronously, "return" and "set" already in
+     * the rewrite phase: a token that is only in Redis is loaded before
+     * them.  Handlers of a phase run in the reverse order of registration,
+     * and this module registers after ngx_http_rewrite_module.
+     */
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_REWRITE_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_intercom_oauth_store_load;
 
     ngx_http_intercom_oauth_error_index =
         ngx_http_get_variable_index(cf, &ngx_http_intercom_oauth_error_name);

@@ -10,7 +10,6 @@
 
 #include "ngx_http_intercom_oauth_require.h"
 #include "ngx_http_intercom_oauth_response.h"
-#include "ngx_http_intercom_oauth_store.h"
 #include "ngx_http_intercom_oauth_zone.h"
 
 
@@ -30,11 +29,6 @@ ngx_http_intercom_oauth_require_handler(ngx_http_request_t *r)
     ngx_http_intercom_oauth_main_conf_t  *omcf;
 
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
-
-    /* variables are synchronous: a token only in Redis is loaded first */
-    if (ngx_http_intercom_oauth_store_load(r) == NGX_DONE) {
-        return NGX_DONE;
-    }
 
     if (!olcf->require || r != r->main) {
         return NGX_DECLINED;

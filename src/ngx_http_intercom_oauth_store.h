@@ -65,11 +65,12 @@ ngx_int_t ngx_http_intercom_oauth_store_workspace_delete(
     ngx_http_request_t *r, ngx_str_t *client_id, ngx_str_t *workspace_id);
 
 /*
- * The access-phase load: when the location has a client id, the request
- * has a key and the zone has no token for it, reads the token from Redis
- * into the zone before any variable is evaluated.  Returns NGX_DECLINED to
- * go on now, or NGX_DONE when the request waits (the phases are resumed
- * when Redis answers or the command times out).
+ * The rewrite-phase handler that loads a token: when a store is configured,
+ * the location has a client id, the request has a key and the zone has no
+ * token for it, reads the token from Redis into the zone before any
+ * variable is evaluated.  Returns NGX_DECLINED to go on now, or NGX_DONE
+ * when the request waits (the phases are resumed when Redis answers, fails
+ * or the command times out).
  */
 ngx_int_t ngx_http_intercom_oauth_store_load(ngx_http_request_t *r);
 
