@@ -81,6 +81,7 @@ typedef struct {
     ngx_str_t                   prefix;
     ngx_msec_t                  connect_timeout;
     ngx_msec_t                  timeout;      /* per command */
+    time_t                      cache_ttl;    /* zone copy trusted, s */
     u_char                      key[32];      /* AES-256-GCM key */
     unsigned                    has_key:1;
 } ngx_http_intercom_oauth_redis_conf_t;
@@ -153,6 +154,7 @@ typedef struct {
 
     unsigned                    session_new:1;
     unsigned                    store_loaded:1;
+    unsigned                    store_cached:1;
     unsigned                    store_cleanup:1;
     unsigned                    session_checked:1;
     unsigned                    no_store:1;

@@ -372,6 +372,7 @@ ngx_http_intercom_oauth_redis_drop(const char *why)
         ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                       "intercom oauth: store \"%V\": %s; reconnecting",
                       &rd->conf->url, why);
+        rd->failures++;
     }
 
     rd->ac = NULL;

@@ -279,6 +279,7 @@ ngx_int_t
 ngx_http_intercom_oauth_store_load(ngx_http_request_t *r)
 {
     size_t                                argvlen[2];
+    time_t                                stored;
     ngx_int_t                             rc;
     ngx_str_t                             key;
     const char                           *argv[2];
@@ -314,12 +315,21 @@ ngx_http_intercom_oauth_store_load(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    if (ngx_http_intercom_oauth_zone_token_get(omcf->shm_zone,
-                                               &olcf->client_id, &key,
-                                               NULL, NULL)
+    /*
+     * The zone is a cache: a copy younger than intercom_oauth_store_cache_ttl
+     * answers alone; an older one is checked against Redis, where a
+     * disconnect or an uninstall on another host deleted it.
+     */
+    if (ngx_http_intercom_oauth_zone_token_stored(omcf->shm_zone,
+                                                  &olcf->client_id, &key,
+                                                  &stored)
         == NGX_OK)
     {
-        return NGX_DECLINED;
+        if (ngx_time() - stored < omcf->store->cache_ttl) {
+            return NGX_DECLINED;
+        }
+
+        ctx->store_cached = 1;
     }
 
     ctx->key = key;
@@ -344,7 +354,7 @@ ngx_http_intercom_oauth_store_load(ngx_http_request_t *r)
                                     ngx_http_intercom_oauth_store_get_reply);
 
     if (rc != NGX_AGAIN) {
-        /* Redis is down: the zone answers alone, and had nothing */
+        /* Redis is down: the zone answers alone */
         ngx_http_intercom_oauth_store_error(r, "read", NULL,
                                             "not connected");
         return NGX_DECLINED;
@@ -504,6 +514,19 @@ ngx_http_intercom_oauth_store_get_reply(void *data, redisReply *reply,
     if (reply && reply->type == REDIS_REPLY_NIL) {
         ngx_http_intercom_oauth_store_count(r,
                                     NGX_HTTP_INTERCOM_OAUTH_CNT_STORE_MISSES);
+
+        if (ctx->store_cached
+            && ngx_http_intercom_oauth_zone_token_delete(omcf->shm_zone,
+                                                         &olcf->client_id,
+                                                         &ctx->key)
+               == NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "intercom oauth: store: the token cached here was "
+                          "deleted in Redis (disconnect or uninstall on "
+                          "another host); forgotten here too");
+        }
+
         ctx->store_done(r, NGX_DECLINED);
         return;
     }

@@ -132,6 +132,14 @@ ngx_int_t ngx_http_intercom_oauth_zone_token_get(ngx_shm_zone_t *shm_zone,
     ngx_http_intercom_oauth_record_t *rec);
 
 /*
+ * Tells when the record for (client_id, key) was put in the zone (seconds
+ * since the epoch), without copying it.  Returns NGX_OK, or NGX_DECLINED
+ * when there is none.
+ */
+ngx_int_t ngx_http_intercom_oauth_zone_token_stored(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *client_id, ngx_str_t *key, time_t *stored);
+
+/*
  * Removes the record for (client_id, key).  Returns NGX_OK, or NGX_DECLINED
  * when there was none.
  */

@@ -35,7 +35,8 @@ chmod 0600, $keyfile;
 
 start_redis($rport, "$dir/redis");
 
-my $http = $HTTP_CONFIG . store_http_config($rport, $keyfile);
+my $http = $HTTP_CONFIG . store_http_config($rport, $keyfile,
+                                            cache_ttl => '1s');
 
 my $locations = <<"_EOC_";
         location = /connect { intercom_connect_button redirect; }
@@ -78,6 +79,8 @@ sub wait_store {
     }
     return 0;
 }
+
+END { stop_nginx($_) for values %prefix }
 
 start_host($_) for qw(A B C);
 
@@ -146,17 +149,21 @@ my $pttl = redis_cli($rport, 'PTTL', $states[0]);
 chomp $pttl;
 ok($pttl > 0 && $pttl <= 601000, "with the state's expiry ($pttl ms left)");
 
-# -- disconnect on one host is seen by a host without a cached copy ------
+# -- disconnect on one host is seen by every host -----------------------
 
 my $dsid = sid();
 is(flow_callback($port{B}, $dsid, flow_connect($port{A}, $dsid)), 302,
    'another flow');
+like(token_of($port{A}, $dsid), qr/^\[1\]/, 'A reads it (and caches it)');
 my ($dst) = http_request($port{B}, 'POST /disconnect', session_cookie($dsid),
                          'Origin: http://localhost');
 is($dst, 303, 'B: disconnect');
 is(redis_cli($rport, 'EXISTS', "intercom_oauth:token:$CLIENT_ID:$dsid"),
    "0\n", 'the token is deleted in Redis too');
-is(token_of($port{A}, $dsid), '[0][]', 'A (which had not read it) has none');
+is(token_of($port{C}, $dsid), '[0][]', 'C (which had not read it) has none');
+select undef, undef, undef, 1.2;
+is(token_of($port{A}, $dsid), '[0][]',
+   'A, once its copy is older than intercom_oauth_store_cache_ttl, has none');
 
 # -- every nginx restarted ---------------------------------------------
 

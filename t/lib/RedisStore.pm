@@ -10,7 +10,7 @@ use warnings;
 use IO::Socket::INET;
 use POSIX ();
 
-our @EXPORT = qw(start_redis stop_redis redis_cli store_http_config
+our @EXPORT = qw(start_redis stop_redis redis_cli redis_pid store_http_config
                  flow_connect flow_callback token_of);
 
 sub import {
@@ -21,9 +21,10 @@ sub import {
 
 my %servers;    # port -> pid
 
-# start_redis(port, dir): a fresh server, or one that reopens dir's AOF
+# start_redis(port, dir, extra arguments...): a fresh server, or one that
+# reopens dir's AOF
 sub start_redis {
-    my ($port, $dir) = @_;
+    my ($port, $dir, @extra) = @_;
 
     mkdir $dir;
 
@@ -37,20 +38,22 @@ sub start_redis {
         exec 'redis-server', '--port', $port, '--bind', '127.0.0.1',
             '--dir', $dir, '--appendonly', 'yes',
             '--appendfsync', 'always', '--save', '',
-            '--daemonize', 'no', '--protected-mode', 'yes';
+            '--daemonize', 'no', '--protected-mode', 'yes', @extra;
         POSIX::_exit(127);
     }
 
+    $servers{$port} = $pid;
+
     for (1 .. 200) {
-        if (redis_cli($port, 'PING') eq "PONG\n") {
-            $servers{$port} = $pid;
-            return $pid;
-        }
+        return $pid if redis_cli($port, 'PING') eq "PONG\n";
         select undef, undef, undef, 0.05;
     }
 
     die "redis-server did not start on $port (see $dir/redis.log)\n";
 }
+
+# the pid of the server on port (for SIGSTOP and SIGCONT)
+sub redis_pid { $servers{$_[0]} }
 
 # stop_redis(port, signal): TERM by default (a clean shutdown), KILL to crash
 sub stop_redis {
@@ -71,8 +74,10 @@ sub redis_cli {
 sub store_http_config {
     my ($port, $keyfile, %o) = @_;
     my $timeout = $o{timeout} || '500ms';
+    my $cache = $o{cache_ttl}
+                ? "    intercom_oauth_store_cache_ttl $o{cache_ttl};\n" : '';
 
-    return <<"_EOC_";
+    return $cache . <<"_EOC_";
     intercom_oauth_store          redis://127.0.0.1:$port;
     intercom_oauth_store_key      file:$keyfile;
     intercom_oauth_store_timeout  $timeout;
