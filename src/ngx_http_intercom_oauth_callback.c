@@ -404,8 +404,9 @@ ngx_http_intercom_oauth_callback_process(ngx_http_request_t *r,
         /* the zone knows this host's states; Redis knows every host's */
         ctx->code = a.code;
 
+        /* as long as the zone keeps it: any location may accept it */
         rc = ngx_http_intercom_oauth_store_state_claim(r, st.nonce,
-                                      (olcf->state_ttl + 1) * 1000,
+                                      (omcf->max_state_ttl + 1) * 1000,
                                       ngx_http_intercom_oauth_callback_claimed);
         if (rc != NGX_AGAIN) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -785,9 +786,6 @@ ngx_http_intercom_oauth_callback_unkept(ngx_http_request_t *r)
                   "not be written to the store; it was not kept and the "
                   "user is asked to connect again");
 
-    ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
-                               NGX_HTTP_INTERCOM_OAUTH_CNT_STORE_UNAVAILABLE);
-
     return ngx_http_intercom_oauth_callback_fail(r,
                                               NGX_HTTP_SERVICE_UNAVAILABLE,
                                               "store_unavailable");
@@ -938,7 +936,8 @@ ngx_http_intercom_oauth_callback_count(ngx_http_request_t *r, ngx_str_t *code)
         { "state_replayed", NGX_HTTP_INTERCOM_OAUTH_CNT_STATE_REPLAYED },
         { "no_key", NGX_HTTP_INTERCOM_OAUTH_CNT_NO_KEY },
         { "zone_full", NGX_HTTP_INTERCOM_OAUTH_CNT_ZONE_FULL },
-        { "server_error", NGX_HTTP_INTERCOM_OAUTH_CNT_SERVER_ERROR }
+        { "server_error", NGX_HTTP_INTERCOM_OAUTH_CNT_SERVER_ERROR },
+        { "store_unavailable", NGX_HTTP_INTERCOM_OAUTH_CNT_STORE_UNAVAILABLE }
     };
 
     omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
