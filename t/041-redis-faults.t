@@ -34,6 +34,7 @@ my $keyfile  = secret_file('store.key', 'a1' x 32);
 my $password = 'redis-pass-' . unpack('H*', IntercomOAuthTest::nonce());
 my $passfile = secret_file('store.pass', $password);
 my $badpass  = secret_file('bad.pass', 'not-the-password');
+my $otherkey = secret_file('other.key', 'b2' x 32);
 
 $ENV{REDISCLI_AUTH} = $password;
 start_redis($rport, "$dir/redis", '--requirepass', $password);
@@ -58,7 +59,7 @@ sub host {
         . "    intercom_oauth_store redis://127.0.0.1:$rport/2;\n"
         . "    intercom_oauth_store_password file:" . ($o{pass} || $passfile)
         . ";\n"
-        . "    intercom_oauth_store_key file:$keyfile;\n"
+        . "    intercom_oauth_store_key file:" . ($o{key} || $keyfile) . ";\n"
         . "    intercom_oauth_store_prefix t41:;\n"
         . "    intercom_oauth_store_timeout 500ms;\n";
     $http =~ s{/behave/ok/}{/behave/$o{token}/} if $o{token};
@@ -99,6 +100,17 @@ $prefix = host();
 is(token_of($port, $sid), $tok, 'after a restart: the token, from Redis');
 my (undef, undef, $who) = http_request($port, 'GET /who', session_cookie($sid));
 is($who, 'abc12def|ada@example.com', 'and the identity with it');
+
+# -- another store key opens nothing ------------------------------------
+
+stop_nginx($prefix);
+$prefix = host(key => $otherkey, name => 'otherkey');
+is(token_of($port, $sid), '[0][]',
+   'a host with another intercom_oauth_store_key cannot open the token');
+like(log_of($prefix), qr/a token in Redis does not open with intercom_oauth_store_key/,
+     'and says so');
+stop_nginx($prefix);
+$prefix = host();
 
 # -- the uninstall webhook deletes in Redis too -------------------------
 
@@ -195,8 +207,11 @@ my (undef, undef, $status) = http_request($port, 'GET /status');
 like($status, qr/"callbacks_refused":1\}/, 'the status counts the refusal');
 stop_nginx($prefix);
 
-for my $p (glob "$root/t/servroot-{faults,badpass,slow,gone}-$port") {
-    unlike(log_of($p), qr/\[(alert|crit|emerg)\]/, "$p: no alert");
+for my $p (glob "$root/t/servroot-{faults,otherkey,badpass,slow,gone}-$port") {
+    my $log = log_of($p);
+    unlike($log, qr/\[(alert|crit|emerg)\]/, "$p: no alert");
+    ok($log !~ /\Q$password\E/ && $log !~ /a1a1a1a1|b2b2b2b2/,
+       "$p: neither the Redis password nor a store key in the log");
 }
 
 stop_redis($rport);
