@@ -15,6 +15,7 @@
 #include <ngx_http.h>
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "ngx_http_intercom_oauth.h"
 #include "ngx_http_intercom_oauth_button.h"
@@ -30,6 +31,9 @@
 #include "ngx_http_intercom_oauth_store.h"
 #include "ngx_http_intercom_oauth_zone.h"
 
+
+/* what the store's key names are derived with (HMAC label) */
+#define NGX_HTTP_INTERCOM_OAUTH_NAMES_LABEL  "intercom_oauth_store key names"
 
 /* shortest state secret accepted from file: or env:, in bytes */
 #define NGX_HTTP_INTERCOM_OAUTH_MIN_STATE_SECRET  16
@@ -1529,9 +1533,18 @@ ngx_http_intercom_oauth_store_secret(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
+    /*
+     * Two keys from one secret: SHA-256 of it seals the values, and
+     * HMAC-SHA256(that, label) names the keys.
+     */
     if (EVP_Digest(secret.data, secret.len, sc->key, NULL, EVP_sha256(),
                    NULL)
-        != 1)
+        != 1
+        || HMAC(EVP_sha256(), sc->key, 32,
+                (u_char *) NGX_HTTP_INTERCOM_OAUTH_NAMES_LABEL,
+                sizeof(NGX_HTTP_INTERCOM_OAUTH_NAMES_LABEL) - 1,
+                sc->names_key, NULL)
+           == NULL)
     {
         return NGX_CONF_ERROR;
     }

@@ -83,6 +83,7 @@ typedef struct {
     ngx_msec_t                  timeout;      /* per command */
     time_t                      cache_ttl;    /* zone copy trusted, s */
     u_char                      key[32];      /* AES-256-GCM key */
+    u_char                      names_key[32];  /* HMAC of key names */
     unsigned                    has_key:1;
 } ngx_http_intercom_oauth_redis_conf_t;
 

@@ -14,6 +14,7 @@
 #include <ngx_http.h>
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "ngx_http_intercom_oauth_store.h"
@@ -603,17 +604,43 @@ ngx_http_intercom_oauth_store_forget_reply(void *data, redisReply *reply,
 }
 
 
+/*
+ * <prefix>token:<client id>:<hex HMAC-SHA256(names key, client id:key)>.
+ * The key is a session id or the site's own user key: a credential of the
+ * site, which nobody who can list Redis's keys should learn.
+ */
+
 static ngx_int_t
 ngx_http_intercom_oauth_store_token_key(ngx_http_request_t *r,
     ngx_str_t *client_id, ngx_str_t *key, ngx_str_t *out)
 {
     u_char                               *p;
+    unsigned int                          len;
+    HMAC_CTX                             *h;
+    u_char                                mac[EVP_MAX_MD_SIZE];
     ngx_http_intercom_oauth_main_conf_t  *omcf;
 
     omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
 
+    h = HMAC_CTX_new();
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (HMAC_Init_ex(h, omcf->store->names_key, 32, EVP_sha256(), NULL) != 1
+        || HMAC_Update(h, client_id->data, client_id->len) != 1
+        || HMAC_Update(h, (u_char *) ":", 1) != 1
+        || HMAC_Update(h, key->data, key->len) != 1
+        || HMAC_Final(h, mac, &len) != 1)
+    {
+        HMAC_CTX_free(h);
+        return NGX_ERROR;
+    }
+
+    HMAC_CTX_free(h);
+
     out->len = omcf->store->prefix.len + sizeof("token::") - 1
-               + client_id->len + key->len;
+               + client_id->len + 2 * len;
 
     out->data = ngx_pnalloc(r->pool, out->len);
     if (out->data == NULL) {
@@ -625,7 +652,7 @@ ngx_http_intercom_oauth_store_token_key(ngx_http_request_t *r,
     p = ngx_cpymem(p, "token:", sizeof("token:") - 1);
     p = ngx_cpymem(p, client_id->data, client_id->len);
     *p++ = ':';
-    ngx_memcpy(p, key->data, key->len);
+    (void) ngx_hex_dump(p, mac, len);
 
     return NGX_OK;
 }

@@ -2,9 +2,12 @@
 /*
  * The store: tokens and used states in Redis, shared by several hosts.
  *
- * Keys:  <prefix>token:<client id>:<key>          sealed record
+ * Keys:  <prefix>token:<client id>:<key name>     sealed record
  *        <prefix>state:<nonce, hex>                "1", PX = state ttl
  *        <prefix>workspace:<client id>:<app id>    set of token keys
+ *
+ * The key name is the hex HMAC-SHA256 of "<client id>:<key>" under a key
+ * derived from intercom_oauth_store_key: session ids never appear in Redis.
  *
  * A record is sealed with AES-256-GCM under intercom_oauth_store_key with
  * a random 96-bit IV and its own Redis key as additional authenticated

@@ -28,8 +28,9 @@ system('rm', '-rf', $dir);
 mkdir $dir;
 
 my $keyfile = "$dir/store.key";
+my $keytext = unpack('H*', IntercomOAuthTest::nonce() . IntercomOAuthTest::nonce());
 open my $kf, '>', $keyfile or die $!;
-print $kf unpack('H*', IntercomOAuthTest::nonce() . IntercomOAuthTest::nonce()), "\n";
+print $kf "$keytext\n";
 close $kf;
 chmod 0600, $keyfile;
 
@@ -126,14 +127,19 @@ is("@race", "302 403 403", 'three hosts given one state at once: one 302');
 
 # -- what Redis holds --------------------------------------------------
 
-my $key = "intercom_oauth:token:$CLIENT_ID:$sid";
+my $key = token_key('intercom_oauth:', $keytext, $CLIENT_ID, $sid);
 my $raw = redis_cli($rport, '--no-raw', 'GET', $key);
 my ($plain) = $tok =~ /^\[1\]\[(\S+)\]$/;
 ok(length $raw > 40, 'Redis holds a value under the token key');
 unlike($raw, qr/\Q$plain\E/, 'not the token in the clear');
+my $keys = redis_cli($rport, 'KEYS', '*');
+like($keys, qr/^intercom_oauth:token:$CLIENT_ID:[0-9a-f]{64}$/m,
+     'token keys are named by an HMAC');
+unlike($keys, qr/\Q$sid\E/, 'no session id in any Redis key');
 
 my $copy_sid = sid();
-redis_cli($rport, 'COPY', $key, "intercom_oauth:token:$CLIENT_ID:$copy_sid");
+redis_cli($rport, 'COPY', $key,
+          token_key('intercom_oauth:', $keytext, $CLIENT_ID, $copy_sid));
 is(token_of($port{C}, $copy_sid), '[0][]',
    'the sealed value copied under another key does not open');
 
@@ -158,7 +164,8 @@ like(token_of($port{A}, $dsid), qr/^\[1\]/, 'A reads it (and caches it)');
 my ($dst) = http_request($port{B}, 'POST /disconnect', session_cookie($dsid),
                          'Origin: http://localhost');
 is($dst, 303, 'B: disconnect');
-is(redis_cli($rport, 'EXISTS', "intercom_oauth:token:$CLIENT_ID:$dsid"),
+is(redis_cli($rport, 'EXISTS',
+             token_key('intercom_oauth:', $keytext, $CLIENT_ID, $dsid)),
    "0\n", 'the token is deleted in Redis too');
 is(token_of($port{C}, $dsid), '[0][]', 'C (which had not read it) has none');
 select undef, undef, undef, 1.2;

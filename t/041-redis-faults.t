@@ -83,7 +83,7 @@ my $prefix = host();
 my $sid = sid();
 is(flow_callback($port, $sid, flow_connect($port, $sid)), 302, 'a flow');
 
-my $key = "t41:token:$CLIENT_ID:$sid";
+my $key = token_key('t41:', 'a1' x 32, $CLIENT_ID, $sid);
 is(redis_cli($rport, '-n', 2, 'EXISTS', $key), "1\n",
    'the token is under the prefix in database 2');
 is(redis_cli($rport, '-n', 0, 'EXISTS', $key), "0\n", 'not in database 0');
@@ -106,9 +106,16 @@ is($who, 'abc12def|ada@example.com', 'and the identity with it');
 stop_nginx($prefix);
 $prefix = host(key => $otherkey, name => 'otherkey');
 is(token_of($port, $sid), '[0][]',
-   'a host with another intercom_oauth_store_key cannot open the token');
+   'a host with another intercom_oauth_store_key finds no token');
+my (undef, undef, $ostatus) = http_request($port, 'GET /status');
+like($ostatus, qr/"reads":1,"hits":0,"misses":1,/,
+     'key names depend on the store key: a miss');
+redis_cli($rport, '-n', 2, 'COPY', $key,
+          token_key('t41:', 'b2' x 32, $CLIENT_ID, $sid));
+is(token_of($port, $sid), '[0][]',
+   'the value copied under the name it looks for does not open either');
 like(log_of($prefix), qr/a token in Redis does not open with intercom_oauth_store_key/,
-     'and says so');
+     'and the log says so');
 stop_nginx($prefix);
 $prefix = host();
 
@@ -200,7 +207,8 @@ like(log_of($prefix), qr/the access token could not be written to the store; it 
      'the log says why');
 
 start_redis($rport, "$dir/redis", '--requirepass', $password);
-is(redis_cli($rport, '-n', 2, 'EXISTS', "t41:token:$CLIENT_ID:$gsid"), "0\n",
+is(redis_cli($rport, '-n', 2, 'EXISTS',
+             token_key('t41:', 'a1' x 32, $CLIENT_ID, $gsid)), "0\n",
    'nor in Redis');
 
 my (undef, undef, $status) = http_request($port, 'GET /status');

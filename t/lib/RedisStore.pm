@@ -7,10 +7,11 @@ package RedisStore;
 use strict;
 use warnings;
 
+use Digest::SHA qw(sha256 hmac_sha256 hmac_sha256_hex);
 use IO::Socket::INET;
 use POSIX ();
 
-our @EXPORT = qw(start_redis stop_redis redis_cli redis_pid store_http_config
+our @EXPORT = qw(start_redis stop_redis redis_cli redis_pid token_key store_http_config
                  flow_connect flow_callback token_of);
 
 sub import {
@@ -68,6 +69,16 @@ sub redis_cli {
     my ($port, @args) = @_;
     my $q = join ' ', map { my $a = $_; $a =~ s/'/'\\''/g; "'$a'" } @args;
     return scalar `redis-cli -p $port $q 2>/dev/null`;
+}
+
+# token_key(prefix, store key file's text, client id, key): the Redis key
+# of a token, named as the module names it (src/ngx_http_intercom_oauth_store.h)
+sub token_key {
+    my ($prefix, $secret, $client_id, $key) = @_;
+    $secret =~ s/\s+\z//;
+    my $names = hmac_sha256('intercom_oauth_store key names', sha256($secret));
+    return "${prefix}token:$client_id:"
+           . hmac_sha256_hex("$client_id:$key", $names);
 }
 
 # the http-level lines that give the module a store
