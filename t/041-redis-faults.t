@@ -182,6 +182,26 @@ for (1 .. 40) {
     sleep 0.1;
 }
 ok($ok, 'Redis back: the host reconnects and flows complete again');
+# a browser leaving while its callback waits for Redis: the request is
+# freed first, the late answer finds nobody
+my $lsid = sid();
+my $lstate = flow_connect($port, $lsid);
+kill 'STOP', redis_pid($rport);
+my $leaver = IntercomOAuthTest::http_send($port,
+                 callback_request(code => 'leave-1', state => $lstate),
+                 session_cookie($lsid));
+sleep 0.15;
+close $leaver;
+sleep 0.15;
+kill 'CONT', redis_pid($rport);
+sleep 0.3;
+my $after_sid = sid();
+is(flow_callback($port, $after_sid, flow_connect($port, $after_sid)), 302,
+   'a browser left while its state claim waited: the worker carries on');
+open my $acc, '<', "$prefix/logs/access.log" or die $!;
+ok((grep { m{"GET /callback\?\[oauth arguments withheld\] HTTP/1\.1" 499} } <$acc>),
+   'the request that lost its browser ended with 499');
+
 like(log_of($prefix), qr/a command timed out \(intercom_oauth_store_timeout\); reconnecting/,
      'the log says a command timed out');
 like(log_of($prefix), qr/store "redis:[^"]+" connected again/,
