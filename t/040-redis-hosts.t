@@ -102,6 +102,9 @@ my ($st, undef, $body) = http_request($port{C}, 'GET /api',
 is($st, 200, 'C: the proxied API call with the token answers 200');
 like($body, qr/"type":"admin"/, 'with the admin behind the token');
 
+my @clients = grep { !/cmd=client/ } split /\n/, redis_cli($rport, 'CLIENT', 'LIST');
+is(scalar @clients, 3, 'one connection per worker: three hosts, three clients');
+
 # -- single use across hosts -------------------------------------------
 
 is(flow_callback($port{C}, $sid, $state), 403,

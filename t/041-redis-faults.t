@@ -36,8 +36,10 @@ my $passfile = secret_file('store.pass', $password);
 my $badpass  = secret_file('bad.pass', 'not-the-password');
 my $otherkey = secret_file('other.key', 'b2' x 32);
 
+my @redis_args = ('--requirepass', $password,
+                  '--unixsocket', "$dir/redis.sock", '--unixsocketperm', 700);
 $ENV{REDISCLI_AUTH} = $password;
-start_redis($rport, "$dir/redis", '--requirepass', $password);
+start_redis($rport, "$dir/redis", @redis_args);
 
 sub sid { encode_base64url(IntercomOAuthTest::nonce()) }
 
@@ -56,7 +58,8 @@ END { stop_nginx($_) for values %started }
 sub host {
     my (%o) = @_;
     my $http = $HTTP_CONFIG
-        . "    intercom_oauth_store redis://127.0.0.1:$rport/2;\n"
+        . "    intercom_oauth_store " . ($o{url} || "redis://127.0.0.1:$rport/2")
+        . ";\n"
         . "    intercom_oauth_store_password file:" . ($o{pass} || $passfile)
         . ";\n"
         . "    intercom_oauth_store_key file:" . ($o{key} || $keyfile) . ";\n"
@@ -100,6 +103,19 @@ $prefix = host();
 is(token_of($port, $sid), $tok, 'after a restart: the token, from Redis');
 my (undef, undef, $who) = http_request($port, 'GET /who', session_cookie($sid));
 is($who, 'abc12def|ada@example.com', 'and the identity with it');
+
+# -- a unix socket ------------------------------------------------------
+
+stop_nginx($prefix);
+$prefix = host(url => "unix:$dir/redis.sock", name => 'unix');
+my $usid = sid();
+is(flow_callback($port, $usid, flow_connect($port, $usid)), 302,
+   'through a unix socket: a flow');
+is(redis_cli($rport, '-n', 0, 'EXISTS', token_key('t41:', 'a1' x 32,
+                                                  $CLIENT_ID, $usid)),
+   "1\n", 'the token is in database 0');
+stop_nginx($prefix);
+$prefix = host();
 
 # -- another store key opens nothing ------------------------------------
 
@@ -226,7 +242,7 @@ is(token_of($port, $gsid), '[0][]', 'and the token is not kept on this host');
 like(log_of($prefix), qr/the access token could not be written to the store; it was not kept/,
      'the log says why');
 
-start_redis($rport, "$dir/redis", '--requirepass', $password);
+start_redis($rport, "$dir/redis", @redis_args);
 is(redis_cli($rport, '-n', 2, 'EXISTS',
              token_key('t41:', 'a1' x 32, $CLIENT_ID, $gsid)), "0\n",
    'nor in Redis');
@@ -235,7 +251,7 @@ my (undef, undef, $status) = http_request($port, 'GET /status');
 like($status, qr/"callbacks_refused":1\}/, 'the status counts the refusal');
 stop_nginx($prefix);
 
-for my $p (glob "$root/t/servroot-{faults,otherkey,badpass,slow,gone}-$port") {
+for my $p (glob "$root/t/servroot-{faults,unix,otherkey,badpass,slow,gone}-$port") {
     my $log = log_of($p);
     unlike($log, qr/\[(alert|crit|emerg)\]/, "$p: no alert");
     ok($log !~ /\Q$password\E/ && $log !~ /a1a1a1a1|b2b2b2b2/,
