@@ -173,7 +173,16 @@ my $stok = token_of($port, $ssid);
 kill 'STOP', redis_pid($rport);
 
 my $t0 = time;
-is(token_of($port, sid()), '[0][]', 'Redis stalled, a key not in the zone: not connected');
+my $waiting = IntercomOAuthTest::http_send($port, 'GET /token',
+                                           session_cookie(sid()));
+sleep 0.1;
+my $t1 = time;
+my ($sst) = http_request($port, 'GET /status');
+my $st_dt = time - $t1;
+is($sst, 200, 'while a request waits for the stalled Redis, the worker serves others');
+ok($st_dt < 0.2, sprintf('at once (%.3f s): no blocking call', $st_dt));
+my (undef, undef, $wbody) = IntercomOAuthTest::http_read($waiting);
+is($wbody, '[0][]', 'Redis stalled, a key not in the zone: not connected');
 my $dt = time - $t0;
 ok($dt >= 0.4 && $dt < 1.5,
    sprintf('after the command timeout (500ms), not later (%.2f s)', $dt));
