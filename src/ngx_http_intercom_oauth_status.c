@@ -119,6 +119,8 @@ static u_char *ngx_http_intercom_oauth_status_json(u_char *p,
     ngx_shm_zone_t *zone, ngx_uint_t store);
 static u_char *ngx_http_intercom_oauth_status_text(u_char *p,
     ngx_shm_zone_t *zone, ngx_uint_t store);
+static u_char *ngx_http_intercom_oauth_status_counters(u_char *p,
+    ngx_shm_zone_t *zone, ngx_http_intercom_oauth_stat_t *stats);
 
 
 ngx_int_t
@@ -296,29 +298,12 @@ static u_char *
 ngx_http_intercom_oauth_status_text(u_char *p, ngx_shm_zone_t *zone,
     ngx_uint_t store)
 {
-    size_t                           used, free;
-    ngx_uint_t                       i;
-    ngx_atomic_uint_t                n, cumulative, sum;
-    ngx_http_intercom_oauth_stat_t  *st;
-    char                            *last;
+    size_t              used, free;
+    ngx_uint_t          i;
+    ngx_atomic_uint_t   cumulative, sum;
 
-    last = NULL;
-
-    for (st = ngx_http_intercom_oauth_stats; st->json; st++) {
-        n = ngx_http_intercom_oauth_zone_counter(zone, st->counter);
-
-        if (last == NULL || ngx_strcmp(last, st->metric) != 0) {
-            p = ngx_sprintf(p, "# TYPE %s counter\n", st->metric);
-            last = st->metric;
-        }
-
-        if (st->label[0]) {
-            p = ngx_sprintf(p, "%s{%s} %uA\n", st->metric, st->label, n);
-
-        } else {
-            p = ngx_sprintf(p, "%s %uA\n", st->metric, n);
-        }
-    }
+    p = ngx_http_intercom_oauth_status_counters(p, zone,
+                                             ngx_http_intercom_oauth_stats);
 
     p = ngx_sprintf(p, "# TYPE intercom_oauth_exchange_duration_seconds "
                     "histogram\n");
@@ -359,9 +344,28 @@ ngx_http_intercom_oauth_status_text(u_char *p, ngx_shm_zone_t *zone,
                     "intercom_oauth_zone_bytes{state=\"free\"} %uz\n",
                     ngx_http_intercom_oauth_zone_tokens(zone), used, free);
 
+    if (store) {
+        p = ngx_http_intercom_oauth_status_counters(p, zone,
+                                       ngx_http_intercom_oauth_store_stats);
+    }
+
+    return p;
+}
+
+
+/* counters in Prometheus' text format, one TYPE line per metric */
+
+static u_char *
+ngx_http_intercom_oauth_status_counters(u_char *p, ngx_shm_zone_t *zone,
+    ngx_http_intercom_oauth_stat_t *stats)
+{
+    char                            *last;
+    ngx_atomic_uint_t                n;
+    ngx_http_intercom_oauth_stat_t  *st;
+
     last = NULL;
 
-    for (st = ngx_http_intercom_oauth_store_stats; store && st->json; st++) {
+    for (st = stats; st->json; st++) {
         n = ngx_http_intercom_oauth_zone_counter(zone, st->counter);
 
         if (last == NULL || ngx_strcmp(last, st->metric) != 0) {

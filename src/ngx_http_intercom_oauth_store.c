@@ -50,6 +50,10 @@ static void ngx_http_intercom_oauth_store_load_done(ngx_http_request_t *r,
 static ngx_int_t ngx_http_intercom_oauth_store_token_key(
     ngx_http_request_t *r, ngx_str_t *client_id, ngx_str_t *key,
     ngx_str_t *out);
+static ngx_int_t ngx_http_intercom_oauth_store_name(ngx_http_request_t *r,
+    char *kind, ngx_str_t *client_id, ngx_str_t *tail, ngx_str_t *out);
+static ngx_int_t ngx_http_intercom_oauth_store_forget(ngx_http_request_t *r,
+    int argc, const char **argv, const size_t *argvlen);
 static ngx_int_t ngx_http_intercom_oauth_store_encode(ngx_pool_t *pool,
     ngx_http_intercom_oauth_record_t *rec, ngx_str_t *out);
 static ngx_int_t ngx_http_intercom_oauth_store_decode(ngx_str_t *in,
@@ -116,7 +120,6 @@ ngx_http_intercom_oauth_store_token_put(ngx_http_request_t *r,
     ngx_http_intercom_oauth_record_t *rec,
     ngx_http_intercom_oauth_store_done_pt done)
 {
-    u_char                               *p;
     size_t                                argvlen[3];
     ngx_int_t                             rc;
     ngx_str_t                             rkey, plain, sealed, set;
@@ -152,19 +155,12 @@ ngx_http_intercom_oauth_store_token_put(ngx_http_request_t *r,
 
     if (rec->identity && rec->workspace_id.len) {
         /* the uninstall webhook finds the workspace's keys in this set */
-        set.len = omcf->store->prefix.len + sizeof("workspace::") - 1
-                  + client_id->len + rec->workspace_id.len;
-        set.data = ngx_pnalloc(r->pool, set.len);
-        if (set.data == NULL) {
+        if (ngx_http_intercom_oauth_store_name(r, "workspace", client_id,
+                                               &rec->workspace_id, &set)
+            != NGX_OK)
+        {
             return NGX_ERROR;
         }
-
-        p = ngx_cpymem(set.data, omcf->store->prefix.data,
-                       omcf->store->prefix.len);
-        p = ngx_cpymem(p, "workspace:", sizeof("workspace:") - 1);
-        p = ngx_cpymem(p, client_id->data, client_id->len);
-        *p++ = ':';
-        ngx_memcpy(p, rec->workspace_id.data, rec->workspace_id.len);
 
         argv[0] = "SADD";
         argvlen[0] = 4;
@@ -173,7 +169,7 @@ ngx_http_intercom_oauth_store_token_put(ngx_http_request_t *r,
         argv[2] = (char *) rkey.data;
         argvlen[2] = rkey.len;
 
-        /* queued before the SET: the SET's reply confirms both */
+        /* before the SET on the same connection: Redis runs them in order */
         (void) ngx_http_intercom_oauth_redis_command(
                                    ngx_http_intercom_oauth_store_forget_reply,
                                    NULL, 3, argv, argvlen);
@@ -213,17 +209,7 @@ ngx_http_intercom_oauth_store_token_delete(ngx_http_request_t *r,
     argv[1] = (char *) rkey.data;
     argvlen[1] = rkey.len;
 
-    if (ngx_http_intercom_oauth_redis_command(
-                                   ngx_http_intercom_oauth_store_forget_reply,
-                                   NULL, 2, argv, argvlen)
-        == NULL)
-    {
-        ngx_http_intercom_oauth_store_error(r, "delete", NULL,
-                                            "not connected");
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
+    return ngx_http_intercom_oauth_store_forget(r, 2, argv, argvlen);
 }
 
 
@@ -231,27 +217,16 @@ ngx_int_t
 ngx_http_intercom_oauth_store_workspace_delete(ngx_http_request_t *r,
     ngx_str_t *client_id, ngx_str_t *workspace_id)
 {
-    u_char                               *p;
-    size_t                                argvlen[4];
-    ngx_str_t                             set;
-    const char                           *argv[4];
-    ngx_http_intercom_oauth_main_conf_t  *omcf;
+    size_t       argvlen[4];
+    ngx_str_t    set;
+    const char  *argv[4];
 
-    omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
-
-    set.len = omcf->store->prefix.len + sizeof("workspace::") - 1
-              + client_id->len + workspace_id->len;
-    set.data = ngx_pnalloc(r->pool, set.len);
-    if (set.data == NULL) {
+    if (ngx_http_intercom_oauth_store_name(r, "workspace", client_id,
+                                           workspace_id, &set)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
-
-    p = ngx_cpymem(set.data, omcf->store->prefix.data,
-                   omcf->store->prefix.len);
-    p = ngx_cpymem(p, "workspace:", sizeof("workspace:") - 1);
-    p = ngx_cpymem(p, client_id->data, client_id->len);
-    *p++ = ':';
-    ngx_memcpy(p, workspace_id->data, workspace_id->len);
 
     argv[0] = "EVAL";
     argvlen[0] = 4;
@@ -262,17 +237,7 @@ ngx_http_intercom_oauth_store_workspace_delete(ngx_http_request_t *r,
     argv[3] = (char *) set.data;
     argvlen[3] = set.len;
 
-    if (ngx_http_intercom_oauth_redis_command(
-                                   ngx_http_intercom_oauth_store_forget_reply,
-                                   NULL, 4, argv, argvlen)
-        == NULL)
-    {
-        ngx_http_intercom_oauth_store_error(r, "delete", NULL,
-                                            "not connected");
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
+    return ngx_http_intercom_oauth_store_forget(r, 4, argv, argvlen);
 }
 
 
@@ -614,8 +579,9 @@ static ngx_int_t
 ngx_http_intercom_oauth_store_token_key(ngx_http_request_t *r,
     ngx_str_t *client_id, ngx_str_t *key, ngx_str_t *out)
 {
-    u_char                               *p;
+    u_char                               *hex;
     unsigned int                          len;
+    ngx_str_t                             name;
     HMAC_CTX                             *h;
     u_char                                mac[EVP_MAX_MD_SIZE];
     ngx_http_intercom_oauth_main_conf_t  *omcf;
@@ -639,8 +605,35 @@ ngx_http_intercom_oauth_store_token_key(ngx_http_request_t *r,
 
     HMAC_CTX_free(h);
 
-    out->len = omcf->store->prefix.len + sizeof("token::") - 1
-               + client_id->len + 2 * len;
+    hex = ngx_pnalloc(r->pool, 2 * len);
+    if (hex == NULL) {
+        return NGX_ERROR;
+    }
+
+    name.data = hex;
+    name.len = ngx_hex_dump(hex, mac, len) - hex;
+
+    return ngx_http_intercom_oauth_store_name(r, "token", client_id, &name,
+                                              out);
+}
+
+
+/* <prefix><kind>:<client id>:<tail> */
+
+static ngx_int_t
+ngx_http_intercom_oauth_store_name(ngx_http_request_t *r, char *kind,
+    ngx_str_t *client_id, ngx_str_t *tail, ngx_str_t *out)
+{
+    u_char                               *p;
+    size_t                                klen;
+    ngx_http_intercom_oauth_main_conf_t  *omcf;
+
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
+
+    klen = ngx_strlen(kind);
+
+    out->len = omcf->store->prefix.len + klen + 2 + client_id->len
+               + tail->len;
 
     out->data = ngx_pnalloc(r->pool, out->len);
     if (out->data == NULL) {
@@ -649,10 +642,31 @@ ngx_http_intercom_oauth_store_token_key(ngx_http_request_t *r,
 
     p = ngx_cpymem(out->data, omcf->store->prefix.data,
                    omcf->store->prefix.len);
-    p = ngx_cpymem(p, "token:", sizeof("token:") - 1);
+    p = ngx_cpymem(p, kind, klen);
+    *p++ = ':';
     p = ngx_cpymem(p, client_id->data, client_id->len);
     *p++ = ':';
-    (void) ngx_hex_dump(p, mac, len);
+    ngx_memcpy(p, tail->data, tail->len);
+
+    return NGX_OK;
+}
+
+
+/* a command nobody waits for; its failure is logged when it comes */
+
+static ngx_int_t
+ngx_http_intercom_oauth_store_forget(ngx_http_request_t *r, int argc,
+    const char **argv, const size_t *argvlen)
+{
+    if (ngx_http_intercom_oauth_redis_command(
+                                   ngx_http_intercom_oauth_store_forget_reply,
+                                   NULL, argc, argv, argvlen)
+        == NULL)
+    {
+        ngx_http_intercom_oauth_store_error(r, "delete", NULL,
+                                            "not connected");
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }
