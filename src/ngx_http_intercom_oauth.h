@@ -150,6 +150,7 @@ typedef struct {
     ngx_http_intercom_oauth_redis_cmd_t *store_cmd;
     void                      (*store_done)(ngx_http_request_t *r,
                                             ngx_int_t rc);
+    char                       *store_op;       /* for its log line */
     ngx_str_t                   store_key;      /* Redis key, for AAD */
     ngx_str_t                   code;           /* while a state is claimed */
 

@@ -31,15 +31,13 @@
 
 
 static ngx_int_t ngx_http_intercom_oauth_store_wait(ngx_http_request_t *r,
-    int argc, const char **argv, const size_t *argvlen,
+    char *op, int argc, const char **argv, const size_t *argvlen,
     ngx_http_intercom_oauth_store_done_pt done,
     ngx_http_intercom_oauth_redis_handler_pt handler);
 static void ngx_http_intercom_oauth_store_cancel(void *data);
 static ngx_http_intercom_oauth_ctx_t *ngx_http_intercom_oauth_store_reply_ctx(
     void *data);
-static void ngx_http_intercom_oauth_store_claim_reply(void *data,
-    redisReply *reply, const char *why);
-static void ngx_http_intercom_oauth_store_put_reply(void *data,
+static void ngx_http_intercom_oauth_store_set_reply(void *data,
     redisReply *reply, const char *why);
 static void ngx_http_intercom_oauth_store_get_reply(void *data,
     redisReply *reply, const char *why);
@@ -109,8 +107,9 @@ ngx_http_intercom_oauth_store_state_claim(ngx_http_request_t *r,
     argv[5] = (char *) ttl;
     argvlen[5] = ngx_sprintf(ttl, "%M", ttl_ms) - ttl;
 
-    return ngx_http_intercom_oauth_store_wait(r, 6, argv, argvlen, done,
-                                   ngx_http_intercom_oauth_store_claim_reply);
+    return ngx_http_intercom_oauth_store_wait(r, "state claim", 6, argv,
+                                    argvlen, done,
+                                    ngx_http_intercom_oauth_store_set_reply);
 }
 
 
@@ -185,8 +184,9 @@ ngx_http_intercom_oauth_store_token_put(ngx_http_request_t *r,
     ngx_http_intercom_oauth_store_count(r,
                                     NGX_HTTP_INTERCOM_OAUTH_CNT_STORE_WRITES);
 
-    return ngx_http_intercom_oauth_store_wait(r, 3, argv, argvlen, done,
-                                     ngx_http_intercom_oauth_store_put_reply);
+    return ngx_http_intercom_oauth_store_wait(r, "write", 3, argv, argvlen,
+                                    done,
+                                    ngx_http_intercom_oauth_store_set_reply);
 }
 
 
@@ -315,7 +315,7 @@ ngx_http_intercom_oauth_store_load(ngx_http_request_t *r)
     argv[1] = (char *) ctx->store_key.data;
     argvlen[1] = ctx->store_key.len;
 
-    rc = ngx_http_intercom_oauth_store_wait(r, 2, argv, argvlen,
+    rc = ngx_http_intercom_oauth_store_wait(r, "read", 2, argv, argvlen,
                                     ngx_http_intercom_oauth_store_load_done,
                                     ngx_http_intercom_oauth_store_get_reply);
 
@@ -351,7 +351,7 @@ ngx_http_intercom_oauth_store_load_done(ngx_http_request_t *r, ngx_int_t rc)
  */
 
 static ngx_int_t
-ngx_http_intercom_oauth_store_wait(ngx_http_request_t *r, int argc,
+ngx_http_intercom_oauth_store_wait(ngx_http_request_t *r, char *op, int argc,
     const char **argv, const size_t *argvlen,
     ngx_http_intercom_oauth_store_done_pt done,
     ngx_http_intercom_oauth_redis_handler_pt handler)
@@ -382,6 +382,7 @@ ngx_http_intercom_oauth_store_wait(ngx_http_request_t *r, int argc,
     }
 
     ctx->store_done = done;
+    ctx->store_op = op;
 
     return NGX_AGAIN;
 }
@@ -414,8 +415,13 @@ ngx_http_intercom_oauth_store_reply_ctx(void *data)
 }
 
 
+/*
+ * SET answers OK, or nil when NX found the key: the state claim's "used
+ * already".  Anything else is a failure.
+ */
+
 static void
-ngx_http_intercom_oauth_store_claim_reply(void *data, redisReply *reply,
+ngx_http_intercom_oauth_store_set_reply(void *data, redisReply *reply,
     const char *why)
 {
     ngx_int_t                       rc;
@@ -431,29 +437,7 @@ ngx_http_intercom_oauth_store_claim_reply(void *data, redisReply *reply,
         rc = NGX_DECLINED;
 
     } else {
-        ngx_http_intercom_oauth_store_error(r, "state claim", reply, why);
-        rc = NGX_ERROR;
-    }
-
-    ctx->store_done(r, rc);
-}
-
-
-static void
-ngx_http_intercom_oauth_store_put_reply(void *data, redisReply *reply,
-    const char *why)
-{
-    ngx_int_t                       rc;
-    ngx_http_request_t             *r = data;
-    ngx_http_intercom_oauth_ctx_t  *ctx;
-
-    ctx = ngx_http_intercom_oauth_store_reply_ctx(data);
-
-    if (reply && reply->type == REDIS_REPLY_STATUS) {
-        rc = NGX_OK;
-
-    } else {
-        ngx_http_intercom_oauth_store_error(r, "write", reply, why);
+        ngx_http_intercom_oauth_store_error(r, ctx->store_op, reply, why);
         rc = NGX_ERROR;
     }
 
