@@ -258,7 +258,25 @@ is(redis_cli($rport, '-n', 2, 'EXISTS',
 
 my (undef, undef, $status) = http_request($port, 'GET /status');
 like($status, qr/"callbacks_refused":1\}/, 'the status counts the refusal');
+
+# -- the connection drops while a read waits ----------------------------
+
+sleep 2.5;    # the longest back-off: connected again
+kill 'STOP', redis_pid($rport);
+my $dropped = IntercomOAuthTest::http_send($port, 'GET /token',
+                                           session_cookie(sid()));
+sleep 0.1;
+$t0 = time;
+stop_redis($rport, 'KILL');
+my (undef, undef, $dbody) = IntercomOAuthTest::http_read($dropped);
+$dt = time - $t0;
+is($dbody, '[0][]', 'Redis killed while a read waits: "not connected"');
+ok($dt < 0.3, sprintf('at once, not after the command timeout (%.2f s)', $dt));
+like(log_of($prefix), qr/read failed: connection lost/,
+     'the waiting request was told the connection was lost');
+
 stop_nginx($prefix);
+start_redis($rport, "$dir/redis", @redis_args);
 
 for my $p (glob "$root/t/servroot-{faults,unix,otherkey,badpass,slow,gone}-$port") {
     my $log = log_of($p);
