@@ -19,13 +19,14 @@ SOURCES      := config ngx_http_intercom_oauth_module.c $(wildcard src/*.c src/*
 
 # what "make deps" installs; see README "Requirements"
 DEB_BUILD    := build-essential nginx-core nginx-dev libssl-dev \
-                libcurl4-openssl-dev libyajl-dev libpcre2-dev zlib1g-dev \
-                ca-certificates
+                libcurl4-openssl-dev libyajl-dev libhiredis-dev \
+                libpcre2-dev zlib1g-dev ca-certificates
 DEB_TEST     := openssl python3 curl perl libtest-base-perl \
                 libtext-diff-perl libtest-longstring-perl \
                 liblist-moreutils-perl libipc-run-perl libwww-perl \
                 liburi-perl libhttp-message-perl libio-socket-ssl-perl \
-                liblwp-protocol-https-perl libhttp-cookies-perl
+                liblwp-protocol-https-perl libhttp-cookies-perl \
+                redis-server
 
 .PHONY: all module deps deps-build deps-test test run stop clean
 

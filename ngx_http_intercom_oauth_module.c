@@ -14,18 +14,26 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "ngx_http_intercom_oauth.h"
 #include "ngx_http_intercom_oauth_button.h"
 #include "ngx_http_intercom_oauth_callback.h"
 #include "ngx_http_intercom_oauth_disconnect.h"
 #include "ngx_http_intercom_oauth_exchange.h"
+#include "ngx_http_intercom_oauth_redis.h"
 #include "ngx_http_intercom_oauth_require.h"
 #include "ngx_http_intercom_oauth_status.h"
 #include "ngx_http_intercom_oauth_webhook.h"
 #include "ngx_http_intercom_oauth_secret.h"
 #include "ngx_http_intercom_oauth_session.h"
+#include "ngx_http_intercom_oauth_store.h"
 #include "ngx_http_intercom_oauth_zone.h"
 
+
+/* what the store's key names are derived with (HMAC label) */
+#define NGX_HTTP_INTERCOM_OAUTH_NAMES_LABEL  "intercom_oauth_store key names"
 
 /* shortest state secret accepted from file: or env:, in bytes */
 #define NGX_HTTP_INTERCOM_OAUTH_MIN_STATE_SECRET  16
@@ -34,6 +42,8 @@
 static ngx_int_t ngx_http_intercom_oauth_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_http_intercom_oauth_init(ngx_conf_t *cf);
 static void *ngx_http_intercom_oauth_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_intercom_oauth_init_main_conf(ngx_conf_t *cf,
+    void *conf);
 static void *ngx_http_intercom_oauth_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_intercom_oauth_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
@@ -63,6 +73,10 @@ static char *ngx_http_intercom_oauth_session_cookie(ngx_conf_t *cf,
 static char *ngx_http_intercom_oauth_state_secret(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_intercom_oauth_ca_file(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_intercom_oauth_store(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_intercom_oauth_store_secret(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 
 static ngx_int_t ngx_http_intercom_oauth_access_token_variable(
@@ -289,6 +303,56 @@ static ngx_command_t  ngx_http_intercom_oauth_commands[] = {
       offsetof(ngx_http_intercom_oauth_loc_conf_t, proxy),
       NULL },
 
+    { ngx_string("intercom_oauth_store"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_intercom_oauth_store,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("intercom_oauth_store_password"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_intercom_oauth_store_secret,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("intercom_oauth_store_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_intercom_oauth_store_secret,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("intercom_oauth_store_prefix"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_intercom_oauth_main_conf_t, store_conf.prefix),
+      NULL },
+
+    { ngx_string("intercom_oauth_store_connect_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_intercom_oauth_main_conf_t,
+               store_conf.connect_timeout),
+      NULL },
+
+    { ngx_string("intercom_oauth_store_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_intercom_oauth_main_conf_t, store_conf.timeout),
+      NULL },
+
+    { ngx_string("intercom_oauth_store_cache_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_intercom_oauth_main_conf_t, store_conf.cache_ttl),
+      NULL },
+
       ngx_null_command
 };
 
@@ -298,7 +362,7 @@ static ngx_http_module_t  ngx_http_intercom_oauth_module_ctx = {
     ngx_http_intercom_oauth_init,              /* postconfiguration */
 
     ngx_http_intercom_oauth_create_main_conf,  /* create main configuration */
-    NULL,                                      /* init main configuration */
+    ngx_http_intercom_oauth_init_main_conf,    /* init main configuration */
 
     NULL,                                      /* create server configuration */
     NULL,                                      /* merge server configuration */
@@ -406,6 +470,19 @@ ngx_http_intercom_oauth_init(ngx_conf_t *cf)
 
     *h = ngx_http_intercom_oauth_require_handler;
 
+    /*
+     * Variables are evaluated synchronously, "return" and "set" already in
+     * the rewrite phase: a token that is only in Redis is loaded before
+     * them.  Handlers of a phase run in the reverse order of registration,
+     * and this module registers after ngx_http_rewrite_module.
+     */
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_REWRITE_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_intercom_oauth_store_load;
+
     ngx_http_intercom_oauth_error_index =
         ngx_http_get_variable_index(cf, &ngx_http_intercom_oauth_error_name);
 
@@ -426,6 +503,11 @@ ngx_http_intercom_oauth_create_main_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     omcf->shm_zone = NULL;
+     *     omcf->store = NULL;
+     *     omcf->store_conf.url = { 0, NULL };
+     *     omcf->store_conf.password = { 0, NULL };
+     *     omcf->store_conf.prefix = { 0, NULL };
+     *     omcf->store_conf.has_key = 0;
      */
 
     omcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_intercom_oauth_main_conf_t));
@@ -433,7 +515,68 @@ ngx_http_intercom_oauth_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    omcf->store_conf.connect_timeout = NGX_CONF_UNSET_MSEC;
+    omcf->store_conf.timeout = NGX_CONF_UNSET_MSEC;
+    omcf->store_conf.cache_ttl = NGX_CONF_UNSET;
+
     return omcf;
+}
+
+
+/*
+ * The store is all or nothing: a URL, a zone to cache in and a key to seal
+ * tokens with; the companion directives without a URL are a mistake.
+ */
+
+static char *
+ngx_http_intercom_oauth_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_intercom_oauth_main_conf_t  *omcf = conf;
+
+    ngx_http_intercom_oauth_redis_conf_t  *sc;
+
+    sc = &omcf->store_conf;
+
+    ngx_conf_init_msec_value(sc->connect_timeout, 1000);
+    ngx_conf_init_msec_value(sc->timeout, 1000);
+    ngx_conf_init_value(sc->cache_ttl, 60);
+
+    if (sc->prefix.data == NULL) {
+        ngx_str_set(&sc->prefix, "intercom_oauth:");
+    }
+
+    if (sc->url.len == 0) {
+        if (sc->has_key || sc->password.len) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"intercom_oauth_store_key\" and "
+                               "\"intercom_oauth_store_password\" need "
+                               "\"intercom_oauth_store\"");
+            return NGX_CONF_ERROR;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    if (omcf->shm_zone == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"intercom_oauth_store\" needs "
+                           "\"intercom_oauth_zone\": the zone is the "
+                           "store's local cache");
+        return NGX_CONF_ERROR;
+    }
+
+    if (!sc->has_key) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"intercom_oauth_store\" needs "
+                           "\"intercom_oauth_store_key file:PATH\": tokens "
+                           "are bearer credentials and are kept in Redis "
+                           "encrypted only");
+        return NGX_CONF_ERROR;
+    }
+
+    omcf->store = sc;
+
+    return NGX_CONF_OK;
 }
 
 
@@ -666,6 +809,26 @@ ngx_http_intercom_oauth_merge_loc_conf(ngx_conf_t *cf, void *parent,
 
     if (conf->handler == NGX_HTTP_INTERCOM_OAUTH_HANDLER_STATUS) {
         return NGX_CONF_OK;
+    }
+
+    /*
+     * Several hosts share one store: a state minted by one must verify on
+     * another, which the zone's generated secret cannot do.  The store's
+     * URL is known here, its directive being allowed in http only.
+     */
+    if (omcf->store_conf.url.len
+        && (conf->handler == NGX_HTTP_INTERCOM_OAUTH_HANDLER_BUTTON
+            || conf->handler == NGX_HTTP_INTERCOM_OAUTH_HANDLER_BUTTON_REDIRECT
+            || conf->handler == NGX_HTTP_INTERCOM_OAUTH_HANDLER_CALLBACK)
+        && conf->state_secret.len == 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\" with \"intercom_oauth_store\" needs "
+                           "\"intercom_oauth_state_secret\": hosts that "
+                           "share a store must share the state secret, or a "
+                           "callback on another host fails with "
+                           "state_invalid", name);
+        return NGX_CONF_ERROR;
     }
 
     if (conf->client_id.len == 0) {
@@ -1225,6 +1388,185 @@ ngx_http_intercom_oauth_ca_file(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
+/*
+ * intercom_oauth_store redis://HOST[:PORT][/DB] | unix:PATH.  A host name
+ * is resolved here, once: hiredis would resolve it with a blocking call.
+ */
+
+static char *
+ngx_http_intercom_oauth_store(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_intercom_oauth_main_conf_t  *omcf = conf;
+
+    u_char                                *p, *last, *slash;
+    size_t                                 len;
+    ngx_int_t                              db;
+    ngx_str_t                             *value;
+    ngx_url_t                              u;
+    ngx_http_intercom_oauth_redis_conf_t  *sc;
+
+    sc = &omcf->store_conf;
+
+    if (sc->url.len) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    sc->url = value[1];
+
+    if (value[1].len > 5
+        && ngx_strncmp(value[1].data, "unix:", 5) == 0)
+    {
+        sc->unix_path.len = value[1].len - 5;
+        sc->unix_path.data = ngx_pnalloc(cf->pool, sc->unix_path.len + 1);
+        if (sc->unix_path.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        (void) ngx_cpystrn(sc->unix_path.data, value[1].data + 5,
+                           sc->unix_path.len + 1);
+        return NGX_CONF_OK;
+    }
+
+    if (value[1].len <= 8
+        || ngx_strncasecmp(value[1].data, (u_char *) "redis://", 8) != 0)
+    {
+        goto invalid;
+    }
+
+    p = value[1].data + 8;
+    last = value[1].data + value[1].len;
+
+    slash = ngx_strlchr(p, last, '/');
+
+    if (slash) {
+        if (slash + 1 == last) {
+            db = 0;
+
+        } else {
+            db = ngx_atoi(slash + 1, last - slash - 1);
+            if (db == NGX_ERROR) {
+                goto invalid;
+            }
+        }
+
+        sc->db = db;
+        last = slash;
+    }
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+
+    u.url.data = p;
+    u.url.len = last - p;
+    u.default_port = 6379;
+
+    if (u.url.len == 0 || ngx_parse_url(cf->pool, &u) != NGX_OK) {
+        if (u.err) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"intercom_oauth_store\" \"%V\": %s",
+                               &value[1], u.err);
+            return NGX_CONF_ERROR;
+        }
+
+        goto invalid;
+    }
+
+    if (u.naddrs == 0) {
+        goto invalid;
+    }
+
+    sc->host.data = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
+    if (sc->host.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen,
+                        sc->host.data, NGX_SOCKADDR_STRLEN, 0);
+    sc->host.data[len] = '\0';
+    sc->host.len = len;
+    sc->port = u.port ? u.port : 6379;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"intercom_oauth_store\" takes "
+                       "redis://HOST[:PORT][/DB] or unix:PATH, not \"%V\"",
+                       &value[1]);
+
+    return NGX_CONF_ERROR;
+}
+
+
+/*
+ * intercom_oauth_store_password file:PATH | env:NAME and
+ * intercom_oauth_store_key file:PATH | env:NAME.  The key is SHA-256 of
+ * what the file holds, which must be at least 32 bytes (for example
+ * "openssl rand -hex 32").
+ */
+
+static char *
+ngx_http_intercom_oauth_store_secret(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_intercom_oauth_main_conf_t  *omcf = conf;
+
+    char                                  *rv;
+    ngx_str_t                             *value, secret;
+    ngx_http_intercom_oauth_redis_conf_t  *sc;
+
+    sc = &omcf->store_conf;
+    value = cf->args->elts;
+
+    if (cmd->name.len == sizeof("intercom_oauth_store_password") - 1) {
+        if (sc->password.data) {
+            return "is duplicate";
+        }
+
+        return ngx_http_intercom_oauth_secret_load(cf, &value[1],
+                                                   &sc->password, 0);
+    }
+
+    if (sc->has_key) {
+        return "is duplicate";
+    }
+
+    rv = ngx_http_intercom_oauth_secret_load(cf, &value[1], &secret, 0);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (secret.len < 32) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"intercom_oauth_store_key\" must be at least "
+                           "32 bytes long (openssl rand -hex 32)");
+        return NGX_CONF_ERROR;
+    }
+
+    /*
+     * Two keys from one secret: SHA-256 of it seals the values, and
+     * HMAC-SHA256(that, label) names the keys.
+     */
+    if (EVP_Digest(secret.data, secret.len, sc->key, NULL, EVP_sha256(),
+                   NULL)
+        != 1
+        || HMAC(EVP_sha256(), sc->key, 32,
+                (u_char *) NGX_HTTP_INTERCOM_OAUTH_NAMES_LABEL,
+                sizeof(NGX_HTTP_INTERCOM_OAUTH_NAMES_LABEL) - 1,
+                sc->names_key, NULL)
+           == NULL)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_explicit_memzero(secret.data, secret.len);
+    sc->has_key = 1;
+
+    return NGX_CONF_OK;
+}
+
+
 static ngx_int_t
 ngx_http_intercom_oauth_init_process(ngx_cycle_t *cycle)
 {
@@ -1243,13 +1585,22 @@ ngx_http_intercom_oauth_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    return ngx_http_intercom_oauth_exchange_init_process(cycle);
+    if (ngx_http_intercom_oauth_exchange_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (omcf->store) {
+        return ngx_http_intercom_oauth_redis_init_process(cycle, omcf->store);
+    }
+
+    return NGX_OK;
 }
 
 
 static void
 ngx_http_intercom_oauth_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_http_intercom_oauth_redis_exit_process(cycle);
     ngx_http_intercom_oauth_exchange_exit_process(cycle);
 }
 

@@ -19,7 +19,7 @@ DEB_FILE     := $(DEB_DIR)/$(DEB_PKG)_$(DEB_VERSION)_$(DEB_ARCH).deb
 DEB_CHANGES  := $(DEB_DIR)/$(DEB_PKG)_$(DEB_VERSION)_$(DEB_ARCH).changes
 # debian/control's Build-Depends, and what dpkg-buildpackage itself needs
 DEB_TOOLS    := build-essential dpkg-dev debhelper nginx-dev nginx-core \
-                libcurl4-openssl-dev libyajl-dev lintian
+                libcurl4-openssl-dev libyajl-dev libhiredis-dev lintian
 # what goes into the package's source tree
 DEB_SOURCES  := config ngx_http_intercom_oauth_module.c src debian README.md conf
 

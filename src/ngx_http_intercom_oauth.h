@@ -70,9 +70,29 @@ typedef enum {
 } ngx_http_intercom_oauth_region_e;
 
 
+/* where and how to reach Redis: intercom_oauth_store and its companions */
+typedef struct {
+    ngx_str_t                   url;          /* as configured, for logs */
+    ngx_str_t                   host;         /* numeric, NUL-terminated */
+    int                         port;
+    ngx_str_t                   unix_path;    /* NUL-terminated, or empty */
+    ngx_uint_t                  db;
+    ngx_str_t                   password;     /* empty: no AUTH */
+    ngx_str_t                   prefix;
+    ngx_msec_t                  connect_timeout;
+    ngx_msec_t                  timeout;      /* per command */
+    time_t                      cache_ttl;    /* zone copy trusted, s */
+    u_char                      key[32];      /* AES-256-GCM key */
+    u_char                      names_key[32];  /* HMAC of key names */
+    unsigned                    has_key:1;
+} ngx_http_intercom_oauth_redis_conf_t;
+
+
 typedef struct {
     ngx_shm_zone_t             *shm_zone;
     time_t                      max_state_ttl;  /* over all locations, s */
+    ngx_http_intercom_oauth_redis_conf_t  *store;  /* NULL: none */
+    ngx_http_intercom_oauth_redis_conf_t   store_conf;
 } ngx_http_intercom_oauth_main_conf_t;
 
 
@@ -115,6 +135,9 @@ typedef struct {
 typedef struct ngx_http_intercom_oauth_exchange_s
     ngx_http_intercom_oauth_exchange_t;
 
+typedef struct ngx_http_intercom_oauth_redis_cmd_s
+    ngx_http_intercom_oauth_redis_cmd_t;
+
 
 typedef struct {
     ngx_str_t                   session_id;     /* base64url, 22 bytes */
@@ -124,7 +147,18 @@ typedef struct {
     ngx_str_t                   token;          /* while /me is asked */
     ngx_http_intercom_oauth_exchange_t  *exchange;
 
+    /* the store: the command the request waits for, and what follows */
+    ngx_http_intercom_oauth_redis_cmd_t *store_cmd;
+    void                      (*store_done)(ngx_http_request_t *r,
+                                            ngx_int_t rc);
+    char                       *store_op;       /* for its log line */
+    ngx_str_t                   store_key;      /* Redis key, for AAD */
+    ngx_str_t                   code;           /* while a state is claimed */
+
     unsigned                    session_new:1;
+    unsigned                    store_loaded:1;
+    unsigned                    store_cached:1;
+    unsigned                    store_cleanup:1;
     unsigned                    session_checked:1;
     unsigned                    no_store:1;
 } ngx_http_intercom_oauth_ctx_t;

@@ -17,6 +17,7 @@
 #include "ngx_http_intercom_oauth_response.h"
 #include "ngx_http_intercom_oauth_session.h"
 #include "ngx_http_intercom_oauth_state.h"
+#include "ngx_http_intercom_oauth_store.h"
 #include "ngx_http_intercom_oauth_token.h"
 #include "ngx_http_intercom_oauth_zone.h"
 
@@ -35,6 +36,14 @@ static void ngx_http_intercom_oauth_callback_done(ngx_http_request_t *r,
     ngx_http_intercom_oauth_exchange_t *ex);
 static void ngx_http_intercom_oauth_callback_identity(ngx_http_request_t *r,
     ngx_http_intercom_oauth_exchange_t *ex);
+static void ngx_http_intercom_oauth_callback_claimed(ngx_http_request_t *r,
+    ngx_int_t rc);
+static ngx_int_t ngx_http_intercom_oauth_callback_keep(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_record_t *rec);
+static void ngx_http_intercom_oauth_callback_kept(ngx_http_request_t *r,
+    ngx_int_t rc);
+static ngx_int_t ngx_http_intercom_oauth_callback_unkept(
+    ngx_http_request_t *r);
 static ngx_int_t ngx_http_intercom_oauth_callback_success(
     ngx_http_request_t *r);
 static ngx_int_t ngx_http_intercom_oauth_callback_fail(ngx_http_request_t *r,
@@ -391,6 +400,31 @@ ngx_http_intercom_oauth_callback_process(ngx_http_request_t *r,
 
     ctx->return_to = st.return_to;
 
+    if (omcf->store) {
+        /* the zone knows this host's states; Redis knows every host's */
+        ctx->code = a.code;
+
+        /* as long as the zone keeps it: any location may accept it */
+        rc = ngx_http_intercom_oauth_store_state_claim(r, st.nonce,
+                                      (omcf->max_state_ttl + 1) * 1000,
+                                      ngx_http_intercom_oauth_callback_claimed);
+        if (rc != NGX_AGAIN) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "intercom oauth: callback refused: the store is "
+                          "not connected, so single use of the state "
+                          "cannot be checked across hosts");
+            return ngx_http_intercom_oauth_callback_fail(r,
+                                              NGX_HTTP_SERVICE_UNAVAILABLE,
+                                              "store_unavailable");
+        }
+
+        r->main->count++;
+        r->read_event_handler = ngx_http_test_reading;
+        r->write_event_handler = ngx_http_request_empty_handler;
+
+        return NGX_DONE;
+    }
+
     return ngx_http_intercom_oauth_callback_exchange(r, olcf, &a.code);
 
 bad_request:
@@ -629,9 +663,9 @@ ngx_http_intercom_oauth_callback_done(ngx_http_request_t *r,
                       "the token is stored without an identity");
     }
 
-    ngx_explicit_memzero(tr.access_token.data, tr.access_token.len);
+    rc = ngx_http_intercom_oauth_callback_keep(r, &rec);
 
-    rc = ngx_http_intercom_oauth_callback_success(r);
+    ngx_explicit_memzero(tr.access_token.data, tr.access_token.len);
 
     goto done;
 
@@ -647,6 +681,126 @@ failed:
                                                "exchange_failed");
 
 done:
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+/*
+ * Redis said whether the state was used on any host: the exchange starts
+ * only for its first use.
+ */
+
+static void
+ngx_http_intercom_oauth_callback_claimed(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_connection_t                    *c;
+    ngx_http_intercom_oauth_ctx_t       *ctx;
+    ngx_http_intercom_oauth_loc_conf_t  *olcf;
+
+    c = r->connection;
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_intercom_oauth_module);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_intercom_oauth_callback_exchange(r, olcf, &ctx->code);
+
+    } else if (rc == NGX_DECLINED) {
+        ngx_log_error(NGX_LOG_WARN, c->log, 0,
+                      "intercom oauth: state refused: already used "
+                      "(on another host)");
+        rc = ngx_http_intercom_oauth_callback_fail(r, NGX_HTTP_FORBIDDEN,
+                                                   "state_replayed");
+
+    } else {
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "intercom oauth: callback refused: single use of the "
+                      "state could not be checked in the store");
+        rc = ngx_http_intercom_oauth_callback_fail(r,
+                                              NGX_HTTP_SERVICE_UNAVAILABLE,
+                                              "store_unavailable");
+    }
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+/*
+ * The end of a good exchange.  Without a store: the redirect.  With one,
+ * the callback answers only once Redis has the token, so that a success
+ * the browser sees is a token every host can read and a restart keeps.
+ * Returns what the caller passes to ngx_http_finalize_request().
+ */
+
+static ngx_int_t
+ngx_http_intercom_oauth_callback_keep(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_record_t *rec)
+{
+    ngx_http_intercom_oauth_ctx_t        *ctx;
+    ngx_http_intercom_oauth_loc_conf_t   *olcf;
+    ngx_http_intercom_oauth_main_conf_t  *omcf;
+
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_intercom_oauth_module);
+
+    if (omcf->store == NULL) {
+        return ngx_http_intercom_oauth_callback_success(r);
+    }
+
+    if (ngx_http_intercom_oauth_store_token_put(r, &olcf->client_id,
+                                        &ctx->key, rec,
+                                        ngx_http_intercom_oauth_callback_kept)
+        != NGX_AGAIN)
+    {
+        return ngx_http_intercom_oauth_callback_unkept(r);
+    }
+
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+/* the store did not take the token: refuse, and keep nothing */
+
+static ngx_int_t
+ngx_http_intercom_oauth_callback_unkept(ngx_http_request_t *r)
+{
+    ngx_http_intercom_oauth_ctx_t        *ctx;
+    ngx_http_intercom_oauth_loc_conf_t   *olcf;
+    ngx_http_intercom_oauth_main_conf_t  *omcf;
+
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_intercom_oauth_module);
+
+    (void) ngx_http_intercom_oauth_zone_token_delete(omcf->shm_zone,
+                                                     &olcf->client_id,
+                                                     &ctx->key);
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "intercom oauth: callback failed: the access token could "
+                  "not be written to the store; it was not kept and the "
+                  "user is asked to connect again");
+
+    return ngx_http_intercom_oauth_callback_fail(r,
+                                              NGX_HTTP_SERVICE_UNAVAILABLE,
+                                              "store_unavailable");
+}
+
+
+static void
+ngx_http_intercom_oauth_callback_kept(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_connection_t  *c;
+
+    c = r->connection;
+
+    rc = (rc == NGX_OK) ? ngx_http_intercom_oauth_callback_success(r)
+                        : ngx_http_intercom_oauth_callback_unkept(r);
 
     ngx_http_finalize_request(r, rc);
     ngx_http_run_posted_requests(c);
@@ -725,14 +879,15 @@ ngx_http_intercom_oauth_callback_identity(ngx_http_request_t *r,
                                      NGX_HTTP_INTERCOM_OAUTH_CNT_IDENTITY_OK);
     }
 
+    /* sealed into the command before the plain token is wiped */
+    rc = ngx_http_intercom_oauth_callback_keep(r, &rec);
+
     if (ex->body) {
         ngx_explicit_memzero(ex->body, ex->len);
     }
 
     ngx_explicit_memzero(ctx->token.data, ctx->token.len);
     ngx_str_null(&ctx->token);
-
-    rc = ngx_http_intercom_oauth_callback_success(r);
 
     ngx_http_finalize_request(r, rc);
     ngx_http_run_posted_requests(c);
@@ -781,7 +936,8 @@ ngx_http_intercom_oauth_callback_count(ngx_http_request_t *r, ngx_str_t *code)
         { "state_replayed", NGX_HTTP_INTERCOM_OAUTH_CNT_STATE_REPLAYED },
         { "no_key", NGX_HTTP_INTERCOM_OAUTH_CNT_NO_KEY },
         { "zone_full", NGX_HTTP_INTERCOM_OAUTH_CNT_ZONE_FULL },
-        { "server_error", NGX_HTTP_INTERCOM_OAUTH_CNT_SERVER_ERROR }
+        { "server_error", NGX_HTTP_INTERCOM_OAUTH_CNT_SERVER_ERROR },
+        { "store_unavailable", NGX_HTTP_INTERCOM_OAUTH_CNT_STORE_UNAVAILABLE }
     };
 
     omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);

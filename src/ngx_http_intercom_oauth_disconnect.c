@@ -13,6 +13,7 @@
 #include "ngx_http_intercom_oauth_disconnect.h"
 #include "ngx_http_intercom_oauth_exchange.h"
 #include "ngx_http_intercom_oauth_response.h"
+#include "ngx_http_intercom_oauth_store.h"
 #include "ngx_http_intercom_oauth_zone.h"
 
 
@@ -77,6 +78,13 @@ ngx_http_intercom_oauth_disconnect_handler(ngx_http_request_t *r)
 
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* every host reads Redis on a miss: the token goes there first */
+    if (omcf->store && key.len) {
+        (void) ngx_http_intercom_oauth_store_token_delete(r,
+                                                          &olcf->client_id,
+                                                          &key);
     }
 
     if (rc == NGX_DECLINED) {

@@ -86,6 +86,28 @@ static ngx_http_intercom_oauth_stat_t  ngx_http_intercom_oauth_stats[] = {
 };
 
 
+/* shown only when intercom_oauth_store is configured */
+static ngx_http_intercom_oauth_stat_t
+    ngx_http_intercom_oauth_store_stats[] =
+{
+
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_STORE_WRITES, "writes",
+      "intercom_oauth_store_operations_total", "op=\"write\"" },
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_STORE_READS, "reads",
+      "intercom_oauth_store_operations_total", "op=\"read\"" },
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_STORE_HITS, "hits",
+      "intercom_oauth_store_reads_total", "outcome=\"hit\"" },
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_STORE_MISSES, "misses",
+      "intercom_oauth_store_reads_total", "outcome=\"miss\"" },
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_STORE_ERRORS, "errors",
+      "intercom_oauth_store_errors_total", "" },
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_STORE_UNAVAILABLE, "callbacks_refused",
+      "intercom_oauth_store_callbacks_refused_total", "" },
+
+    { 0, NULL, NULL, NULL }
+};
+
+
 static ngx_msec_t  ngx_http_intercom_oauth_bounds[] = {
     NGX_HTTP_INTERCOM_OAUTH_LATENCY_BUCKETS
 };
@@ -94,9 +116,11 @@ static ngx_msec_t  ngx_http_intercom_oauth_bounds[] = {
 static ngx_uint_t ngx_http_intercom_oauth_status_prometheus(
     ngx_http_request_t *r);
 static u_char *ngx_http_intercom_oauth_status_json(u_char *p,
-    ngx_shm_zone_t *zone);
+    ngx_shm_zone_t *zone, ngx_uint_t store);
 static u_char *ngx_http_intercom_oauth_status_text(u_char *p,
-    ngx_shm_zone_t *zone);
+    ngx_shm_zone_t *zone, ngx_uint_t store);
+static u_char *ngx_http_intercom_oauth_status_counters(u_char *p,
+    ngx_shm_zone_t *zone, ngx_http_intercom_oauth_stat_t *stats);
 
 
 ngx_int_t
@@ -129,12 +153,14 @@ ngx_http_intercom_oauth_status_handler(ngx_http_request_t *r)
 
     if (text) {
         b->last = ngx_http_intercom_oauth_status_text(b->last,
-                                                      omcf->shm_zone);
+                                                      omcf->shm_zone,
+                                                      omcf->store != NULL);
         type = "text/plain; version=0.0.4; charset=utf-8";
 
     } else {
         b->last = ngx_http_intercom_oauth_status_json(b->last,
-                                                      omcf->shm_zone);
+                                                      omcf->shm_zone,
+                                                      omcf->store != NULL);
         type = "application/json";
     }
 
@@ -176,7 +202,8 @@ ngx_http_intercom_oauth_status_prometheus(ngx_http_request_t *r)
 
 
 static u_char *
-ngx_http_intercom_oauth_status_json(u_char *p, ngx_shm_zone_t *zone)
+ngx_http_intercom_oauth_status_json(u_char *p, ngx_shm_zone_t *zone,
+    ngx_uint_t store)
 {
     u_char                          *dot;
     size_t                           used, free;
@@ -246,40 +273,37 @@ ngx_http_intercom_oauth_status_json(u_char *p, ngx_shm_zone_t *zone)
     ngx_http_intercom_oauth_zone_bytes(zone, &used, &free);
 
     p = ngx_sprintf(p, "}},\"zone\":{\"name\":\"%V\",\"tokens\":%ui,"
-                    "\"bytes_used\":%uz,\"bytes_free\":%uz}}\n",
+                    "\"bytes_used\":%uz,\"bytes_free\":%uz}",
                     &zone->shm.name,
                     ngx_http_intercom_oauth_zone_tokens(zone), used, free);
 
-    return p;
+    if (store) {
+        p = ngx_sprintf(p, ",\"store\":{");
+
+        for (st = ngx_http_intercom_oauth_store_stats; st->json; st++) {
+            n = ngx_http_intercom_oauth_zone_counter(zone, st->counter);
+            p = ngx_sprintf(p, "%s\"%s\":%uA",
+                            st != ngx_http_intercom_oauth_store_stats
+                            ? "," : "", st->json, n);
+        }
+
+        p = ngx_sprintf(p, "}");
+    }
+
+    return ngx_sprintf(p, "}\n");
 }
 
 
 static u_char *
-ngx_http_intercom_oauth_status_text(u_char *p, ngx_shm_zone_t *zone)
+ngx_http_intercom_oauth_status_text(u_char *p, ngx_shm_zone_t *zone,
+    ngx_uint_t store)
 {
-    size_t                           used, free;
-    ngx_uint_t                       i;
-    ngx_atomic_uint_t                n, cumulative, sum;
-    ngx_http_intercom_oauth_stat_t  *st;
-    char                            *last;
+    size_t              used, free;
+    ngx_uint_t          i;
+    ngx_atomic_uint_t   cumulative, sum;
 
-    last = NULL;
-
-    for (st = ngx_http_intercom_oauth_stats; st->json; st++) {
-        n = ngx_http_intercom_oauth_zone_counter(zone, st->counter);
-
-        if (last == NULL || ngx_strcmp(last, st->metric) != 0) {
-            p = ngx_sprintf(p, "# TYPE %s counter\n", st->metric);
-            last = st->metric;
-        }
-
-        if (st->label[0]) {
-            p = ngx_sprintf(p, "%s{%s} %uA\n", st->metric, st->label, n);
-
-        } else {
-            p = ngx_sprintf(p, "%s %uA\n", st->metric, n);
-        }
-    }
+    p = ngx_http_intercom_oauth_status_counters(p, zone,
+                                             ngx_http_intercom_oauth_stats);
 
     p = ngx_sprintf(p, "# TYPE intercom_oauth_exchange_duration_seconds "
                     "histogram\n");
@@ -319,6 +343,43 @@ ngx_http_intercom_oauth_status_text(u_char *p, ngx_shm_zone_t *zone)
                     "intercom_oauth_zone_bytes{state=\"used\"} %uz\n"
                     "intercom_oauth_zone_bytes{state=\"free\"} %uz\n",
                     ngx_http_intercom_oauth_zone_tokens(zone), used, free);
+
+    if (store) {
+        p = ngx_http_intercom_oauth_status_counters(p, zone,
+                                       ngx_http_intercom_oauth_store_stats);
+    }
+
+    return p;
+}
+
+
+/* counters in Prometheus' text format, one TYPE line per metric */
+
+static u_char *
+ngx_http_intercom_oauth_status_counters(u_char *p, ngx_shm_zone_t *zone,
+    ngx_http_intercom_oauth_stat_t *stats)
+{
+    char                            *last;
+    ngx_atomic_uint_t                n;
+    ngx_http_intercom_oauth_stat_t  *st;
+
+    last = NULL;
+
+    for (st = stats; st->json; st++) {
+        n = ngx_http_intercom_oauth_zone_counter(zone, st->counter);
+
+        if (last == NULL || ngx_strcmp(last, st->metric) != 0) {
+            p = ngx_sprintf(p, "# TYPE %s counter\n", st->metric);
+            last = st->metric;
+        }
+
+        if (st->label[0]) {
+            p = ngx_sprintf(p, "%s{%s} %uA\n", st->metric, st->label, n);
+
+        } else {
+            p = ngx_sprintf(p, "%s %uA\n", st->metric, n);
+        }
+    }
 
     return p;
 }

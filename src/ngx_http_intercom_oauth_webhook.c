@@ -16,6 +16,7 @@
 #include "ngx_http_intercom_oauth_webhook.h"
 #include "ngx_http_intercom_oauth_identity.h"
 #include "ngx_http_intercom_oauth_response.h"
+#include "ngx_http_intercom_oauth_store.h"
 #include "ngx_http_intercom_oauth_zone.h"
 
 
@@ -136,6 +137,12 @@ ngx_http_intercom_oauth_webhook_body(ngx_http_request_t *r)
     deleted = ngx_http_intercom_oauth_zone_delete_workspace(omcf->shm_zone,
                                                             &olcf->client_id,
                                                             &app_id);
+
+    if (omcf->store) {
+        (void) ngx_http_intercom_oauth_store_workspace_delete(r,
+                                                          &olcf->client_id,
+                                                          &app_id);
+    }
 
     ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
                                        NGX_HTTP_INTERCOM_OAUTH_CNT_WEBHOOKS);

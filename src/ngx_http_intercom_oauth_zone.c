@@ -857,6 +857,39 @@ ngx_http_intercom_oauth_zone_token_get(ngx_shm_zone_t *shm_zone,
 
 
 ngx_int_t
+ngx_http_intercom_oauth_zone_token_stored(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *client_id, ngx_str_t *key, time_t *stored)
+{
+    size_t                               klen;
+    uint32_t                             hash;
+    ngx_http_intercom_oauth_node_t      *on;
+    ngx_http_intercom_oauth_zone_ctx_t  *ctx;
+    u_char                               kbuf[NGX_HTTP_INTERCOM_OAUTH_ZONE_MAX_KEY];
+
+    klen = ngx_http_intercom_oauth_zone_key(kbuf, client_id, key);
+
+    if (klen == 0) {
+        return NGX_DECLINED;
+    }
+
+    ctx = shm_zone->data;
+    hash = ngx_crc32_short(kbuf, klen);
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    on = ngx_http_intercom_oauth_zone_lookup(&ctx->sh->tokens, kbuf, klen,
+                                             hash);
+    if (on) {
+        *stored = on->time;
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return on ? NGX_OK : NGX_DECLINED;
+}
+
+
+ngx_int_t
 ngx_http_intercom_oauth_zone_token_delete(ngx_shm_zone_t *shm_zone,
     ngx_str_t *client_id, ngx_str_t *key)
 {

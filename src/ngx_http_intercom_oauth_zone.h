@@ -72,6 +72,13 @@ typedef enum {
     NGX_HTTP_INTERCOM_OAUTH_CNT_WEBHOOKS,
     NGX_HTTP_INTERCOM_OAUTH_CNT_WEBHOOKS_REFUSED,
     NGX_HTTP_INTERCOM_OAUTH_CNT_TOKENS_DELETED,
+    /* the store (intercom_oauth_store) */
+    NGX_HTTP_INTERCOM_OAUTH_CNT_STORE_WRITES,
+    NGX_HTTP_INTERCOM_OAUTH_CNT_STORE_READS,
+    NGX_HTTP_INTERCOM_OAUTH_CNT_STORE_HITS,
+    NGX_HTTP_INTERCOM_OAUTH_CNT_STORE_MISSES,
+    NGX_HTTP_INTERCOM_OAUTH_CNT_STORE_ERRORS,
+    NGX_HTTP_INTERCOM_OAUTH_CNT_STORE_UNAVAILABLE,
     NGX_HTTP_INTERCOM_OAUTH_CNT_MAX
 } ngx_http_intercom_oauth_counter_e;
 
@@ -123,6 +130,14 @@ ngx_int_t ngx_http_intercom_oauth_zone_token_put(ngx_shm_zone_t *shm_zone,
 ngx_int_t ngx_http_intercom_oauth_zone_token_get(ngx_shm_zone_t *shm_zone,
     ngx_str_t *client_id, ngx_str_t *key, ngx_pool_t *pool,
     ngx_http_intercom_oauth_record_t *rec);
+
+/*
+ * Tells when the record for (client_id, key) was put in the zone (seconds
+ * since the epoch), without copying it.  Returns NGX_OK, or NGX_DECLINED
+ * when there is none.
+ */
+ngx_int_t ngx_http_intercom_oauth_zone_token_stored(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *client_id, ngx_str_t *key, time_t *stored);
 
 /*
  * Removes the record for (client_id, key).  Returns NGX_OK, or NGX_DECLINED

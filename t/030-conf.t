@@ -106,7 +106,7 @@ sub render_paths {
     $text =~ s/^(\s*ssl_certificate_key)\s+\S+;/$1  $certs\/site.key;/mg;
     $text =~ s{^(\s*(?:\w+_trusted_certificate|ssl_client_certificate|intercom_oauth_ca_file))\s+(/\S+);}
               {-f $2 ? "$1  $2;" : "$1  $certs/ca.crt;"}mge;
-    $text =~ s{(intercom_oauth_(?:client|state)_secret\s+)file:\S+;}{${1}file:$dir/intercom.secret;}g;
+    $text =~ s{(intercom_oauth_(?:client_secret|state_secret|store_key|store_password)\s+)file:\S+;}{${1}file:$dir/intercom.secret;}g;
     $text =~ s{^(\s*(?:access_log|error_log))\s+/\S+/([^/\s;]+)}{$1  $dir/logs/$2}mg;
     $text =~ s{^(\s*pid)\s+\S+;}{$1  $dir/logs/nginx.pid;}mg;
     return ($text);

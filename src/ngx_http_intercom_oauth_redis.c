@@ -1,0 +1,634 @@
+
+/*
+ * The hiredis <-> nginx event adapter and the worker's Redis connection.
+ *
+ * hiredis asks for read and write readiness through five hooks (addRead,
+ * delRead, addWrite, delWrite, cleanup); here they add and delete
+ * level-triggered nginx events on an ngx_connection_t that wraps hiredis's
+ * descriptor, because hiredis reads at most one buffer per call and would
+ * stall under edge-triggered events.  hiredis owns the descriptor and
+ * closes it; the connection is given back to nginx in the cleanup hook.
+ *
+ * hiredis 0.14 has no timers: the connect timeout, the per-command timeout
+ * and the reconnect back-off are nginx timers.  A command that times out
+ * ends the connection (a Redis that is this slow is treated as gone), which
+ * hands every other pending command NULL at once instead of letting each
+ * wait its own timeout.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+
+#include "ngx_http_intercom_oauth_redis.h"
+
+
+typedef enum {
+    NGX_HTTP_INTERCOM_OAUTH_REDIS_DOWN = 0,
+    NGX_HTTP_INTERCOM_OAUTH_REDIS_CONNECTING,
+    NGX_HTTP_INTERCOM_OAUTH_REDIS_READY
+} ngx_http_intercom_oauth_redis_state_e;
+
+
+struct ngx_http_intercom_oauth_redis_cmd_s {
+    ngx_event_t                                timer;
+    ngx_http_intercom_oauth_redis_handler_pt   handler;  /* NULL: nobody */
+    void                                      *data;
+};
+
+
+typedef struct {
+    ngx_http_intercom_oauth_redis_conf_t  *conf;
+    redisAsyncContext                     *ac;
+    ngx_connection_t                      *conn;
+    ngx_uint_t                             state;
+    ngx_msec_t                             backoff;
+    ngx_uint_t                             failures;  /* since last up */
+    ngx_event_t                            reconnect;
+    ngx_event_t                            connect_timer;
+    ngx_log_t                             *log;
+    unsigned                               exiting:1;
+} ngx_http_intercom_oauth_redis_t;
+
+
+static void ngx_http_intercom_oauth_redis_connect(void);
+static void ngx_http_intercom_oauth_redis_schedule(void);
+static void ngx_http_intercom_oauth_redis_reconnect_handler(ngx_event_t *ev);
+static void ngx_http_intercom_oauth_redis_connect_timeout(ngx_event_t *ev);
+static void ngx_http_intercom_oauth_redis_drop(const char *why);
+static void ngx_http_intercom_oauth_redis_on_connect(
+    const redisAsyncContext *ac, int status);
+static void ngx_http_intercom_oauth_redis_on_disconnect(
+    const redisAsyncContext *ac, int status);
+static void ngx_http_intercom_oauth_redis_setup_reply(redisAsyncContext *ac,
+    void *reply, void *privdata);
+static void ngx_http_intercom_oauth_redis_reply(redisAsyncContext *ac,
+    void *reply, void *privdata);
+static void ngx_http_intercom_oauth_redis_command_timeout(ngx_event_t *ev);
+static void ngx_http_intercom_oauth_redis_read_handler(ngx_event_t *ev);
+static void ngx_http_intercom_oauth_redis_write_handler(ngx_event_t *ev);
+static void ngx_http_intercom_oauth_redis_add_read(void *privdata);
+static void ngx_http_intercom_oauth_redis_del_read(void *privdata);
+static void ngx_http_intercom_oauth_redis_add_write(void *privdata);
+static void ngx_http_intercom_oauth_redis_del_write(void *privdata);
+static void ngx_http_intercom_oauth_redis_cleanup(void *privdata);
+
+
+/* one per worker: a worker is one thread */
+static ngx_http_intercom_oauth_redis_t  ngx_http_intercom_oauth_redis;
+
+
+ngx_int_t
+ngx_http_intercom_oauth_redis_init_process(ngx_cycle_t *cycle,
+    ngx_http_intercom_oauth_redis_conf_t *conf)
+{
+    ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
+
+    ngx_memzero(rd, sizeof(ngx_http_intercom_oauth_redis_t));
+
+    rd->conf = conf;
+    rd->log = cycle->log;
+    rd->backoff = NGX_HTTP_INTERCOM_OAUTH_REDIS_BACKOFF_MIN;
+
+    rd->reconnect.handler = ngx_http_intercom_oauth_redis_reconnect_handler;
+    rd->reconnect.log = cycle->log;
+    rd->reconnect.data = rd;
+    rd->reconnect.cancelable = 1;
+
+    rd->connect_timer.handler = ngx_http_intercom_oauth_redis_connect_timeout;
+    rd->connect_timer.log = cycle->log;
+    rd->connect_timer.data = rd;
+    rd->connect_timer.cancelable = 1;
+
+    ngx_http_intercom_oauth_redis_connect();
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_intercom_oauth_redis_exit_process(ngx_cycle_t *cycle)
+{
+    redisAsyncContext                *ac;
+    ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
+
+    if (rd->conf == NULL) {
+        return;
+    }
+
+    rd->exiting = 1;
+
+    if (rd->reconnect.timer_set) {
+        ngx_del_timer(&rd->reconnect);
+    }
+
+    if (rd->connect_timer.timer_set) {
+        ngx_del_timer(&rd->connect_timer);
+    }
+
+    ac = rd->ac;
+    rd->ac = NULL;
+    rd->state = NGX_HTTP_INTERCOM_OAUTH_REDIS_DOWN;
+
+    if (ac) {
+        redisAsyncFree(ac);
+    }
+}
+
+
+ngx_uint_t
+ngx_http_intercom_oauth_redis_ready(void)
+{
+    return ngx_http_intercom_oauth_redis.state
+           == NGX_HTTP_INTERCOM_OAUTH_REDIS_READY;
+}
+
+
+ngx_http_intercom_oauth_redis_cmd_t *
+ngx_http_intercom_oauth_redis_command(
+    ngx_http_intercom_oauth_redis_handler_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen)
+{
+    ngx_http_intercom_oauth_redis_t      *rd = &ngx_http_intercom_oauth_redis;
+    ngx_http_intercom_oauth_redis_cmd_t  *cmd;
+
+    if (rd->state != NGX_HTTP_INTERCOM_OAUTH_REDIS_READY || rd->ac == NULL) {
+        return NULL;
+    }
+
+    cmd = ngx_calloc(sizeof(ngx_http_intercom_oauth_redis_cmd_t), rd->log);
+    if (cmd == NULL) {
+        return NULL;
+    }
+
+    cmd->handler = handler;
+    cmd->data = data;
+
+    if (redisAsyncCommandArgv(rd->ac, ngx_http_intercom_oauth_redis_reply,
+                              cmd, argc, argv, argvlen)
+        != REDIS_OK)
+    {
+        /* the context is being freed or disconnected */
+        ngx_free(cmd);
+        return NULL;
+    }
+
+    cmd->timer.handler = ngx_http_intercom_oauth_redis_command_timeout;
+    cmd->timer.data = cmd;
+    cmd->timer.log = rd->log;
+
+    ngx_add_timer(&cmd->timer, rd->conf->timeout);
+
+    return cmd;
+}
+
+
+void
+ngx_http_intercom_oauth_redis_cancel(ngx_http_intercom_oauth_redis_cmd_t *cmd)
+{
+    cmd->handler = NULL;
+    cmd->data = NULL;
+
+    /* nobody waits: graceful shutdown need not wait for it either */
+    if (cmd->timer.timer_set) {
+        ngx_del_timer(&cmd->timer);
+    }
+}
+
+
+static void
+ngx_http_intercom_oauth_redis_connect(void)
+{
+    const char                       *argv[2];
+    size_t                            argvlen[2];
+    u_char                            db[NGX_INT_T_LEN];
+    ngx_connection_t                 *c;
+    redisAsyncContext                *ac;
+    ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
+
+    if (rd->conf->unix_path.len) {
+        ac = redisAsyncConnectUnix((char *) rd->conf->unix_path.data);
+
+    } else {
+        /* a numeric address: hiredis does not resolve it (no blocking) */
+        ac = redisAsyncConnect((char *) rd->conf->host.data, rd->conf->port);
+    }
+
+    if (ac == NULL) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "intercom oauth: store \"%V\": out of memory",
+                      &rd->conf->url);
+        ngx_http_intercom_oauth_redis_schedule();
+        return;
+    }
+
+    if (ac->err) {
+        if (rd->failures++ == 0) {
+            ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                          "intercom oauth: store \"%V\" cannot be reached: "
+                          "%s; retrying", &rd->conf->url, ac->errstr);
+        }
+
+        redisAsyncFree(ac);
+        ngx_http_intercom_oauth_redis_schedule();
+        return;
+    }
+
+    c = ngx_get_connection(ac->c.fd, rd->log);
+    if (c == NULL) {
+        redisAsyncFree(ac);
+        ngx_http_intercom_oauth_redis_schedule();
+        return;
+    }
+
+    c->data = ac;
+    c->read->handler = ngx_http_intercom_oauth_redis_read_handler;
+    c->write->handler = ngx_http_intercom_oauth_redis_write_handler;
+    c->read->log = c->log;
+    c->write->log = c->log;
+
+    ac->ev.data = c;
+    ac->ev.addRead = ngx_http_intercom_oauth_redis_add_read;
+    ac->ev.delRead = ngx_http_intercom_oauth_redis_del_read;
+    ac->ev.addWrite = ngx_http_intercom_oauth_redis_add_write;
+    ac->ev.delWrite = ngx_http_intercom_oauth_redis_del_write;
+    ac->ev.cleanup = ngx_http_intercom_oauth_redis_cleanup;
+
+    redisAsyncSetConnectCallback(ac, ngx_http_intercom_oauth_redis_on_connect);
+    redisAsyncSetDisconnectCallback(ac,
+                                 ngx_http_intercom_oauth_redis_on_disconnect);
+
+    rd->ac = ac;
+    rd->conn = c;
+    rd->state = NGX_HTTP_INTERCOM_OAUTH_REDIS_CONNECTING;
+
+    /*
+     * AUTH and SELECT go first, queued before the connection completes;
+     * the requests' commands can only follow them.
+     */
+
+    if (rd->conf->password.len) {
+        argv[0] = "AUTH";
+        argvlen[0] = 4;
+        argv[1] = (char *) rd->conf->password.data;
+        argvlen[1] = rd->conf->password.len;
+
+        (void) redisAsyncCommandArgv(ac,
+                                     ngx_http_intercom_oauth_redis_setup_reply,
+                                     (void *) "AUTH", 2, argv, argvlen);
+    }
+
+    if (rd->conf->db) {
+        argv[0] = "SELECT";
+        argvlen[0] = 6;
+        argv[1] = (char *) db;
+        argvlen[1] = ngx_sprintf(db, "%ui", rd->conf->db) - db;
+
+        (void) redisAsyncCommandArgv(ac,
+                                     ngx_http_intercom_oauth_redis_setup_reply,
+                                     (void *) "SELECT", 2, argv, argvlen);
+    }
+
+    /* the connect completes when the socket becomes writable */
+    ngx_http_intercom_oauth_redis_add_write(c);
+
+    ngx_add_timer(&rd->connect_timer, rd->conf->connect_timeout);
+}
+
+
+static void
+ngx_http_intercom_oauth_redis_schedule(void)
+{
+    ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
+
+    if (rd->exiting || ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    if (rd->reconnect.timer_set) {
+        return;
+    }
+
+    ngx_add_timer(&rd->reconnect, rd->backoff);
+
+    rd->backoff *= 2;
+
+    if (rd->backoff > NGX_HTTP_INTERCOM_OAUTH_REDIS_BACKOFF_MAX) {
+        rd->backoff = NGX_HTTP_INTERCOM_OAUTH_REDIS_BACKOFF_MAX;
+    }
+}
+
+
+static void
+ngx_http_intercom_oauth_redis_reconnect_handler(ngx_event_t *ev)
+{
+    ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
+
+    if (rd->ac == NULL && !rd->exiting) {
+        ngx_http_intercom_oauth_redis_connect();
+    }
+}
+
+
+static void
+ngx_http_intercom_oauth_redis_connect_timeout(ngx_event_t *ev)
+{
+    ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
+
+    if (rd->state != NGX_HTTP_INTERCOM_OAUTH_REDIS_CONNECTING) {
+        return;
+    }
+
+    if (rd->failures++ == 0) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "intercom oauth: store \"%V\": connect timed out "
+                      "after %M ms; retrying", &rd->conf->url,
+                      rd->conf->connect_timeout);
+    }
+
+    ngx_http_intercom_oauth_redis_drop(NULL);
+}
+
+
+/*
+ * Ends the connection now: every pending command gets NULL, then a new
+ * connection is scheduled.  Never called from inside a hiredis callback.
+ */
+
+static void
+ngx_http_intercom_oauth_redis_drop(const char *why)
+{
+    redisAsyncContext                *ac;
+    ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
+
+    ac = rd->ac;
+
+    if (ac == NULL) {
+        return;
+    }
+
+    if (why) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "intercom oauth: store \"%V\": %s; reconnecting",
+                      &rd->conf->url, why);
+        rd->failures++;
+    }
+
+    rd->ac = NULL;
+    rd->state = NGX_HTTP_INTERCOM_OAUTH_REDIS_DOWN;
+
+    if (rd->connect_timer.timer_set) {
+        ngx_del_timer(&rd->connect_timer);
+    }
+
+    /* calls the pending callbacks and, if it was up, on_disconnect */
+    redisAsyncFree(ac);
+
+    ngx_http_intercom_oauth_redis_schedule();
+}
+
+
+static void
+ngx_http_intercom_oauth_redis_on_connect(const redisAsyncContext *ac,
+    int status)
+{
+    ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
+
+    if (rd->connect_timer.timer_set) {
+        ngx_del_timer(&rd->connect_timer);
+    }
+
+    if (status != REDIS_OK) {
+        /* hiredis frees the context when this returns */
+        if (rd->failures++ == 0) {
+            ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                          "intercom oauth: store \"%V\" cannot be reached: "
+                          "%s; retrying", &rd->conf->url, ac->errstr);
+        }
+
+        if (rd->ac == ac) {
+            rd->ac = NULL;
+            rd->state = NGX_HTTP_INTERCOM_OAUTH_REDIS_DOWN;
+        }
+
+        ngx_http_intercom_oauth_redis_schedule();
+        return;
+    }
+
+    if (rd->failures) {
+        ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                      "intercom oauth: store \"%V\" connected again",
+                      &rd->conf->url);
+
+    } else {
+        ngx_log_error(NGX_LOG_INFO, rd->log, 0,
+                      "intercom oauth: store \"%V\" connected",
+                      &rd->conf->url);
+    }
+
+    rd->state = NGX_HTTP_INTERCOM_OAUTH_REDIS_READY;
+    rd->failures = 0;
+    rd->backoff = NGX_HTTP_INTERCOM_OAUTH_REDIS_BACKOFF_MIN;
+}
+
+
+static void
+ngx_http_intercom_oauth_redis_on_disconnect(const redisAsyncContext *ac,
+    int status)
+{
+    ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
+
+    if (rd->ac == ac) {
+        /* lost by hiredis itself: Redis closed it or a read failed */
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "intercom oauth: store \"%V\": connection lost%s%s; "
+                      "reconnecting", &rd->conf->url,
+                      ac->errstr[0] ? ": " : "", ac->errstr);
+        rd->ac = NULL;
+        rd->state = NGX_HTTP_INTERCOM_OAUTH_REDIS_DOWN;
+        rd->failures++;
+    }
+
+    ngx_http_intercom_oauth_redis_schedule();
+}
+
+
+/* AUTH or SELECT: a refusal is a configuration error, logged every time */
+
+static void
+ngx_http_intercom_oauth_redis_setup_reply(redisAsyncContext *ac, void *reply,
+    void *privdata)
+{
+    redisReply                       *rr = reply;
+    ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
+
+    if (rr == NULL || rr->type != REDIS_REPLY_ERROR) {
+        return;
+    }
+
+    /* the error text names the problem, never the password */
+    ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                  "intercom oauth: store \"%V\" refused %s: %*s",
+                  &rd->conf->url, (char *) privdata,
+                  (size_t) ngx_min(rr->len, 200), rr->str);
+
+    if (rd->ac == ac) {
+        rd->ac = NULL;
+        rd->state = NGX_HTTP_INTERCOM_OAUTH_REDIS_DOWN;
+        rd->failures++;
+        redisAsyncDisconnect(ac);
+    }
+}
+
+
+static void
+ngx_http_intercom_oauth_redis_reply(redisAsyncContext *ac, void *reply,
+    void *privdata)
+{
+    void                                      *data;
+    ngx_http_intercom_oauth_redis_cmd_t       *cmd = privdata;
+    ngx_http_intercom_oauth_redis_handler_pt   handler;
+
+    if (cmd->timer.timer_set) {
+        ngx_del_timer(&cmd->timer);
+    }
+
+    handler = cmd->handler;
+    data = cmd->data;
+
+    ngx_free(cmd);
+
+    if (handler) {
+        handler(data, reply, reply ? NULL : "connection lost");
+    }
+}
+
+
+static void
+ngx_http_intercom_oauth_redis_command_timeout(ngx_event_t *ev)
+{
+    void                                      *data;
+    ngx_http_intercom_oauth_redis_cmd_t       *cmd = ev->data;
+    ngx_http_intercom_oauth_redis_handler_pt   handler;
+
+    handler = cmd->handler;
+    data = cmd->data;
+
+    /* the reply, if it ever comes, frees the command */
+    cmd->handler = NULL;
+    cmd->data = NULL;
+
+    if (handler) {
+        handler(data, NULL, "timed out");
+    }
+
+    ngx_http_intercom_oauth_redis_drop("a command timed out "
+                                       "(intercom_oauth_store_timeout)");
+}
+
+
+static void
+ngx_http_intercom_oauth_redis_read_handler(ngx_event_t *ev)
+{
+    ngx_connection_t  *c = ev->data;
+
+    redisAsyncHandleRead(c->data);
+}
+
+
+static void
+ngx_http_intercom_oauth_redis_write_handler(ngx_event_t *ev)
+{
+    ngx_connection_t  *c = ev->data;
+
+    redisAsyncHandleWrite(c->data);
+}
+
+
+static void
+ngx_http_intercom_oauth_redis_add_read(void *privdata)
+{
+    ngx_connection_t  *c = privdata;
+
+    if (!c->read->active
+        && ngx_add_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT) != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ALERT, c->log, 0,
+                      "intercom oauth: store: cannot watch the connection");
+    }
+}
+
+
+static void
+ngx_http_intercom_oauth_redis_del_read(void *privdata)
+{
+    ngx_connection_t  *c = privdata;
+
+    if (c->read->active) {
+        (void) ngx_del_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT);
+    }
+}
+
+
+static void
+ngx_http_intercom_oauth_redis_add_write(void *privdata)
+{
+    ngx_connection_t  *c = privdata;
+
+    if (!c->write->active
+        && ngx_add_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
+           != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ALERT, c->log, 0,
+                      "intercom oauth: store: cannot watch the connection");
+    }
+}
+
+
+static void
+ngx_http_intercom_oauth_redis_del_write(void *privdata)
+{
+    ngx_connection_t  *c = privdata;
+
+    if (c->write->active) {
+        (void) ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT);
+    }
+}
+
+
+/* hiredis is about to close the descriptor: give the connection back */
+
+static void
+ngx_http_intercom_oauth_redis_cleanup(void *privdata)
+{
+    ngx_connection_t                 *c = privdata;
+    ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
+
+    if (c->read->active) {
+        (void) ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
+    }
+
+    if (c->write->active) {
+        (void) ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_CLOSE_EVENT);
+    }
+
+    if (c->read->posted) {
+        ngx_delete_posted_event(c->read);
+    }
+
+    if (c->write->posted) {
+        ngx_delete_posted_event(c->write);
+    }
+
+    c->read->closed = 1;
+    c->write->closed = 1;
+
+    ngx_free_connection(c);
+
+    c->fd = (ngx_socket_t) -1;
+
+    if (rd->conn == c) {
+        rd->conn = NULL;
+    }
+}

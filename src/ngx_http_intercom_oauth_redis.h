@@ -1,0 +1,74 @@
+
+/*
+ * One asynchronous Redis connection per worker, driven by nginx's event
+ * loop: hiredis's descriptor is wrapped in an nginx connection, hiredis's
+ * read/write hooks become nginx events, and connect and command timeouts
+ * are nginx timers.  A lost connection is made again with exponential
+ * back-off.  Nothing here ever blocks the worker.
+ */
+
+
+#ifndef _NGX_HTTP_INTERCOM_OAUTH_REDIS_H_INCLUDED_
+#define _NGX_HTTP_INTERCOM_OAUTH_REDIS_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_http_intercom_oauth.h"
+
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+
+
+/* the back-off between two connection attempts, in milliseconds */
+#define NGX_HTTP_INTERCOM_OAUTH_REDIS_BACKOFF_MIN  100
+#define NGX_HTTP_INTERCOM_OAUTH_REDIS_BACKOFF_MAX  2000
+
+
+/*
+ * Called once per command with its reply, or with NULL when the command
+ * failed: not sent, timed out (then "why" says so), connection lost.  A
+ * Redis error reply is passed as it is (type REDIS_REPLY_ERROR).  The
+ * reply belongs to hiredis and is freed after the call.
+ */
+typedef void (*ngx_http_intercom_oauth_redis_handler_pt)(void *data,
+    redisReply *reply, const char *why);
+
+
+/*
+ * Starts the worker's connection (init_process).  "conf" must live as long
+ * as the cycle.  Returns NGX_OK; a Redis that cannot be reached yet is not
+ * an error, the connection is retried with back-off.
+ */
+ngx_int_t ngx_http_intercom_oauth_redis_init_process(ngx_cycle_t *cycle,
+    ngx_http_intercom_oauth_redis_conf_t *conf);
+
+/*
+ * Closes the connection at worker exit; pending commands get NULL.
+ */
+void ngx_http_intercom_oauth_redis_exit_process(ngx_cycle_t *cycle);
+
+/*
+ * Sends one command (argc arguments of argvlen bytes each).  "handler" is
+ * called exactly once, later, unless the command is cancelled.  Returns
+ * the command, or NULL (handler not called) when Redis is not connected
+ * now or the command could not be queued.
+ */
+ngx_http_intercom_oauth_redis_cmd_t *ngx_http_intercom_oauth_redis_command(
+    ngx_http_intercom_oauth_redis_handler_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen);
+
+/*
+ * The requester is gone (request freed): its handler will not be called.
+ * The command itself stays with hiredis until its reply or the connection's
+ * end.
+ */
+void ngx_http_intercom_oauth_redis_cancel(
+    ngx_http_intercom_oauth_redis_cmd_t *cmd);
+
+/* 1 when commands can be sent now */
+ngx_uint_t ngx_http_intercom_oauth_redis_ready(void);
+
+
+#endif /* _NGX_HTTP_INTERCOM_OAUTH_REDIS_H_INCLUDED_ */

@@ -1,0 +1,290 @@
+# One host and a real redis-server with a password, a database and a key
+# prefix: what is written where, identity across a restart, the uninstall
+# webhook, and the faults: a wrong password, a slow (stopped) Redis, and
+# Redis gone while a callback's exchange runs.
+
+use strict;
+use warnings;
+use lib 't/lib';
+use IntercomOAuthTest;
+use RedisStore;
+use MIME::Base64 qw(encode_base64url);
+use Time::HiRes qw(time sleep);
+use Test::More;
+
+my $root  = $IntercomOAuthTest::ROOT;
+my $base  = $ENV{TEST_NGINX_SERVER_PORT} || 1984;
+my $rport = $base + 45;
+my $port  = $base + 46;
+my $dir   = "$root/t/servroot-redis-$rport";
+
+system('rm', '-rf', $dir);
+mkdir $dir;
+
+sub secret_file {
+    my ($name, $value) = @_;
+    open my $fh, '>', "$dir/$name" or die $!;
+    print $fh "$value\n";
+    close $fh;
+    chmod 0600, "$dir/$name";
+    return "$dir/$name";
+}
+
+my $keyfile  = secret_file('store.key', 'a1' x 32);
+my $password = 'redis-pass-' . unpack('H*', IntercomOAuthTest::nonce());
+my $passfile = secret_file('store.pass', $password);
+my $badpass  = secret_file('bad.pass', 'not-the-password');
+my $otherkey = secret_file('other.key', 'b2' x 32);
+
+my @redis_args = ('--requirepass', $password,
+                  '--unixsocket', "$dir/redis.sock", '--unixsocketperm', 700);
+$ENV{REDISCLI_AUTH} = $password;
+start_redis($rport, "$dir/redis", @redis_args);
+
+sub sid { encode_base64url(IntercomOAuthTest::nonce()) }
+
+my $locations = <<'_EOC_';
+        location = /connect { intercom_connect_button redirect; }
+        location = /callback { intercom_oauth_callback; }
+        location = /token { return 200 "[$intercom_oauth_connected][$intercom_access_token]"; }
+        location = /who { return 200 "$intercom_workspace_id|$intercom_admin_email"; }
+        location = /webhook { intercom_oauth_uninstall_webhook unsigned; }
+        location = /status { intercom_oauth_status; }
+_EOC_
+
+my %started;
+END { stop_nginx($_) for values %started }
+
+sub host {
+    my (%o) = @_;
+    my $http = $HTTP_CONFIG
+        . "    intercom_oauth_store " . ($o{url} || "redis://127.0.0.1:$rport/2")
+        . ";\n"
+        . "    intercom_oauth_store_password file:" . ($o{pass} || $passfile)
+        . ";\n"
+        . "    intercom_oauth_store_key file:" . ($o{key} || $keyfile) . ";\n"
+        . "    intercom_oauth_store_prefix t41:;\n"
+        . "    intercom_oauth_store_timeout 500ms;\n";
+    $http =~ s{/behave/ok/}{/behave/$o{token}/} if $o{token};
+    return $started{$o{name} || 'faults'} =
+        start_nginx($o{name} || 'faults', $port, $locations,
+                    http_config => $http);
+}
+
+
+sub log_of {
+    my $prefix = shift;
+    open my $fh, '<', "$prefix/logs/error.log" or die $!;
+    local $/;
+    return <$fh>;
+}
+
+# -- where things go ---------------------------------------------------
+
+my $prefix = host();
+
+my $sid = sid();
+is(flow_callback($port, $sid, flow_connect($port, $sid)), 302, 'a flow');
+
+my $key = token_key('t41:', 'a1' x 32, $CLIENT_ID, $sid);
+is(redis_cli($rport, '-n', 2, 'EXISTS', $key), "1\n",
+   'the token is under the prefix in database 2');
+is(redis_cli($rport, '-n', 0, 'EXISTS', $key), "0\n", 'not in database 0');
+is(redis_cli($rport, '-n', 2, 'SISMEMBER',
+             "t41:workspace:$CLIENT_ID:abc12def", $key), "1\n",
+   'and in its workspace\'s set');
+
+my $tok = token_of($port, $sid);
+like($tok, qr/^\[1\]\[\S+\]$/, 'the token');
+
+stop_nginx($prefix);
+$prefix = host();
+
+is(token_of($port, $sid), $tok, 'after a restart: the token, from Redis');
+my (undef, undef, $who) = http_request($port, 'GET /who', session_cookie($sid));
+is($who, 'abc12def|ada@example.com', 'and the identity with it');
+
+# -- a unix socket ------------------------------------------------------
+
+stop_nginx($prefix);
+$prefix = host(url => "unix:$dir/redis.sock", name => 'unix');
+my $usid = sid();
+is(flow_callback($port, $usid, flow_connect($port, $usid)), 302,
+   'through a unix socket: a flow');
+is(redis_cli($rport, '-n', 0, 'EXISTS', token_key('t41:', 'a1' x 32,
+                                                  $CLIENT_ID, $usid)),
+   "1\n", 'the token is in database 0');
+stop_nginx($prefix);
+$prefix = host();
+
+# -- another store key opens nothing ------------------------------------
+
+stop_nginx($prefix);
+$prefix = host(key => $otherkey, name => 'otherkey');
+is(token_of($port, $sid), '[0][]',
+   'a host with another intercom_oauth_store_key finds no token');
+my (undef, undef, $ostatus) = http_request($port, 'GET /status');
+like($ostatus, qr/"reads":1,"hits":0,"misses":1,/,
+     'key names depend on the store key: a miss');
+redis_cli($rport, '-n', 2, 'COPY', $key,
+          token_key('t41:', 'b2' x 32, $CLIENT_ID, $sid));
+is(token_of($port, $sid), '[0][]',
+   'the value copied under the name it looks for does not open either');
+like(log_of($prefix), qr/a token in Redis does not open with intercom_oauth_store_key/,
+     'and the log says so');
+stop_nginx($prefix);
+$prefix = host();
+
+# -- the uninstall webhook deletes in Redis too -------------------------
+
+my ($wst) = http_request($port, "POST /webhook\n{\"app_id\":\"abc12def\"}",
+                         'Content-Type: application/json');
+is($wst, 200, 'the uninstall webhook');
+sleep 0.2;
+is(redis_cli($rport, '-n', 2, 'EXISTS', $key), "0\n",
+   'the workspace\'s token is gone from Redis');
+is(redis_cli($rport, '-n', 2, 'EXISTS', "t41:workspace:$CLIENT_ID:abc12def"),
+   "0\n", 'and its set');
+
+stop_nginx($prefix);
+
+# -- a wrong password --------------------------------------------------
+
+$prefix = host(pass => $badpass, name => 'badpass');
+sleep 0.3;
+my $bsid = sid();
+is(flow_callback($port, $bsid, flow_connect($port, $bsid)), 503,
+   'wrong password: the callback is refused with 503');
+is(token_of($port, $bsid), '[0][]', 'nothing kept');
+like(log_of($prefix), qr/store "redis:[^"]+" refused AUTH: /,
+     'the log says Redis refused AUTH');
+unlike(log_of($prefix), qr/\Q$password\E|not-the-password/,
+       'and shows no password');
+stop_nginx($prefix);
+
+# -- a slow Redis (stopped with SIGSTOP) ---------------------------------
+
+$prefix = host(name => 'slow');
+my $ssid = sid();
+is(flow_callback($port, $ssid, flow_connect($port, $ssid)), 302,
+   'a flow before Redis stalls');
+my $stok = token_of($port, $ssid);
+
+kill 'STOP', redis_pid($rport);
+
+my $t0 = time;
+my $waiting = IntercomOAuthTest::http_send($port, 'GET /token',
+                                           session_cookie(sid()));
+sleep 0.1;
+my $t1 = time;
+my ($sst) = http_request($port, 'GET /status');
+my $st_dt = time - $t1;
+is($sst, 200, 'while a request waits for the stalled Redis, the worker serves others');
+ok($st_dt < 0.2, sprintf('at once (%.3f s): no blocking call', $st_dt));
+my (undef, undef, $wbody) = IntercomOAuthTest::http_read($waiting);
+is($wbody, '[0][]', 'Redis stalled, a key not in the zone: not connected');
+my $dt = time - $t0;
+ok($dt >= 0.4 && $dt < 1.5,
+   sprintf('after the command timeout (500ms), not later (%.2f s)', $dt));
+is(token_of($port, $ssid), $stok, 'a key in the zone: answered by the zone');
+
+$t0 = time;
+my $csid = sid();
+my $cst = flow_callback($port, $csid, flow_connect($port, $csid));
+$dt = time - $t0;
+is($cst, 503, 'Redis stalled: a callback is refused with 503');
+ok($dt < 1.5, sprintf('within the command timeout (%.2f s)', $dt));
+
+kill 'CONT', redis_pid($rport);
+
+my $ok = 0;
+for (1 .. 40) {
+    my $s = sid();
+    if (flow_callback($port, $s, flow_connect($port, $s)) == 302) {
+        $ok = 1;
+        last;
+    }
+    sleep 0.1;
+}
+ok($ok, 'Redis back: the host reconnects and flows complete again');
+# a browser leaving while its callback waits for Redis: the request is
+# freed first, the late answer finds nobody
+my $lsid = sid();
+my $lstate = flow_connect($port, $lsid);
+kill 'STOP', redis_pid($rport);
+my $leaver = IntercomOAuthTest::http_send($port,
+                 callback_request(code => 'leave-1', state => $lstate),
+                 session_cookie($lsid));
+sleep 0.15;
+close $leaver;
+sleep 0.15;
+kill 'CONT', redis_pid($rport);
+sleep 0.3;
+my $after_sid = sid();
+is(flow_callback($port, $after_sid, flow_connect($port, $after_sid)), 302,
+   'a browser left while its state claim waited: the worker carries on');
+open my $acc, '<', "$prefix/logs/access.log" or die $!;
+ok((grep { m{"GET /callback\?\[oauth arguments withheld\] HTTP/1\.1" 499} } <$acc>),
+   'the request that lost its browser ended with 499');
+
+like(log_of($prefix), qr/a command timed out \(intercom_oauth_store_timeout\); reconnecting/,
+     'the log says a command timed out');
+like(log_of($prefix), qr/store "redis:[^"]+" connected again/,
+     'and that the store is connected again');
+stop_nginx($prefix);
+
+# -- Redis gone while the exchange runs ----------------------------------
+
+$prefix = host(name => 'gone', token => 'slow-1500');
+my $gsid = sid();
+my $gstate = flow_connect($port, $gsid);
+sleep 0.3;
+my $sock = IntercomOAuthTest::http_send($port,
+               callback_request(code => 'gone-1', state => $gstate),
+               session_cookie($gsid));
+sleep 0.5;
+stop_redis($rport);
+my ($gst, undef, $gbody) = IntercomOAuthTest::http_read($sock);
+is($gst, 503, 'Redis gone during the exchange: the callback answers 503');
+like($gbody, qr/store_unavailable/, 'with store_unavailable');
+is(token_of($port, $gsid), '[0][]', 'and the token is not kept on this host');
+like(log_of($prefix), qr/the access token could not be written to the store; it was not kept/,
+     'the log says why');
+
+start_redis($rport, "$dir/redis", @redis_args);
+is(redis_cli($rport, '-n', 2, 'EXISTS',
+             token_key('t41:', 'a1' x 32, $CLIENT_ID, $gsid)), "0\n",
+   'nor in Redis');
+
+my (undef, undef, $status) = http_request($port, 'GET /status');
+like($status, qr/"callbacks_refused":1\}/, 'the status counts the refusal');
+
+# -- the connection drops while a read waits ----------------------------
+
+sleep 2.5;    # the longest back-off: connected again
+kill 'STOP', redis_pid($rport);
+my $dropped = IntercomOAuthTest::http_send($port, 'GET /token',
+                                           session_cookie(sid()));
+sleep 0.1;
+$t0 = time;
+stop_redis($rport, 'KILL');
+my (undef, undef, $dbody) = IntercomOAuthTest::http_read($dropped);
+$dt = time - $t0;
+is($dbody, '[0][]', 'Redis killed while a read waits: "not connected"');
+ok($dt < 0.3, sprintf('at once, not after the command timeout (%.2f s)', $dt));
+like(log_of($prefix), qr/read failed: connection lost/,
+     'the waiting request was told the connection was lost');
+
+stop_nginx($prefix);
+start_redis($rport, "$dir/redis", @redis_args);
+
+for my $p (glob "$root/t/servroot-{faults,unix,otherkey,badpass,slow,gone}-$port") {
+    my $log = log_of($p);
+    unlike($log, qr/\[(alert|crit|emerg)\]/, "$p: no alert");
+    ok($log !~ /\Q$password\E/ && $log !~ /a1a1a1a1|b2b2b2b2/,
+       "$p: neither the Redis password nor a store key in the log");
+}
+
+stop_redis($rport);
+
+done_testing();

@@ -1,0 +1,220 @@
+# intercom_oauth_store: what "nginx -t" refuses, and one host whose Redis
+# is not there (nothing listens on TEST_NGINX_SERVER_PORT + 44): reads fall
+# back to the zone at once, callbacks are refused with 503.
+
+use lib 't/lib';
+use IntercomOAuthTest;
+use Test::Nginx::Socket 'no_plan';
+
+$ENV{TEST_INTERCOM_STORE_KEY}   = 'k' x 32 . '-store-key-for-tests';
+$ENV{TEST_INTERCOM_SHORT_KEY}   = 'k' x 31;
+$ENV{TEST_NGINX_REDIS_DOWN_PORT} = ($ENV{TEST_NGINX_SERVER_PORT} || 1984) + 44;
+
+our $STORE = <<'_EOC_';
+    intercom_oauth_store          redis://127.0.0.1:$TEST_NGINX_REDIS_DOWN_PORT/3;
+    intercom_oauth_store_key      env:TEST_INTERCOM_STORE_KEY;
+    intercom_oauth_store_timeout  300ms;
+_EOC_
+
+no_shuffle();
+
+add_block_preprocessor(sub {
+    my $block = shift;
+    $block->set_value('http_config', $HTTP_CONFIG . $STORE)
+        unless defined $block->http_config;
+});
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: a store and a callback without intercom_oauth_state_secret
+--- http_config eval
+my $c = $HTTP_CONFIG . $main::STORE;
+$c =~ s/^\s*intercom_oauth_state_secret .*\n//m;
+$c;
+--- config
+location = /callback { intercom_oauth_callback; }
+--- must_die
+--- error_log
+"intercom_oauth_callback" with "intercom_oauth_store" needs "intercom_oauth_state_secret": hosts that share a store must share the state secret
+
+
+
+=== TEST 2: a store and a connect button without intercom_oauth_state_secret
+--- http_config eval
+my $c = $HTTP_CONFIG . $main::STORE;
+$c =~ s/^\s*intercom_oauth_state_secret .*\n//m;
+$c;
+--- config
+location = /connect { intercom_connect_button; }
+--- must_die
+--- error_log
+"intercom_connect_button" with "intercom_oauth_store" needs "intercom_oauth_state_secret"
+
+
+
+=== TEST 3: a store without intercom_oauth_store_key
+--- http_config eval
+my $c = $HTTP_CONFIG . $main::STORE;
+$c =~ s/^\s*intercom_oauth_store_key .*\n//m;
+$c;
+--- config
+--- must_die
+--- error_log
+"intercom_oauth_store" needs "intercom_oauth_store_key file:PATH": tokens are bearer credentials
+
+
+
+=== TEST 4: a store key shorter than 32 bytes
+--- http_config eval
+my $c = $HTTP_CONFIG . $main::STORE;
+$c =~ s/TEST_INTERCOM_STORE_KEY/TEST_INTERCOM_SHORT_KEY/;
+$c;
+--- config
+--- must_die
+--- error_log
+"intercom_oauth_store_key" must be at least 32 bytes long
+
+
+
+=== TEST 5: a literal store key is refused
+--- http_config eval
+my $c = $HTTP_CONFIG . $main::STORE;
+$c =~ s/env:TEST_INTERCOM_STORE_KEY/0123456789abcdef0123456789abcdef/;
+$c;
+--- config
+--- must_die
+--- error_log
+intercom_oauth_store_key
+
+
+
+=== TEST 6: a store URL that is not redis:// or unix:
+--- http_config eval
+my $c = $HTTP_CONFIG . $main::STORE;
+$c =~ s{redis://\S+;}{http://127.0.0.1:6379;};
+$c;
+--- config
+--- must_die
+--- error_log
+"intercom_oauth_store" takes redis://HOST[:PORT][/DB] or unix:PATH, not "http://127.0.0.1:6379"
+
+
+
+=== TEST 7: a database that is not a number
+--- http_config eval
+my $c = $HTTP_CONFIG . $main::STORE;
+$c =~ s{/3;}{/x;};
+$c;
+--- config
+--- must_die
+--- error_log
+"intercom_oauth_store" takes redis://HOST[:PORT][/DB] or unix:PATH
+
+
+
+=== TEST 8: a store key without a store
+--- http_config eval
+$HTTP_CONFIG . "intercom_oauth_store_key env:TEST_INTERCOM_STORE_KEY;\n"
+--- config
+--- must_die
+--- error_log
+"intercom_oauth_store_key" and "intercom_oauth_store_password" need "intercom_oauth_store"
+
+
+
+=== TEST 9: a store without a zone
+--- http_config
+intercom_oauth_store redis://127.0.0.1:6379;
+intercom_oauth_store_key env:TEST_INTERCOM_STORE_KEY;
+--- config
+--- must_die
+--- error_log
+"intercom_oauth_store" needs "intercom_oauth_zone": the zone is the store's local cache
+
+
+
+=== TEST 10: Redis not there: a read answers at once from the zone (nothing)
+--- config
+location = /token { return 200 "[$intercom_oauth_connected][$intercom_access_token]"; }
+--- request
+GET /token
+--- more_headers eval
+session_cookie()
+--- timeout: 2
+--- response_body chomp
+[0][]
+--- error_log eval
+[qr/intercom oauth: store "redis:\/\/127\.0\.0\.1:\d+\/3" cannot be reached: .*; retrying/,
+ qr/intercom oauth: store "redis:\/\/127\.0\.0\.1:\d+\/3": read failed: not connected/]
+
+
+
+=== TEST 11: Redis not there: intercom_oauth_require answers 401 at once
+--- config
+location = /api { intercom_oauth_require; }
+--- request
+GET /api
+--- more_headers eval
+session_cookie()
+--- timeout: 2
+--- error_code: 401
+--- response_body_like: not_connected
+
+
+
+=== TEST 12: Redis not there: a callback is refused with 503 before any exchange
+--- config
+location = /callback { intercom_oauth_callback; }
+--- request eval
+callback_request(code => 'down-1', state => make_state())
+--- more_headers eval
+session_cookie()
+--- error_code: 503
+--- response_body_like: store_unavailable
+--- error_log
+single use of the state cannot be checked across hosts
+--- no_error_log
+token exchange
+
+
+
+=== TEST 13: the status has the store's counters when a store is configured
+--- config
+location = /status { intercom_oauth_status; }
+--- request
+GET /status
+--- response_body_like
+,"store":\{"writes":0,"reads":0,"hits":0,"misses":0,"errors":0,"callbacks_refused":0\}\}$
+
+
+
+=== TEST 14: and in Prometheus text
+--- config
+location = /status { intercom_oauth_status; }
+--- request
+GET /status?format=prometheus
+--- response_body_like eval
+qr/intercom_oauth_store_operations_total\{op="write"\} 0\n.*intercom_oauth_store_errors_total 0\n/s
+
+
+
+=== TEST 15: a unix socket, a password from the environment, a prefix: nginx starts
+--- http_config eval
+my $c = $HTTP_CONFIG;
+$c . "intercom_oauth_store unix:/nonexistent/redis.sock;\n"
+   . "intercom_oauth_store_key env:TEST_INTERCOM_STORE_KEY;\n"
+   . "intercom_oauth_store_password env:TEST_INTERCOM_STORE_KEY;\n"
+   . "intercom_oauth_store_prefix app1:;\n"
+   . "intercom_oauth_store_connect_timeout 200ms;\n"
+--- config
+location = /token { return 200 "[$intercom_oauth_connected]"; }
+--- request
+GET /token
+--- more_headers eval
+session_cookie()
+--- response_body chomp
+[0]
+--- error_log
+store "unix:/nonexistent/redis.sock" cannot be reached

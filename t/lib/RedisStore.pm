@@ -1,0 +1,135 @@
+package RedisStore;
+
+# A real redis-server (the Debian package) for the store's tests, on
+# loopback, with append-only persistence in a directory of its own, and the
+# pieces of nginx.conf that point the module at it.
+
+use strict;
+use warnings;
+
+use Digest::SHA qw(sha256 hmac_sha256 hmac_sha256_hex);
+use IO::Socket::INET;
+use POSIX ();
+
+our @EXPORT = qw(start_redis stop_redis redis_cli redis_pid token_key store_http_config
+                 flow_connect flow_callback token_of);
+
+sub import {
+    my $caller = caller;
+    no strict 'refs';
+    *{"${caller}::$_"} = \&{"RedisStore::$_"} for @EXPORT;
+}
+
+my %servers;    # port -> pid
+
+# start_redis(port, dir, extra arguments...): a fresh server, or one that
+# reopens dir's AOF
+sub start_redis {
+    my ($port, $dir, @extra) = @_;
+
+    mkdir $dir;
+
+    my $pid = fork();
+    die "fork: $!" unless defined $pid;
+
+    if ($pid == 0) {
+        open STDOUT, '>>', "$dir/redis.log";
+        open STDERR, '>&', \*STDOUT;
+        no warnings 'exec';
+        exec 'redis-server', '--port', $port, '--bind', '127.0.0.1',
+            '--dir', $dir, '--appendonly', 'yes',
+            '--appendfsync', 'always', '--save', '',
+            '--daemonize', 'no', '--protected-mode', 'yes', @extra;
+        POSIX::_exit(127);
+    }
+
+    $servers{$port} = $pid;
+
+    for (1 .. 200) {
+        return $pid if redis_cli($port, 'PING') eq "PONG\n";
+        select undef, undef, undef, 0.05;
+    }
+
+    die "redis-server did not start on $port (see $dir/redis.log)\n";
+}
+
+# the pid of the server on port (for SIGSTOP and SIGCONT)
+sub redis_pid { $servers{$_[0]} }
+
+# stop_redis(port, signal): TERM by default (a clean shutdown), KILL to crash
+sub stop_redis {
+    my ($port, $signal) = @_;
+    my $pid = delete $servers{$port} or return;
+
+    kill $signal || 'TERM', $pid;
+    waitpid $pid, 0;
+}
+
+sub redis_cli {
+    my ($port, @args) = @_;
+    my $q = join ' ', map { my $a = $_; $a =~ s/'/'\\''/g; "'$a'" } @args;
+    return scalar `redis-cli -p $port $q 2>/dev/null`;
+}
+
+# token_key(prefix, store key file's text, client id, key): the Redis key
+# of a token, named as the module names it (src/ngx_http_intercom_oauth_store.h)
+sub token_key {
+    my ($prefix, $secret, $client_id, $key) = @_;
+    $secret =~ s/\s+\z//;
+    my $names = hmac_sha256('intercom_oauth_store key names', sha256($secret));
+    return "${prefix}token:$client_id:"
+           . hmac_sha256_hex("$client_id:$key", $names);
+}
+
+# the http-level lines that give the module a store
+sub store_http_config {
+    my ($port, $keyfile, %o) = @_;
+    my $timeout = $o{timeout} || '500ms';
+    my $cache = $o{cache_ttl}
+                ? "    intercom_oauth_store_cache_ttl $o{cache_ttl};\n" : '';
+
+    return $cache . <<"_EOC_";
+    intercom_oauth_store          redis://127.0.0.1:$port;
+    intercom_oauth_store_key      file:$keyfile;
+    intercom_oauth_store_timeout  $timeout;
+    intercom_oauth_store_connect_timeout 500ms;
+_EOC_
+}
+
+# flow_connect(port, sid): the state of a connect button's redirect
+sub flow_connect {
+    my ($port, $sid) = @_;
+    my ($status, $head) = IntercomOAuthTest::http_request($port,
+        'GET /connect', IntercomOAuthTest::session_cookie($sid));
+
+    return $head =~ /^Location: \S*[?&]state=([A-Za-z0-9_-]+)/m ? $1 : undef;
+}
+
+# flow_callback(port, sid, state): the callback's status
+sub flow_callback {
+    my ($port, $sid, $state, $code) = @_;
+    my ($status) = IntercomOAuthTest::http_request($port,
+        IntercomOAuthTest::callback_request(code => $code || 'c-' . rand(),
+                                            state => $state),
+        IntercomOAuthTest::session_cookie($sid));
+
+    return $status;
+}
+
+# token_of(port, sid): "[connected][token]" as /token shows it
+sub token_of {
+    my ($port, $sid) = @_;
+    my (undef, undef, $body) = IntercomOAuthTest::http_request($port,
+        'GET /token', IntercomOAuthTest::session_cookie($sid));
+
+    return $body;
+}
+
+END {
+    for my $pid (values %servers) {
+        kill 'KILL', $pid;
+        waitpid $pid, 0;
+    }
+}
+
+1;
