@@ -71,6 +71,7 @@ typedef struct {
     u_short                          value_len;
     u_char                           referenced;  /* read since queued */
     ngx_queue_t                      queue;
+    time_t                           time;        /* when stored */
     u_char                           data[1];
 } ngx_http_intercom_oauth_token_t;
 
@@ -784,6 +785,7 @@ ngx_http_intercom_oauth_zone_token_put(ngx_shm_zone_t *shm_zone,
     t->len = (u_short) klen;
     t->value_len = (u_short) vlen;
     t->referenced = 0;
+    t->time = ngx_time();
     ngx_memcpy(t->data, kbuf, klen);
     ngx_http_intercom_oauth_zone_record_write(t->data + klen, rec);
 
@@ -862,7 +864,7 @@ ngx_http_intercom_oauth_zone_token_stored(ngx_shm_zone_t *shm_zone,
 {
     size_t                               klen;
     uint32_t                             hash;
-    ngx_http_intercom_oauth_node_t      *on;
+    ngx_http_intercom_oauth_token_t     *t;
     ngx_http_intercom_oauth_zone_ctx_t  *ctx;
     u_char                               kbuf[NGX_HTTP_INTERCOM_OAUTH_ZONE_MAX_KEY];
 
@@ -877,15 +879,14 @@ ngx_http_intercom_oauth_zone_token_stored(ngx_shm_zone_t *shm_zone,
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
-    on = ngx_http_intercom_oauth_zone_lookup(&ctx->sh->tokens, kbuf, klen,
-                                             hash);
-    if (on) {
-        *stored = on->time;
+    t = ngx_http_intercom_oauth_zone_find(ctx, kbuf, klen, hash);
+    if (t) {
+        *stored = t->time;
     }
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
-    return on ? NGX_OK : NGX_DECLINED;
+    return t ? NGX_OK : NGX_DECLINED;
 }
 
 
