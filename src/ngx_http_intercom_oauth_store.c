@@ -62,12 +62,34 @@ static void ngx_http_intercom_oauth_store_count(ngx_http_request_t *r,
     ngx_http_intercom_oauth_counter_e counter);
 
 
-/* the uninstall webhook: every token key in the set, then the set */
+/*
+ * Writing a token, atomically: the sealed value, and beside it ("KEY:ws")
+ * the workspace set that lists the key.  A key whose token now belongs to
+ * another workspace, or to none, leaves the old set, so that uninstalling
+ * the old workspace cannot delete the new token.  KEYS[1]: the token's
+ * key; ARGV[1]: the sealed value; ARGV[2]: the set's name, or "".
+ */
+static char  ngx_http_intercom_oauth_store_put_script[] =
+    "local ws = KEYS[1] .. ':ws' "
+    "local old = redis.call('GET', ws) "
+    "if old and old ~= ARGV[2] then redis.call('SREM', old, KEYS[1]) end "
+    "redis.call('SET', KEYS[1], ARGV[1]) "
+    "if ARGV[2] == '' then redis.call('DEL', ws) else "
+    "redis.call('SADD', ARGV[2], KEYS[1]) "
+    "redis.call('SET', ws, ARGV[2]) end "
+    "return redis.status_reply('OK')";
+
+/*
+ * The uninstall webhook: every token key of the set that still belongs to
+ * this workspace, then the set.  KEYS[1]: the set.
+ */
 static char  ngx_http_intercom_oauth_store_forget_script[] =
-    "local m = redis.call('SMEMBERS', KEYS[1]) "
-    "for _, k in ipairs(m) do redis.call('DEL', k) end "
+    "local n = 0 "
+    "for _, k in ipairs(redis.call('SMEMBERS', KEYS[1])) do "
+    "if redis.call('GET', k .. ':ws') == KEYS[1] then "
+    "redis.call('DEL', k, k .. ':ws') n = n + 1 end end "
     "redis.call('DEL', KEYS[1]) "
-    "return #m";
+    "return n";
 
 
 ngx_int_t
@@ -119,10 +141,10 @@ ngx_http_intercom_oauth_store_token_put(ngx_http_request_t *r,
     ngx_http_intercom_oauth_record_t *rec,
     ngx_http_intercom_oauth_store_done_pt done)
 {
-    size_t                                argvlen[3];
+    size_t                                argvlen[6];
     ngx_int_t                             rc;
     ngx_str_t                             rkey, plain, sealed, set;
-    const char                           *argv[3];
+    const char                           *argv[6];
     ngx_http_intercom_oauth_main_conf_t  *omcf;
 
     omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
@@ -152,39 +174,34 @@ ngx_http_intercom_oauth_store_token_put(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (rec->identity && rec->workspace_id.len) {
-        /* the uninstall webhook finds the workspace's keys in this set */
-        if (ngx_http_intercom_oauth_store_name(r, "workspace", client_id,
-                                               &rec->workspace_id, &set)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
+    ngx_str_null(&set);
 
-        argv[0] = "SADD";
-        argvlen[0] = 4;
-        argv[1] = (char *) set.data;
-        argvlen[1] = set.len;
-        argv[2] = (char *) rkey.data;
-        argvlen[2] = rkey.len;
-
-        /* before the SET on the same connection: Redis runs them in order */
-        (void) ngx_http_intercom_oauth_redis_command(
-                                   ngx_http_intercom_oauth_store_forget_reply,
-                                   NULL, 3, argv, argvlen);
+    /* the uninstall webhook finds the workspace's keys in this set */
+    if (rec->identity && rec->workspace_id.len
+        && ngx_http_intercom_oauth_store_name(r, "workspace", client_id,
+                                              &rec->workspace_id, &set)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
-    argv[0] = "SET";
-    argvlen[0] = 3;
-    argv[1] = (char *) rkey.data;
-    argvlen[1] = rkey.len;
-    argv[2] = (char *) sealed.data;
-    argvlen[2] = sealed.len;
+    argv[0] = "EVAL";
+    argvlen[0] = 4;
+    argv[1] = ngx_http_intercom_oauth_store_put_script;
+    argvlen[1] = sizeof(ngx_http_intercom_oauth_store_put_script) - 1;
+    argv[2] = "1";
+    argvlen[2] = 1;
+    argv[3] = (char *) rkey.data;
+    argvlen[3] = rkey.len;
+    argv[4] = (char *) sealed.data;
+    argvlen[4] = sealed.len;
+    argv[5] = set.len ? (char *) set.data : "";
+    argvlen[5] = set.len;
 
     ngx_http_intercom_oauth_store_count(r,
                                     NGX_HTTP_INTERCOM_OAUTH_CNT_STORE_WRITES);
 
-    return ngx_http_intercom_oauth_store_wait(r, "write", 3, argv, argvlen,
+    return ngx_http_intercom_oauth_store_wait(r, "write", 6, argv, argvlen,
                                     done,
                                     ngx_http_intercom_oauth_store_set_reply);
 }
@@ -194,9 +211,10 @@ ngx_int_t
 ngx_http_intercom_oauth_store_token_delete(ngx_http_request_t *r,
     ngx_str_t *client_id, ngx_str_t *key)
 {
-    size_t       argvlen[2];
+    u_char      *p;
+    size_t       argvlen[3];
     ngx_str_t    rkey;
-    const char  *argv[2];
+    const char  *argv[3];
 
     if (ngx_http_intercom_oauth_store_token_key(r, client_id, key, &rkey)
         != NGX_OK)
@@ -204,12 +222,20 @@ ngx_http_intercom_oauth_store_token_delete(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    /* the token and the name of its workspace set (see the put script) */
+    p = ngx_pnalloc(r->pool, rkey.len + sizeof(":ws") - 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
     argv[0] = "DEL";
     argvlen[0] = 3;
     argv[1] = (char *) rkey.data;
     argvlen[1] = rkey.len;
+    argv[2] = (char *) p;
+    argvlen[2] = ngx_cpymem(ngx_cpymem(p, rkey.data, rkey.len), ":ws", 3) - p;
 
-    return ngx_http_intercom_oauth_store_forget(r, 2, argv, argvlen);
+    return ngx_http_intercom_oauth_store_forget(r, 3, argv, argvlen);
 }
 
 

@@ -49,6 +49,7 @@ my $locations = <<'_EOC_';
         location = /token { return 200 "[$intercom_oauth_connected][$intercom_access_token]"; }
         location = /who { return 200 "$intercom_workspace_id|$intercom_admin_email"; }
         location = /webhook { intercom_oauth_uninstall_webhook unsigned; }
+        location = /disconnect { intercom_oauth_disconnect; }
         location = /status { intercom_oauth_status; }
 _EOC_
 
@@ -145,6 +146,42 @@ is(redis_cli($rport, '-n', 2, 'EXISTS', $key), "0\n",
    'the workspace\'s token is gone from Redis');
 is(redis_cli($rport, '-n', 2, 'EXISTS', "t41:workspace:$CLIENT_ID:abc12def"),
    "0\n", 'and its set');
+
+
+# -- a key whose token moved to another workspace ----------------------
+# The key was last listed under workspace "old0ne"; its new token belongs
+# to abc12def.  Uninstalling old0ne must not delete it, whether the write
+# took the key out of old0ne's set or a stale member was left behind.
+
+my $msid = sid();
+my $mkey = token_key('t41:', 'a1' x 32, $CLIENT_ID, $msid);
+my $oldset = "t41:workspace:$CLIENT_ID:old0ne";
+redis_cli($rport, '-n', 2, 'SADD', $oldset, $mkey);
+redis_cli($rport, '-n', 2, 'SET', "$mkey:ws", $oldset);
+is(flow_callback($port, $msid, flow_connect($port, $msid)), 302,
+   'a flow for a key once listed under another workspace');
+is(redis_cli($rport, '-n', 2, 'SISMEMBER', $oldset, $mkey), "0\n",
+   'the write takes the key out of the old workspace\'s set');
+is(redis_cli($rport, '-n', 2, 'GET', "$mkey:ws"),
+   "t41:workspace:$CLIENT_ID:abc12def\n", 'and names its new set');
+redis_cli($rport, '-n', 2, 'SADD', $oldset, $mkey);
+my ($ost) = http_request($port, "POST /webhook\n{\"app_id\":\"old0ne\"}",
+                         'Content-Type: application/json');
+is($ost, 200, 'the old workspace is uninstalled');
+sleep 0.2;
+is(redis_cli($rport, '-n', 2, 'EXISTS', $mkey), "1\n",
+   'a stale member of its set does not delete the new token');
+is(redis_cli($rport, '-n', 2, 'EXISTS', $oldset), "0\n",
+   'the old set is gone');
+
+# -- disconnect deletes the token and its workspace name ---------------
+
+my ($dst) = http_request($port, 'POST /disconnect', session_cookie($msid),
+                         'Origin: http://localhost');
+is($dst, 303, 'disconnect');
+sleep 0.2;
+is(redis_cli($rport, '-n', 2, 'EXISTS', $mkey, "$mkey:ws"), "0\n",
+   'the token and its workspace name are gone from Redis');
 
 stop_nginx($prefix);
 
