@@ -468,13 +468,26 @@ ngx_http_intercom_oauth_subrequest_wake(ngx_event_t *ev)
 {
     ngx_http_intercom_oauth_subrequest_t  *s = ev->data;
 
+    ngx_connection_t  *c;
+
     if (s->reported) {
         return;
     }
 
     s->reported = 1;
+    c = s->ex.request->connection;
+
+    /* what the subrequest was doing is not what the caller logs about */
+    c->log->action = NULL;
 
     s->ex.done(s->ex.request, &s->ex);
+
+    /*
+     * "done" may have started another subrequest (/me after the token)
+     * without finalizing anything; nothing else would run it.  As in
+     * ngx_http_request_handler(), c stays readable after a finalization.
+     */
+    ngx_http_run_posted_requests(c);
 }
 
 
@@ -489,6 +502,7 @@ ngx_http_intercom_oauth_subrequest_timeout(ngx_event_t *ev)
 {
     ngx_http_intercom_oauth_subrequest_t  *s = ev->data;
 
+    ngx_connection_t                    *c;
     ngx_http_intercom_oauth_exchange_t  *ex;
 
     if (s->finished) {
@@ -497,6 +511,7 @@ ngx_http_intercom_oauth_subrequest_timeout(ngx_event_t *ev)
 
     ex = &s->ex;
     s->finished = 1;
+    c = ex->request->connection;
 
     ex->rc = NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_TIMEOUT;
     ex->status = 0;
@@ -512,7 +527,9 @@ ngx_http_intercom_oauth_subrequest_timeout(ngx_event_t *ev)
 
     if (!s->reported) {
         s->reported = 1;
+        c->log->action = NULL;
         ex->done(ex->request, ex);
+        ngx_http_run_posted_requests(c);
     }
 }
 

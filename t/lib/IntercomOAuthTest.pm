@@ -23,7 +23,7 @@ use POSIX ();
 # Test::Nginx as under t/lib/compat, so unqualified names work in both.
 our @EXPORT = qw(make_state callback_request session_cookie nonce
                  start_nginx stop_nginx http_request
-                 $SID $OTHER_SID $CLIENT_ID $HTTP_CONFIG);
+                 $SID $OTHER_SID $CLIENT_ID $HTTP_CONFIG $ENGINE);
 
 sub import {
     my $caller = caller;
@@ -73,6 +73,89 @@ our $HTTP_CONFIG = <<'_EOC_';
     intercom_oauth_ca_file        $TEST_NGINX_CA_FILE;
     intercom_oauth_timeout        3s;
 _EOC_
+
+# The exchange engine the suite runs against: "libcurl" (the default) or
+# "subrequest" (TEST_INTERCOM_ENGINE=subrequest).  With "subrequest" every
+# token, API and revoke URL that points at 127.0.0.1 or localhost becomes
+# the URI of an internal location that proxies to that same URL, verified
+# against the test CA: the same blocks, the same expectations, the calls
+# made by nginx's own upstream code.  This is the only place that knows.
+our $ENGINE = $ENV{TEST_INTERCOM_ENGINE} || 'libcurl';
+
+die "TEST_INTERCOM_ENGINE must be libcurl or subrequest, not \"$ENGINE\"\n"
+    unless $ENGINE eq 'libcurl' || $ENGINE eq 'subrequest';
+
+# /_intercom_sr/SCHEME/ADDRESS/NAME/PORT/PATH: NAME is the host name the
+# certificate is checked against and the Host header; ADDRESS is where to
+# connect, so that no resolver is needed
+our $SR_LOCATION = <<'_EOC_';
+    location ^~ /_intercom_sr/ {
+        internal;
+        access_log off;
+        location ~ ^/_intercom_sr/(?<isr_scheme>https?)/(?<isr_addr>[^/]+)/(?<isr_name>[^/]+)/(?<isr_port>\d+)(?<isr_path>/.*)$ {
+            proxy_pass $isr_scheme://$isr_addr:$isr_port$isr_path$is_args$args;
+            proxy_set_header Host $isr_name:$isr_port;
+            proxy_ssl_verify on;
+            proxy_ssl_trusted_certificate $TEST_NGINX_CA_FILE;
+            proxy_ssl_server_name on;
+            # nginx checks names only, not the certificate's IP addresses
+            set $isr_ssl_name $isr_name;
+            if ($isr_name = 127.0.0.1) {
+                set $isr_ssl_name localhost;
+            }
+            proxy_ssl_name $isr_ssl_name;
+            subrequest_output_buffer_size 128k;
+        }
+    }
+_EOC_
+
+sub engine_url {
+    my ($scheme, $host, $port, $path) = @_;
+
+    my $addr = $host eq 'localhost' ? '127.0.0.1' : $host;
+    $port = $scheme eq 'https' ? 443 : 80 unless defined $port;
+
+    return "/_intercom_sr/$scheme/$addr/$host/$port$path";
+}
+
+# nginx configuration text for the engine under test
+sub engine_config {
+    my ($text, $server) = @_;
+
+    return $text if $ENGINE eq 'libcurl' || !defined $text;
+
+    $text =~ s{(intercom_oauth_(?:token|api|revoke)_url\s+)(https?)://(127\.0\.0\.1|localhost)(?::(\d+|\$TEST_NGINX_\w+))?(/[^;\s]*)?(\s*;)}
+              {$1 . engine_url($2, $3, $4, defined $5 ? $5 : '') . $6}ge;
+
+    if ($server) {
+        $text = $SR_LOCATION . $text;
+
+    } else {
+        $text =~ s{(\bserver\s*\{)}{$1\n$SR_LOCATION}g;
+    }
+
+    return $text;
+}
+
+sub engine_block {
+    my $block = shift;
+
+    for my $sec (qw(http_config config)) {
+        next unless $block->can($sec);
+
+        my $v = $block->$sec;
+        next unless defined $v;
+
+        $block->set_value($sec, engine_config($v, $sec eq 'config'));
+    }
+}
+
+if ($ENGINE eq 'subrequest') {
+    require Test::Nginx::Util;
+
+    # added first, so it runs after the test file's own preprocessors
+    &Test::Nginx::Util::add_block_preprocessor(\&engine_block);
+}
 
 my $standin_pid;
 
@@ -200,7 +283,9 @@ sub start_nginx {
     my $connections = $o{worker_connections} || 256;
     my $http_config = defined $o{http_config} ? $o{http_config}
                                               : $HTTP_CONFIG;
-    my $body = $http;
+    my $body = engine_config($http, 1);
+
+    $http_config = engine_config($http_config, 0);
 
     my $conf = <<"_EOC_";
 load_module $module;
