@@ -342,8 +342,8 @@ ngx_http_intercom_oauth_subrequest_header(ngx_http_request_t *sr, char *key,
  *   - otherwise the response as it came, whatever its status: a 5xx that
  *     Intercom itself sent is a response, as it is for libcurl.
  *
- * NGX_ERROR is turned into NGX_OK unless the client connection failed: for
- * a subrequest nginx would otherwise terminate the browser's request too.
+ * NGX_ERROR is turned into NGX_OK: for a subrequest nginx would otherwise
+ * terminate the browser's request too.
  */
 
 static ngx_int_t
@@ -358,9 +358,33 @@ ngx_http_intercom_oauth_subrequest_post(ngx_http_request_t *sr, void *data,
     ngx_http_core_loc_conf_t            *clcf;
     ngx_http_intercom_oauth_exchange_t  *ex;
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, sr->connection->log, 0,
-                   "intercom oauth: subrequest done rc:%i status:%ui",
-                   rc, sr->headers_out.status);
+    ngx_uint_t                           overflow;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, sr->connection->log, 0,
+                   "intercom oauth: subrequest done rc:%i status:%ui "
+                   "error:%d", rc, sr->headers_out.status,
+                   sr->connection->error);
+
+    /*
+     * ngx_http_output_filter() marks the connection failed when any filter
+     * fails; for an in-memory subrequest that is the postpone filter out
+     * of room ("too big subrequest response"), never the browser's
+     * connection, which the subrequest does not write to.  Left set, it
+     * would make nginx terminate the browser's request without an answer.
+     * A browser that went away terminates the request itself, and the
+     * subrequest then ends through its cleanup, not here.
+     */
+    overflow = (rc == NGX_ERROR || sr->connection->error);
+    sr->connection->error = 0;
+
+    if (overflow) {
+        /*
+         * What a filter still holds after the failure would never be
+         * sent: left flagged, the subrequest would wait for a write event
+         * forever and hold the browser's request open.
+         */
+        sr->buffered = 0;
+    }
 
     if (s->finished || rc == NGX_AGAIN) {
         goto done;
@@ -388,7 +412,7 @@ ngx_http_intercom_oauth_subrequest_post(ngx_http_request_t *sr, void *data,
                      "the location answered %i itself, without a response "
                      "from its upstream%Z", rc);
 
-    } else if (rc == NGX_ERROR || sr->connection->error) {
+    } else if (overflow) {
         ex->status = sr->headers_out.status;
         ex->rc = NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_FAILED;
 
@@ -453,11 +477,7 @@ ngx_http_intercom_oauth_subrequest_post(ngx_http_request_t *sr, void *data,
 
 done:
 
-    if (rc == NGX_ERROR && !sr->connection->error) {
-        return NGX_OK;
-    }
-
-    return rc;
+    return (rc == NGX_ERROR) ? NGX_OK : rc;
 }
 
 
