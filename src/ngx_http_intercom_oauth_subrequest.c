@@ -216,6 +216,14 @@ ngx_http_intercom_oauth_subrequest_start(ngx_http_request_t *r,
             goto failed;
         }
 
+        sr->request_body = rb;
+
+        if (params->body.len == 0) {
+            /* revoke: "Content-Length: 0"; an empty buffer would be an
+             * alert ("zero size buf") in the upstream's output */
+            goto body_done;
+        }
+
         b = ngx_calloc_buf(r->pool);
         if (b == NULL) {
             goto failed;
@@ -239,14 +247,13 @@ ngx_http_intercom_oauth_subrequest_start(ngx_http_request_t *r,
         cl->next = NULL;
 
         rb->bufs = cl;
-        rb->rest = 0;
-
-        sr->request_body = rb;
 
     } else {
         sr->method = NGX_HTTP_GET;
         sr->method_name = ngx_http_core_get_method;
     }
+
+body_done:
 
     /* the browser's body was read or discarded for the parent only */
     sr->discard_body = 0;
@@ -423,8 +430,21 @@ ngx_http_intercom_oauth_subrequest_post(ngx_http_request_t *sr, void *data,
             > (off_t) clcf->subrequest_output_buffer_size
             || (u && u->pipe && u->pipe->downstream_error))
         {
-            /* nginx logged "too big subrequest response" */
-            ex->rc = NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_TOO_LARGE;
+            /*
+             * nginx logged "too big subrequest response".  Over the
+             * module's own cap it is the libcurl engine's "too large";
+             * a buffer set below the cap is the location's limit, and
+             * the log says which.
+             */
+            if (clcf->subrequest_output_buffer_size >= ex->max_response) {
+                ex->rc = NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_TOO_LARGE;
+
+            } else {
+                ngx_snprintf((u_char *) ex->error, sizeof(ex->error) - 1,
+                             "the response is larger than the location's "
+                             "subrequest_output_buffer_size (%uz bytes)%Z",
+                             clcf->subrequest_output_buffer_size);
+            }
 
         } else if (u && u->pipe
                    && (u->pipe->upstream_error || u->pipe->upstream_eof))

@@ -146,6 +146,13 @@ my $locations = <<'_EOC_';
         location = /webhook { intercom_oauth_uninstall_webhook; }
 _EOC_
 
+# the exchange engine under test (TEST_INTERCOM_ENGINE, t/lib/IntercomOAuthTest.pm)
+{
+    my $ca = IntercomOAuthTest::engine_ca($http_config);
+    $locations = IntercomOAuthTest::engine_config($locations, 'server', $ca);
+    $http_config = IntercomOAuthTest::engine_config($http_config, 'http', $ca);
+}
+
 sub start {
     my $level = shift;
 
