@@ -32,6 +32,14 @@
 #define NGX_HTTP_INTERCOM_OAUTH_SR_USER_AGENT                                 \
     "ngx_http_intercom_oauth_module/" NGX_HTTP_INTERCOM_OAUTH_VERSION
 
+/*
+ * Where the condition is exactly the one libcurl names, the log line uses
+ * libcurl's words (curl_easy_strerror()), so that both engines log the
+ * same line for the same failure.
+ */
+#define NGX_HTTP_INTERCOM_OAUTH_SR_RECV_ERROR                                 \
+    "Failure when receiving data from the peer"
+
 
 typedef struct {
     ngx_http_intercom_oauth_exchange_t   ex;       /* what callers see */
@@ -49,6 +57,8 @@ static ngx_int_t ngx_http_intercom_oauth_subrequest_header(
     ngx_table_elt_t **hp);
 static ngx_int_t ngx_http_intercom_oauth_subrequest_post(
     ngx_http_request_t *sr, void *data, ngx_int_t rc);
+static void ngx_http_intercom_oauth_subrequest_cause(ngx_http_request_t *sr,
+    ngx_int_t rc, ngx_http_intercom_oauth_exchange_t *ex);
 static void ngx_http_intercom_oauth_subrequest_wake(ngx_event_t *ev);
 static void ngx_http_intercom_oauth_subrequest_timeout(ngx_event_t *ev);
 static void ngx_http_intercom_oauth_subrequest_abort(ngx_http_request_t *sr);
@@ -415,9 +425,7 @@ ngx_http_intercom_oauth_subrequest_post(ngx_http_request_t *sr, void *data,
             ex->rc = NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_FAILED;
         }
 
-        ngx_snprintf((u_char *) ex->error, sizeof(ex->error) - 1,
-                     "the location answered %i itself, without a response "
-                     "from its upstream%Z", rc);
+        ngx_http_intercom_oauth_subrequest_cause(sr, rc, ex);
 
     } else if (overflow) {
         ex->status = sr->headers_out.status;
@@ -450,8 +458,8 @@ ngx_http_intercom_oauth_subrequest_post(ngx_http_request_t *sr, void *data,
                    && (u->pipe->upstream_error || u->pipe->upstream_eof))
         {
             ngx_cpystrn((u_char *) ex->error,
-                        (u_char *) "the response from the location's "
-                        "upstream ended early", sizeof(ex->error));
+                        (u_char *) NGX_HTTP_INTERCOM_OAUTH_SR_RECV_ERROR,
+                        sizeof(ex->error));
 
         } else if (sr->header_sent) {
             ngx_cpystrn((u_char *) ex->error,
@@ -475,9 +483,33 @@ ngx_http_intercom_oauth_subrequest_post(ngx_http_request_t *sr, void *data,
         ex->rc = NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_OK;
         ex->status = sr->headers_out.status;
 
-        if (sr->out && sr->out->buf) {
-            b = sr->out->buf;
-            len = b->last - b->pos;
+        b = (sr->out && sr->out->buf) ? sr->out->buf : NULL;
+        len = b ? (size_t) (b->last - b->pos) : 0;
+        u = sr->upstream;
+
+        /*
+         * nginx ends a response whose upstream broke off after the header
+         * as if it were complete (it only stops keep-alive): a body short
+         * of its Content-Length, or an upstream read error, is libcurl's
+         * receive failure.
+         */
+        if ((sr->headers_out.content_length_n >= 0
+             && (off_t) len != sr->headers_out.content_length_n)
+            || (u && u->pipe && u->pipe->upstream_error))
+        {
+            ex->rc = NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_FAILED;
+            ngx_cpystrn((u_char *) ex->error,
+                        (u_char *) NGX_HTTP_INTERCOM_OAUTH_SR_RECV_ERROR,
+                        sizeof(ex->error));
+
+            if (b) {
+                ngx_explicit_memzero(b->pos, len);
+            }
+
+            b = NULL;
+        }
+
+        if (b) {
 
             if (len > ex->max_response) {
                 ex->rc = NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_TOO_LARGE;
@@ -498,6 +530,40 @@ ngx_http_intercom_oauth_subrequest_post(ngx_http_request_t *sr, void *data,
 done:
 
     return (rc == NGX_ERROR) ? NGX_OK : rc;
+}
+
+
+/*
+ * The words for a status the location produced itself.  nginx's own error
+ * line just before the module's names the cause.  The module can tell only
+ * how far the upstream request got: nginx starts the TLS handshake while
+ * the TCP connection is still being made and leaves nothing behind that
+ * separates a refused connection from a refused certificate, so neither
+ * of libcurl's words for those is used here.
+ */
+
+static void
+ngx_http_intercom_oauth_subrequest_cause(ngx_http_request_t *sr, ngx_int_t rc,
+    ngx_http_intercom_oauth_exchange_t *ex)
+{
+    ngx_http_upstream_t  *u;
+
+    u = sr->upstream;
+
+    if (rc == NGX_HTTP_BAD_GATEWAY
+        && u && u->state && u->state->peer
+        && u->state->connect_time == (ngx_msec_t) -1)
+    {
+        ngx_snprintf((u_char *) ex->error, sizeof(ex->error) - 1,
+                     "no connection to the location's upstream %V: TCP%s "
+                     "failed (nginx's line above says why)%Z",
+                     u->state->peer, u->ssl ? " or TLS" : "");
+        return;
+    }
+
+    ngx_snprintf((u_char *) ex->error, sizeof(ex->error) - 1,
+                 "the location answered %i itself, without a response "
+                 "from its upstream%Z", rc);
 }
 
 

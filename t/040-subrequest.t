@@ -182,7 +182,7 @@ callback_request(code => 'abc', state => make_state())
 exchange_failed [0]
 --- error_log
 connect() failed (111: Connection refused) while connecting to upstream
-token exchange with "/refused/auth/eagle/token" failed: the location answered 502 itself, without a response from its upstream
+token exchange with "/refused/auth/eagle/token" failed: no connection to the location's upstream 127.0.0.1:1: TCP or TLS failed (nginx's line above says why)
 --- no_error_log
 [alert]
 
