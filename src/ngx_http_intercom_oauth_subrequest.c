@@ -353,11 +353,13 @@ ngx_http_intercom_oauth_subrequest_header(ngx_http_request_t *sr, char *key,
  *     upstream down or timed out, a 404 for a URI no location takes):
  *     504 is a timeout, anything else a failure, as libcurl reports a
  *     refused connection or a TLS error;
- *   - NGX_ERROR after a response began: the body did not fit into
- *     subrequest_output_buffer_size ("too big subrequest response"),
- *     the same outcome as a body over max_response;
+ *   - NGX_ERROR (or a failed output filter) after a response began: the
+ *     body did not fit into subrequest_output_buffer_size ("too big
+ *     subrequest response"), the same outcome as a body over
+ *     max_response, or the upstream's response broke off;
  *   - otherwise the response as it came, whatever its status: a 5xx that
- *     Intercom itself sent is a response, as it is for libcurl.
+ *     Intercom itself sent is a response, as it is for libcurl; a body
+ *     short of its Content-Length is a receive failure.
  *
  * NGX_ERROR is turned into NGX_OK: for a subrequest nginx would otherwise
  * terminate the browser's request too.
@@ -371,11 +373,10 @@ ngx_http_intercom_oauth_subrequest_post(ngx_http_request_t *sr, void *data,
 
     size_t                               len;
     ngx_buf_t                           *b;
+    ngx_uint_t                           overflow;
     ngx_http_upstream_t                 *u;
     ngx_http_core_loc_conf_t            *clcf;
     ngx_http_intercom_oauth_exchange_t  *ex;
-
-    ngx_uint_t                           overflow;
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, sr->connection->log, 0,
                    "intercom oauth: subrequest done rc:%i status:%ui "
