@@ -3,7 +3,8 @@
 #   make            build the dynamic module against Debian's nginx-dev tree
 #                   (or NGINX_SRC=/path/to/nginx-source)
 #   make test       install what the tests need, build, run the Test::Nginx
-#                   suite against the local Intercom stand-in
+#                   suite against the local Intercom stand-in, once with
+#                   each exchange engine (libcurl, subrequest)
 #   make run        serve the connect flow locally (stand-in or, with
 #                   INTERCOM_CLIENT_ID and INTERCOM_CLIENT_SECRET_FILE, Intercom)
 #   make deps       install the Debian packages the build and tests need
@@ -59,8 +60,15 @@ $(MODULE): $(NGX_BUILD)/objs/Makefile $(SOURCES)
 	$(MAKE) -C $(NGX_BUILD) -f objs/Makefile modules
 	@echo "built $(MODULE)"
 
+# the whole suite once per exchange engine (README "Exchange engines");
+# TEST_ENGINES=subrequest make test runs one
+TEST_ENGINES ?= libcurl subrequest
+
 test: deps module
-	@t/run-tests $(MODULE)
+	@set -e; for engine in $(TEST_ENGINES); do \
+	    echo "=== exchange engine: $$engine"; \
+	    TEST_INTERCOM_ENGINE=$$engine t/run-tests $(MODULE); \
+	done
 
 run: deps module
 	@util/run-demo $(MODULE)

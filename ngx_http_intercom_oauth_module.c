@@ -48,7 +48,7 @@ static void *ngx_http_intercom_oauth_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_intercom_oauth_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
 static ngx_int_t ngx_http_intercom_oauth_check_url(ngx_conf_t *cf,
-    char *directive, ngx_str_t *url);
+    char *directive, ngx_str_t *url, ngx_uint_t local_ok);
 static ngx_int_t ngx_http_intercom_oauth_check_target(ngx_conf_t *cf,
     char *directive, ngx_str_t *uri, ngx_uint_t empty_ok);
 static ngx_int_t ngx_http_intercom_oauth_init_process(ngx_cycle_t *cycle);
@@ -720,16 +720,16 @@ ngx_http_intercom_oauth_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_conf_merge_str_value(conf->proxy, prev->proxy, "");
 
     if (ngx_http_intercom_oauth_check_url(cf, "intercom_oauth_authorize_url",
-                                          &conf->authorize_url)
+                                          &conf->authorize_url, 0)
         != NGX_OK
         || ngx_http_intercom_oauth_check_url(cf, "intercom_oauth_token_url",
-                                             &conf->token_url)
+                                             &conf->token_url, 1)
            != NGX_OK
         || ngx_http_intercom_oauth_check_url(cf, "intercom_oauth_api_url",
-                                             &conf->api_url)
+                                             &conf->api_url, 1)
            != NGX_OK
         || ngx_http_intercom_oauth_check_url(cf, "intercom_oauth_revoke_url",
-                                             &conf->revoke_url)
+                                             &conf->revoke_url, 1)
            != NGX_OK)
     {
         return NGX_CONF_ERROR;
@@ -895,10 +895,19 @@ ngx_http_intercom_oauth_check_target(ngx_conf_t *cf, char *directive,
 }
 
 
+/*
+ * An http(s) URL, or with "local_ok" a URI of a location on this server
+ * ("/..."), which the exchange reaches through a subrequest.
+ */
+
 static ngx_int_t
 ngx_http_intercom_oauth_check_url(ngx_conf_t *cf, char *directive,
-    ngx_str_t *url)
+    ngx_str_t *url, ngx_uint_t local_ok)
 {
+    if (local_ok && url->len > 1 && url->data[0] == '/') {
+        return NGX_OK;
+    }
+
     if ((url->len > 8
          && ngx_strncasecmp(url->data, (u_char *) "https://", 8) == 0)
         || (url->len > 7

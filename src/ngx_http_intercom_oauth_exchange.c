@@ -33,6 +33,7 @@
 #include <curl/curl.h>
 
 #include "ngx_http_intercom_oauth_exchange.h"
+#include "ngx_http_intercom_oauth_subrequest.h"
 
 
 #define NGX_HTTP_INTERCOM_OAUTH_USER_AGENT                                    \
@@ -247,6 +248,11 @@ ngx_http_intercom_oauth_exchange_start(ngx_http_request_t *r,
     ngx_pool_cleanup_t                  *cln;
     struct curl_slist                   *headers, *h;
     ngx_http_intercom_oauth_exchange_t  *ex;
+
+    if (params->url.len && params->url.data[0] == '/') {
+        /* a location of this server: nginx's own upstreams carry it */
+        return ngx_http_intercom_oauth_subrequest_start(r, params, done, exp);
+    }
 
     if (ngx_http_intercom_oauth_multi == NULL) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,

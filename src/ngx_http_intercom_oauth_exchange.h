@@ -68,7 +68,9 @@ struct ngx_http_intercom_oauth_exchange_s {
  * ex->status and ex->body set; the handler must finalize r itself.  If r is
  * freed first, a pool cleanup removes the transfer and "done" is never
  * called.  Returns NGX_OK with *exp set, or NGX_ERROR (logged) when the
- * transfer could not be started.
+ * transfer could not be started.  A params->url that starts with "/" is
+ * the URI of a location of this server: the call is then a subrequest
+ * (ngx_http_intercom_oauth_subrequest.h), with the same outcomes.
  */
 ngx_int_t ngx_http_intercom_oauth_exchange_start(ngx_http_request_t *r,
     ngx_http_intercom_oauth_exchange_params_t *params,

@@ -146,6 +146,13 @@ my $locations = <<'_EOC_';
         location = /webhook { intercom_oauth_uninstall_webhook; }
 _EOC_
 
+# the exchange engine under test (TEST_INTERCOM_ENGINE, t/lib/IntercomOAuthTest.pm)
+{
+    my $ca = IntercomOAuthTest::engine_ca($http_config);
+    $locations = IntercomOAuthTest::engine_config($locations, 'server', $ca);
+    $http_config = IntercomOAuthTest::engine_config($http_config, 'http', $ca);
+}
+
 sub start {
     my $level = shift;
 
@@ -375,7 +382,11 @@ subtest 'debug level: secrets only in nginx core\'s own request and response lin
 
     my $err = slurp("$prefix/logs/error.log");
     my $acc = slurp("$prefix/logs/access.log");
-    like($err, qr/\[debug\] .*intercom oauth: curl socket/,
+    # the exchange engine's own debug lines (t/lib/IntercomOAuthTest.pm)
+    my $engine_debug = $ENGINE eq 'subrequest'
+                       ? qr/\[debug\] .*intercom oauth: POST subrequest to /
+                       : qr/\[debug\] .*intercom oauth: curl socket/;
+    like($err, $engine_debug,
          'the error log has the module\'s debug lines');
 
     my @entries = entries($err);

@@ -23,7 +23,7 @@ use POSIX ();
 # Test::Nginx as under t/lib/compat, so unqualified names work in both.
 our @EXPORT = qw(make_state callback_request session_cookie nonce
                  start_nginx stop_nginx http_request
-                 $SID $OTHER_SID $CLIENT_ID $HTTP_CONFIG);
+                 $SID $OTHER_SID $CLIENT_ID $HTTP_CONFIG $ENGINE);
 
 sub import {
     my $caller = caller;
@@ -73,6 +73,128 @@ our $HTTP_CONFIG = <<'_EOC_';
     intercom_oauth_ca_file        $TEST_NGINX_CA_FILE;
     intercom_oauth_timeout        3s;
 _EOC_
+
+# The exchange engine the suite runs against: "libcurl" (the default) or
+# "subrequest" (TEST_INTERCOM_ENGINE=subrequest).  With "subrequest" every
+# https token, API and revoke URL that points at 127.0.0.1 or localhost
+# becomes the URI of an internal location that proxies to that same URL:
+# the same blocks, the same expectations, the calls made by nginx's own
+# upstream code.  This is the only place that knows.
+#
+# What the libcurl engine takes from the module's directives the location
+# takes from its own: intercom_oauth_ca_file becomes
+# proxy_ssl_trusted_certificate (no ca_file: the system store), and calls
+# to the suite's stand-in go through an upstream{} with keepalive, as
+# libcurl keeps its connections.  Plain-http URLs stay with libcurl: the
+# warning the module gives for them (t/006-hostile.t TEST 59) is about its
+# own URL, which a location URI is not.
+our $ENGINE = $ENV{TEST_INTERCOM_ENGINE} || 'libcurl';
+
+die "TEST_INTERCOM_ENGINE must be libcurl or subrequest, not \"$ENGINE\"\n"
+    unless $ENGINE eq 'libcurl' || $ENGINE eq 'subrequest';
+
+our $SYSTEM_CA = '/etc/ssl/certs/ca-certificates.crt';
+
+# /_intercom_sr/SCHEME/ADDRESS/NAME/PORT/PATH: NAME is the host name the
+# certificate is checked against and the Host header; ADDRESS is where to
+# connect, so that no resolver is needed
+sub engine_location {
+    my ($ca) = @_;
+
+    return <<"_EOC_";
+    location ^~ /_intercom_sr/ {
+        internal;
+        access_log off;
+        location ~ ^/_intercom_sr/(?<isr_scheme>https?)/(?<isr_addr>[^/]+)/(?<isr_name>[^/]+)/(?<isr_port>\\d+)(?<isr_path>/.*)\$ {
+            set \$isr_peer \$isr_addr:\$isr_port;
+            if (\$isr_port = \$TEST_NGINX_STANDIN_PORT) {
+                set \$isr_peer isr_standin;
+            }
+            proxy_pass \$isr_scheme://\$isr_peer\$isr_path\$is_args\$args;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host \$isr_name:\$isr_port;
+            proxy_ssl_verify on;
+            proxy_ssl_trusted_certificate $ca;
+            proxy_ssl_server_name on;
+            # nginx checks names only, not the certificate's IP addresses
+            set \$isr_ssl_name \$isr_name;
+            if (\$isr_name = 127.0.0.1) {
+                set \$isr_ssl_name localhost;
+            }
+            proxy_ssl_name \$isr_ssl_name;
+            subrequest_output_buffer_size 128k;
+        }
+    }
+_EOC_
+}
+
+our $SR_UPSTREAM = <<'_EOC_';
+    upstream isr_standin {
+        server 127.0.0.1:$TEST_NGINX_STANDIN_PORT;
+        keepalive 8;
+    }
+_EOC_
+
+sub engine_url {
+    my ($scheme, $host, $port, $path) = @_;
+
+    my $addr = $host eq 'localhost' ? '127.0.0.1' : $host;
+    $port = $scheme eq 'https' ? 443 : 80 unless defined $port;
+
+    return "/_intercom_sr/$scheme/$addr/$host/$port$path";
+}
+
+# the trust the module's directives give libcurl in this configuration
+sub engine_ca {
+    my ($text) = @_;
+    my @ca = ($text // '') =~ /intercom_oauth_ca_file\s+(\S+?)\s*;/g;
+    return @ca ? $ca[-1] : $SYSTEM_CA;
+}
+
+# nginx configuration text for the engine under test: $kind "server"
+# (inside server{}) or "http" (inside http{}, with any server{} in it)
+sub engine_config {
+    my ($text, $kind, $ca) = @_;
+
+    return $text if $ENGINE eq 'libcurl' || !defined $text;
+
+    $ca = engine_ca($text) unless defined $ca;
+
+    $text =~ s{(intercom_oauth_(?:token|api|revoke)_url\s+)(https)://(127\.0\.0\.1|localhost)(?::(\d+|\$[A-Z_][A-Z0-9_]*))?(/[^;\s]*)?(\s*;)}
+              {$1 . engine_url($2, $3, $4, defined $5 ? $5 : '') . $6}ge;
+
+    my $location = engine_location($ca);
+
+    if ($kind eq 'server') {
+        return $location . $text;
+    }
+
+    $text =~ s{(\bserver\s*\{)}{$1\n$location}g;
+
+    return $SR_UPSTREAM . $text;
+}
+
+sub engine_block {
+    my $block = shift;
+
+    my $http = $block->can('http_config') ? $block->http_config : undef;
+    my $server = $block->can('config') ? $block->config : undef;
+
+    return unless defined $server;
+
+    my $ca = engine_ca(join "\n", grep { defined } $http, $server);
+
+    $block->set_value('http_config', engine_config($http // '', 'http', $ca));
+    $block->set_value('config', engine_config($server, 'server', $ca));
+}
+
+if ($ENGINE eq 'subrequest') {
+    require Test::Nginx::Util;
+
+    # added first, so it runs after the test file's own preprocessors
+    &Test::Nginx::Util::add_block_preprocessor(\&engine_block);
+}
 
 my $standin_pid;
 
@@ -200,7 +322,10 @@ sub start_nginx {
     my $connections = $o{worker_connections} || 256;
     my $http_config = defined $o{http_config} ? $o{http_config}
                                               : $HTTP_CONFIG;
-    my $body = $http;
+    my $ca = engine_ca(join "\n", grep { defined } $http, $http_config);
+    my $body = engine_config($http, 'server', $ca);
+
+    $http_config = engine_config($http_config, 'http', $ca);
 
     my $conf = <<"_EOC_";
 load_module $module;

@@ -1,0 +1,691 @@
+
+/*
+ * The exchange as an nginx subrequest (see the header).
+ *
+ * The subrequest is an in-memory one (nginx keeps its body in one buffer
+ * of subrequest_output_buffer_size) and a background one: it is not in
+ * the parent's postponed list, so the parent can answer the browser (a
+ * timeout, say) while the subrequest is still winding down, and its own
+ * output never mixes with the parent's.
+ *
+ * ngx_http_subrequest() gives the subrequest the parent's headers_in and
+ * request_body.  Both are replaced before it runs: a fresh header list
+ * with only Accept, User-Agent, Content-Type/-Length and Authorization as
+ * the module sets them, and the module's form body or none.  Nothing of
+ * the browser's request (cookies, Authorization, its Host, its body)
+ * reaches the location, whatever proxy_pass_request_headers says.
+ *
+ * The post_subrequest handler runs inside the subrequest's finalization,
+ * where finalizing the parent is unsafe: it only records the outcome and
+ * posts an event, whose handler calls "done" from the event loop, as the
+ * libcurl engine does.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_intercom_oauth_subrequest.h"
+
+
+#define NGX_HTTP_INTERCOM_OAUTH_SR_USER_AGENT                                 \
+    "ngx_http_intercom_oauth_module/" NGX_HTTP_INTERCOM_OAUTH_VERSION
+
+/*
+ * Where the condition is exactly the one libcurl names, the log line uses
+ * libcurl's words (curl_easy_strerror()), so that both engines log the
+ * same line for the same failure.
+ */
+#define NGX_HTTP_INTERCOM_OAUTH_SR_RECV_ERROR                                 \
+    "Failure when receiving data from the peer"
+
+
+typedef struct {
+    ngx_http_intercom_oauth_exchange_t   ex;       /* what callers see */
+    ngx_http_request_t                  *sr;
+    ngx_event_t                          timer;    /* params->timeout */
+    ngx_event_t                          wake;     /* runs "done" */
+    unsigned                             finished:1; /* outcome known */
+    unsigned                             reported:1; /* done called, or
+                                                        request gone */
+} ngx_http_intercom_oauth_subrequest_t;
+
+
+static ngx_int_t ngx_http_intercom_oauth_subrequest_header(
+    ngx_http_request_t *sr, char *key, ngx_str_t *value,
+    ngx_table_elt_t **hp);
+static ngx_int_t ngx_http_intercom_oauth_subrequest_post(
+    ngx_http_request_t *sr, void *data, ngx_int_t rc);
+static void ngx_http_intercom_oauth_subrequest_cause(ngx_http_request_t *sr,
+    ngx_int_t rc, ngx_http_intercom_oauth_exchange_t *ex);
+static void ngx_http_intercom_oauth_subrequest_wake(ngx_event_t *ev);
+static void ngx_http_intercom_oauth_subrequest_timeout(ngx_event_t *ev);
+static void ngx_http_intercom_oauth_subrequest_abort(ngx_http_request_t *sr);
+static void ngx_http_intercom_oauth_subrequest_cleanup(void *data);
+
+
+static ngx_str_t  ngx_http_intercom_oauth_post_method = ngx_string("POST");
+
+
+ngx_int_t
+ngx_http_intercom_oauth_subrequest_start(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_exchange_params_t *params,
+    ngx_http_intercom_oauth_exchange_done_pt done,
+    ngx_http_intercom_oauth_exchange_t **exp)
+{
+    u_char                                *p, *q;
+    ngx_buf_t                             *b;
+    ngx_str_t                              uri, args, value;
+    ngx_chain_t                           *cl;
+    ngx_pool_cleanup_t                    *cln;
+    ngx_http_request_t                    *sr;
+    ngx_http_request_body_t               *rb;
+    ngx_http_post_subrequest_t            *ps;
+    ngx_http_intercom_oauth_subrequest_t  *s;
+
+    s = ngx_pcalloc(r->pool, sizeof(ngx_http_intercom_oauth_subrequest_t));
+    if (s == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    s->ex.request = r;
+    s->ex.done = done;
+    s->ex.max_response = params->max_response;
+    s->ex.started = ngx_current_msec;
+
+    /* the URI and the arguments, if any, as the location will see them */
+    p = params->url.data;
+    q = ngx_strlchr(p, p + params->url.len, '?');
+
+    uri.data = p;
+    uri.len = (q ? q : p + params->url.len) - p;
+
+    if (q) {
+        args.data = q + 1;
+        args.len = p + params->url.len - args.data;
+
+    } else {
+        ngx_str_null(&args);
+    }
+
+    ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
+    if (ps == NULL) {
+        return NGX_ERROR;
+    }
+
+    ps->handler = ngx_http_intercom_oauth_subrequest_post;
+    ps->data = s;
+
+    if (ngx_http_subrequest(r, &uri, &args, &sr, ps,
+                            NGX_HTTP_SUBREQUEST_IN_MEMORY
+                            |NGX_HTTP_SUBREQUEST_BACKGROUND)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "intercom oauth: subrequest to \"%V\" could not be "
+                      "made", &uri);
+        return NGX_ERROR;
+    }
+
+    /*
+     * From here on the subrequest is posted and will run: every failure
+     * below leaves it with an empty header list and no body, so that
+     * nothing of the browser's request is sent even then.
+     */
+
+    s->sr = sr;
+
+    ngx_memzero(&sr->headers_in, sizeof(ngx_http_headers_in_t));
+    sr->headers_in.content_length_n = -1;
+    sr->headers_in.keep_alive_n = -1;
+    sr->request_body = NULL;
+
+    if (ngx_list_init(&sr->headers_in.headers, r->pool, 8,
+                      sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        goto failed;
+    }
+
+    ngx_str_set(&value, "application/json");
+
+    if (ngx_http_intercom_oauth_subrequest_header(sr, "Accept", &value, NULL)
+        != NGX_OK)
+    {
+        goto failed;
+    }
+
+    ngx_str_set(&value, NGX_HTTP_INTERCOM_OAUTH_SR_USER_AGENT);
+
+    if (ngx_http_intercom_oauth_subrequest_header(sr, "User-Agent", &value,
+                                               &sr->headers_in.user_agent)
+        != NGX_OK)
+    {
+        goto failed;
+    }
+
+    if (params->bearer.len) {
+        value.len = sizeof("Bearer ") - 1 + params->bearer.len;
+        value.data = ngx_pnalloc(r->pool, value.len);
+        if (value.data == NULL) {
+            goto failed;
+        }
+
+        ngx_memcpy(ngx_cpymem(value.data, "Bearer ", sizeof("Bearer ") - 1),
+                   params->bearer.data, params->bearer.len);
+
+        if (ngx_http_intercom_oauth_subrequest_header(sr, "Authorization",
+                                               &value,
+                                               &sr->headers_in.authorization)
+            != NGX_OK)
+        {
+            goto failed;
+        }
+    }
+
+    if (params->post) {
+        sr->method = NGX_HTTP_POST;
+        sr->method_name = ngx_http_intercom_oauth_post_method;
+
+        ngx_str_set(&value, "application/x-www-form-urlencoded");
+
+        if (ngx_http_intercom_oauth_subrequest_header(sr, "Content-Type",
+                                               &value,
+                                               &sr->headers_in.content_type)
+            != NGX_OK)
+        {
+            goto failed;
+        }
+
+        value.data = ngx_pnalloc(r->pool, NGX_OFF_T_LEN);
+        if (value.data == NULL) {
+            goto failed;
+        }
+
+        value.len = ngx_sprintf(value.data, "%uz", params->body.len)
+                    - value.data;
+
+        if (ngx_http_intercom_oauth_subrequest_header(sr, "Content-Length",
+                                            &value,
+                                            &sr->headers_in.content_length)
+            != NGX_OK)
+        {
+            goto failed;
+        }
+
+        sr->headers_in.content_length_n = params->body.len;
+
+        rb = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
+        if (rb == NULL) {
+            goto failed;
+        }
+
+        sr->request_body = rb;
+
+        if (params->body.len == 0) {
+            /* revoke: "Content-Length: 0"; an empty buffer would be an
+             * alert ("zero size buf") in the upstream's output */
+            goto body_done;
+        }
+
+        b = ngx_calloc_buf(r->pool);
+        if (b == NULL) {
+            goto failed;
+        }
+
+        /* the form stays where the caller built it; nginx only reads it */
+        b->start = params->body.data;
+        b->pos = b->start;
+        b->last = b->start + params->body.len;
+        b->end = b->last;
+        b->memory = 1;
+        b->last_buf = 1;
+        b->last_in_chain = 1;
+
+        cl = ngx_alloc_chain_link(r->pool);
+        if (cl == NULL) {
+            goto failed;
+        }
+
+        cl->buf = b;
+        cl->next = NULL;
+
+        rb->bufs = cl;
+
+    } else {
+        sr->method = NGX_HTTP_GET;
+        sr->method_name = ngx_http_core_get_method;
+    }
+
+body_done:
+
+    /* the browser's body was read or discarded for the parent only */
+    sr->discard_body = 0;
+
+    s->timer.handler = ngx_http_intercom_oauth_subrequest_timeout;
+    s->timer.data = s;
+    s->timer.log = r->connection->log;
+
+    s->wake.handler = ngx_http_intercom_oauth_subrequest_wake;
+    s->wake.data = s;
+    s->wake.log = r->connection->log;
+
+    cln->handler = ngx_http_intercom_oauth_subrequest_cleanup;
+    cln->data = s;
+
+    ngx_add_timer(&s->timer, params->timeout);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "intercom oauth: %s subrequest to \"%V\"",
+                   params->post ? "POST" : "GET", &uri);
+
+    *exp = &s->ex;
+
+    return NGX_OK;
+
+failed:
+
+    /* the subrequest runs anyway, as a GET with no headers; nobody waits */
+    s->finished = 1;
+    s->reported = 1;
+    sr->method = NGX_HTTP_GET;
+    sr->method_name = ngx_http_core_get_method;
+    sr->request_body = NULL;
+    sr->headers_in.content_length_n = -1;
+    sr->headers_in.content_length = NULL;
+    sr->headers_in.content_type = NULL;
+    sr->headers_in.authorization = NULL;
+    sr->headers_in.headers.part.nelts = 0;
+    sr->headers_in.headers.part.next = NULL;
+    sr->headers_in.headers.last = &sr->headers_in.headers.part;
+
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_intercom_oauth_subrequest_header(ngx_http_request_t *sr, char *key,
+    ngx_str_t *value, ngx_table_elt_t **hp)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&sr->headers_in.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->key.len = ngx_strlen(key);
+    h->key.data = (u_char *) key;
+    h->value = *value;
+
+    h->lowcase_key = ngx_pnalloc(sr->pool, h->key.len);
+    if (h->lowcase_key == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* proxy_set_header overrides are found by this hash */
+    h->hash = ngx_hash_strlow(h->lowcase_key, h->key.data, h->key.len);
+
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    if (hp) {
+        *hp = h;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Called by ngx_http_finalize_request() for the subrequest, possibly more
+ * than once (an error status first, then the end of the error page).  The
+ * first call that ends it decides the outcome:
+ *
+ *   - a status the location produced itself (rc >= 300: no upstream, an
+ *     upstream down or timed out, a 404 for a URI no location takes):
+ *     504 is a timeout, anything else a failure, as libcurl reports a
+ *     refused connection or a TLS error;
+ *   - NGX_ERROR (or a failed output filter) after a response began: the
+ *     body did not fit into subrequest_output_buffer_size ("too big
+ *     subrequest response"), the same outcome as a body over
+ *     max_response, or the upstream's response broke off;
+ *   - otherwise the response as it came, whatever its status: a 5xx that
+ *     Intercom itself sent is a response, as it is for libcurl; a body
+ *     short of its Content-Length is a receive failure.
+ *
+ * NGX_ERROR is turned into NGX_OK: for a subrequest nginx would otherwise
+ * terminate the browser's request too.
+ */
+
+static ngx_int_t
+ngx_http_intercom_oauth_subrequest_post(ngx_http_request_t *sr, void *data,
+    ngx_int_t rc)
+{
+    ngx_http_intercom_oauth_subrequest_t *s = data;
+
+    size_t                               len;
+    ngx_buf_t                           *b;
+    ngx_uint_t                           overflow;
+    ngx_http_upstream_t                 *u;
+    ngx_http_core_loc_conf_t            *clcf;
+    ngx_http_intercom_oauth_exchange_t  *ex;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, sr->connection->log, 0,
+                   "intercom oauth: subrequest done rc:%i status:%ui "
+                   "error:%d", rc, sr->headers_out.status,
+                   sr->connection->error);
+
+    /*
+     * ngx_http_output_filter() marks the connection failed when any filter
+     * fails; for an in-memory subrequest that is the postpone filter out
+     * of room ("too big subrequest response"), never the browser's
+     * connection, which the subrequest does not write to.  Left set, it
+     * would make nginx terminate the browser's request without an answer.
+     * A browser that went away terminates the request itself, and the
+     * subrequest then ends through its cleanup, not here.
+     */
+    overflow = (rc == NGX_ERROR || sr->connection->error);
+    sr->connection->error = 0;
+
+    if (overflow) {
+        /*
+         * What a filter still holds after the failure would never be
+         * sent: left flagged, the subrequest would wait for a write event
+         * forever and hold the browser's request open.
+         */
+        sr->buffered = 0;
+    }
+
+    if (s->finished || rc == NGX_AGAIN) {
+        goto done;
+    }
+
+    ex = &s->ex;
+    s->finished = 1;
+    ex->elapsed = ngx_current_msec - ex->started;
+
+    if (s->timer.timer_set) {
+        ngx_del_timer(&s->timer);
+    }
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        ex->status = 0;
+
+        if (rc == NGX_HTTP_GATEWAY_TIME_OUT) {
+            ex->rc = NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_TIMEOUT;
+
+        } else {
+            ex->rc = NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_FAILED;
+        }
+
+        ngx_http_intercom_oauth_subrequest_cause(sr, rc, ex);
+
+    } else if (overflow) {
+        ex->status = sr->headers_out.status;
+        ex->rc = NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_FAILED;
+
+        clcf = ngx_http_get_module_loc_conf(sr, ngx_http_core_module);
+        u = sr->upstream;
+
+        if (sr->headers_out.content_length_n
+            > (off_t) clcf->subrequest_output_buffer_size
+            || (u && u->pipe && u->pipe->downstream_error))
+        {
+            /*
+             * nginx logged "too big subrequest response".  Over the
+             * module's own cap it is the libcurl engine's "too large";
+             * a buffer set below the cap is the location's limit, and
+             * the log says which.
+             */
+            if (clcf->subrequest_output_buffer_size >= ex->max_response) {
+                ex->rc = NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_TOO_LARGE;
+
+            } else {
+                ngx_snprintf((u_char *) ex->error, sizeof(ex->error) - 1,
+                             "the response is larger than the location's "
+                             "subrequest_output_buffer_size (%uz bytes)%Z",
+                             clcf->subrequest_output_buffer_size);
+            }
+
+        } else if (u && u->pipe
+                   && (u->pipe->upstream_error || u->pipe->upstream_eof))
+        {
+            ngx_cpystrn((u_char *) ex->error,
+                        (u_char *) NGX_HTTP_INTERCOM_OAUTH_SR_RECV_ERROR,
+                        sizeof(ex->error));
+
+        } else if (sr->header_sent) {
+            ngx_cpystrn((u_char *) ex->error,
+                        (u_char *) "the response did not fit into "
+                        "subrequest_output_buffer_size or ended early",
+                        sizeof(ex->error));
+
+        } else {
+            ngx_cpystrn((u_char *) ex->error,
+                        (u_char *) "the location's request failed",
+                        sizeof(ex->error));
+        }
+
+    } else if (sr->headers_out.status == 0) {
+        ex->rc = NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_FAILED;
+        ngx_cpystrn((u_char *) ex->error,
+                    (u_char *) "the location sent no response",
+                    sizeof(ex->error));
+
+    } else {
+        ex->rc = NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_OK;
+        ex->status = sr->headers_out.status;
+
+        b = (sr->out && sr->out->buf) ? sr->out->buf : NULL;
+        len = b ? (size_t) (b->last - b->pos) : 0;
+        u = sr->upstream;
+
+        /*
+         * nginx ends a response whose upstream broke off after the header
+         * as if it were complete (it only stops keep-alive): a body short
+         * of its Content-Length, or an upstream read error, is libcurl's
+         * receive failure.
+         */
+        if ((sr->headers_out.content_length_n >= 0
+             && (off_t) len != sr->headers_out.content_length_n)
+            || (u && u->pipe && u->pipe->upstream_error))
+        {
+            ex->rc = NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_FAILED;
+            ngx_cpystrn((u_char *) ex->error,
+                        (u_char *) NGX_HTTP_INTERCOM_OAUTH_SR_RECV_ERROR,
+                        sizeof(ex->error));
+
+            if (b) {
+                ngx_explicit_memzero(b->pos, len);
+            }
+
+            b = NULL;
+        }
+
+        if (b) {
+
+            if (len > ex->max_response) {
+                ex->rc = NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_TOO_LARGE;
+                ngx_explicit_memzero(b->pos, len);
+
+            } else {
+                /* in the request's pool; the caller zeroes it when read */
+                ex->body = b->pos;
+                ex->len = len;
+            }
+        }
+    }
+
+    if (!s->reported && !s->wake.posted) {
+        ngx_post_event(&s->wake, &ngx_posted_events);
+    }
+
+done:
+
+    return (rc == NGX_ERROR) ? NGX_OK : rc;
+}
+
+
+/*
+ * The words for a status the location produced itself.  nginx's own error
+ * line just before the module's names the cause.  The module can tell only
+ * how far the upstream request got: nginx starts the TLS handshake while
+ * the TCP connection is still being made and leaves nothing behind that
+ * separates a refused connection from a refused certificate, so neither
+ * of libcurl's words for those is used here.
+ */
+
+static void
+ngx_http_intercom_oauth_subrequest_cause(ngx_http_request_t *sr, ngx_int_t rc,
+    ngx_http_intercom_oauth_exchange_t *ex)
+{
+    ngx_http_upstream_t  *u;
+
+    u = sr->upstream;
+
+    if (rc == NGX_HTTP_BAD_GATEWAY
+        && u && u->state && u->state->peer
+        && u->state->connect_time == (ngx_msec_t) -1)
+    {
+        ngx_snprintf((u_char *) ex->error, sizeof(ex->error) - 1,
+                     "no connection to the location's upstream %V: TCP%s "
+                     "failed (nginx's line above says why)%Z",
+                     u->state->peer, u->ssl ? " or TLS" : "");
+        return;
+    }
+
+    ngx_snprintf((u_char *) ex->error, sizeof(ex->error) - 1,
+                 "the location answered %i itself, without a response "
+                 "from its upstream%Z", rc);
+}
+
+
+/* out of the subrequest's finalization: the caller may finalize r now */
+
+static void
+ngx_http_intercom_oauth_subrequest_wake(ngx_event_t *ev)
+{
+    ngx_http_intercom_oauth_subrequest_t  *s = ev->data;
+
+    ngx_connection_t  *c;
+
+    if (s->reported) {
+        return;
+    }
+
+    s->reported = 1;
+    c = s->ex.request->connection;
+
+    /* what the subrequest was doing is not what the caller logs about */
+    c->log->action = NULL;
+
+    s->ex.done(s->ex.request, &s->ex);
+
+    /*
+     * "done" may have started another subrequest (/me after the token)
+     * without finalizing anything; nothing else would run it.  As in
+     * ngx_http_request_handler(), c stays readable after a finalization.
+     */
+    ngx_http_run_posted_requests(c);
+}
+
+
+/*
+ * intercom_oauth_timeout ran out before the location answered.  The
+ * browser gets its answer now; the location's upstream connection, if
+ * there is one, is ended as if its own timer had fired.
+ */
+
+static void
+ngx_http_intercom_oauth_subrequest_timeout(ngx_event_t *ev)
+{
+    ngx_http_intercom_oauth_subrequest_t  *s = ev->data;
+
+    ngx_connection_t                    *c;
+    ngx_http_intercom_oauth_exchange_t  *ex;
+
+    if (s->finished) {
+        return;
+    }
+
+    ex = &s->ex;
+    s->finished = 1;
+    c = ex->request->connection;
+
+    ex->rc = NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_TIMEOUT;
+    ex->status = 0;
+    ex->elapsed = ngx_current_msec - ex->started;
+    ngx_cpystrn((u_char *) ex->error, (u_char *) "timed out",
+                sizeof(ex->error));
+
+    ngx_http_intercom_oauth_subrequest_abort(s->sr);
+
+    if (s->wake.posted) {
+        ngx_delete_posted_event(&s->wake);
+    }
+
+    if (!s->reported) {
+        s->reported = 1;
+        c->log->action = NULL;
+        ex->done(ex->request, ex);
+        ngx_http_run_posted_requests(c);
+    }
+}
+
+
+/*
+ * The upstream module checks "timedout" on its connection's events in
+ * every state (connecting, TLS handshake, waiting for or reading the
+ * response): marking both and calling the read handler ends the upstream
+ * request the way proxy_read_timeout would, with a 504 into the ignored
+ * subrequest.  A subrequest still resolving a name, or one with no
+ * upstream, ends on its own.
+ */
+
+static void
+ngx_http_intercom_oauth_subrequest_abort(ngx_http_request_t *sr)
+{
+    ngx_connection_t     *pc;
+    ngx_http_upstream_t  *u;
+
+    u = sr->upstream;
+
+    if (sr->done || u == NULL || u->peer.connection == NULL) {
+        return;
+    }
+
+    pc = u->peer.connection;
+
+    pc->read->timedout = 1;
+    pc->write->timedout = 1;
+
+    pc->read->handler(pc->read);
+}
+
+
+/* the request is going away (client closed, worker exiting) */
+
+static void
+ngx_http_intercom_oauth_subrequest_cleanup(void *data)
+{
+    ngx_http_intercom_oauth_subrequest_t  *s = data;
+
+    s->finished = 1;
+    s->reported = 1;
+
+    if (s->timer.timer_set) {
+        ngx_del_timer(&s->timer);
+    }
+
+    if (s->wake.posted) {
+        ngx_delete_posted_event(&s->wake);
+    }
+}
