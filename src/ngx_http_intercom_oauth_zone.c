@@ -179,6 +179,7 @@ ngx_http_intercom_oauth_zone_init(ngx_shm_zone_t *shm_zone, void *data)
 {
     ngx_http_intercom_oauth_zone_ctx_t  *octx = data;
 
+    u_char                              *p;
     size_t                               len;
     ngx_uint_t                           n;
     ngx_http_intercom_oauth_zone_ctx_t  *ctx;
@@ -212,16 +213,6 @@ ngx_http_intercom_oauth_zone_init(ngx_shm_zone_t *shm_zone, void *data)
         return NGX_OK;
     }
 
-    ctx->sh = ngx_slab_calloc(ctx->shpool,
-                              sizeof(ngx_http_intercom_oauth_shctx_t));
-    if (ctx->sh == NULL) {
-        return NGX_ERROR;
-    }
-
-    ctx->shpool->data = ctx->sh;
-
-    ctx->sh->layout = NGX_HTTP_INTERCOM_OAUTH_ZONE_LAYOUT;
-
     /* about one bucket per token a full zone holds, a power of two */
     for (n = 64;
          n < shm_zone->shm.size / NGX_HTTP_INTERCOM_OAUTH_ZONE_BUCKET;
@@ -230,11 +221,26 @@ ngx_http_intercom_oauth_zone_init(ngx_shm_zone_t *shm_zone, void *data)
         /* void */
     }
 
-    ctx->sh->buckets = ngx_slab_calloc(ctx->shpool, n * sizeof(uint32_t));
-    if (ctx->sh->buckets == NULL) {
+    len = sizeof(" in intercom_oauth_zone \"\"") + shm_zone->shm.name.len;
+
+    /*
+     * One allocation for the header, the buckets and the log context: each
+     * size class the slab allocator serves takes a page of its own, which
+     * a small zone would lose to its used states and tokens.
+     */
+    p = ngx_slab_calloc(ctx->shpool, sizeof(ngx_http_intercom_oauth_shctx_t)
+                                     + n * sizeof(uint32_t) + len);
+    if (p == NULL) {
         return NGX_ERROR;
     }
 
+    ctx->sh = (ngx_http_intercom_oauth_shctx_t *) p;
+    ctx->shpool->data = ctx->sh;
+
+    ctx->sh->layout = NGX_HTTP_INTERCOM_OAUTH_ZONE_LAYOUT;
+
+    ctx->sh->buckets = (uint32_t *)
+                           (p + sizeof(ngx_http_intercom_oauth_shctx_t));
     ctx->sh->nbuckets = n;
     ngx_queue_init(&ctx->sh->token_queue);
 
@@ -242,19 +248,13 @@ ngx_http_intercom_oauth_zone_init(ngx_shm_zone_t *shm_zone, void *data)
                     ngx_http_intercom_oauth_zone_insert);
     ngx_queue_init(&ctx->sh->state_queue);
 
-
     if (RAND_bytes(ctx->sh->secret, NGX_HTTP_INTERCOM_OAUTH_SECRET_LEN) != 1) {
         ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
                       "intercom oauth: RAND_bytes() failed");
         return NGX_ERROR;
     }
 
-    len = sizeof(" in intercom_oauth_zone \"\"") + shm_zone->shm.name.len;
-
-    ctx->shpool->log_ctx = ngx_slab_alloc(ctx->shpool, len);
-    if (ctx->shpool->log_ctx == NULL) {
-        return NGX_ERROR;
-    }
+    ctx->shpool->log_ctx = (u_char *) (ctx->sh->buckets + n);
 
     ngx_sprintf(ctx->shpool->log_ctx, " in intercom_oauth_zone \"%V\"%Z",
                 &shm_zone->shm.name);

@@ -86,7 +86,9 @@ __DATA__
 --- response_body
 exchange_failed [0][]
 --- error_log eval
-qr/intercom oauth: token exchange with "https:\/\/127\.0\.0\.1:\d+\/behave\/401\/auth\/eagle\/token" failed: status 401 \(unauthorized: Unauthorized Code\)/
+$ENGINE eq 'libcurl'
+? qr/intercom oauth: token exchange with "https:\/\/127\.0\.0\.1:\d+\/behave\/401\/auth\/eagle\/token" failed: status 401 \(unauthorized: Unauthorized Code\)/
+: qr/intercom oauth: token exchange with "\/_intercom_sr\/https\/127\.0\.0\.1\/127\.0\.0\.1\/\d+\/behave\/401\/auth\/eagle\/token" failed: status 401 \(unauthorized: Unauthorized Code\)/
 
 
 
@@ -187,8 +189,12 @@ $HTTP_CONFIG =~ s{intercom_oauth_token_url\s+\S+;}{intercom_oauth_token_url http
 --- error_code: 502
 --- response_body
 exchange_failed [0][]
---- error_log
-failed: Couldn't connect to server
+--- error_log eval
+# the subrequest engine cannot tell TCP from TLS: nginx's line says which
+$ENGINE eq 'libcurl'
+? "failed: Couldn't connect to server"
+: [qr/connect\(\) failed \(111: Connection refused\)/,
+   qr/token exchange with "[^"]+" failed: no connection to the location's upstream 127\.0\.0\.1:1: TCP or TLS failed \(nginx's line above says why\)/]
 
 
 
@@ -199,7 +205,10 @@ $HTTP_CONFIG =~ s{intercom_oauth_ca_file\s+\S+;}{intercom_oauth_ca_file $ENV{TES
 --- response_body
 exchange_failed [0][]
 --- error_log eval
-qr/token exchange with "[^"]+" failed: (SSL peer certificate or SSH remote key was not OK|Peer certificate cannot be authenticated)/
+$ENGINE eq 'libcurl'
+? qr/token exchange with "[^"]+" failed: (SSL peer certificate or SSH remote key was not OK|Peer certificate cannot be authenticated)/
+: [qr/upstream SSL certificate verify error: \(\d+:[^)]+\) while SSL handshaking to upstream/,
+   qr/token exchange with "[^"]+" failed: no connection to the location's upstream 127\.0\.0\.1:\d+: TCP or TLS failed/]
 
 
 
@@ -209,8 +218,11 @@ $HTTP_CONFIG =~ s{intercom_oauth_ca_file\s+\S+;\n}{}r
 --- error_code: 502
 --- response_body
 exchange_failed [0][]
---- error_log
-SSL peer certificate or SSH remote key was not OK
+--- error_log eval
+$ENGINE eq 'libcurl'
+? "SSL peer certificate or SSH remote key was not OK"
+: [qr/upstream SSL certificate verify error: \(\d+:[^)]+\) while SSL handshaking to upstream/,
+   qr/token exchange with "[^"]+" failed: no connection to the location's upstream 127\.0\.0\.1:\d+: TCP or TLS failed/]
 
 
 

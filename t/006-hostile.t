@@ -771,7 +771,12 @@ qr/\Aintercom oauth: token exchange with "[^"]+" failed: the response is an erro
 --- response_body
 exchange_failed [0][]
 --- module_log eval
-qr/\Aintercom oauth: token exchange with "https:\/\/localhost:\d+\/auth\/eagle\/token" failed: (SSL peer certificate or SSH remote key was not OK|Peer certificate cannot be authenticated|SSL certificate problem)[^\n]*\n\z/
+$ENGINE eq 'libcurl'
+? qr/\Aintercom oauth: token exchange with "https:\/\/localhost:\d+\/auth\/eagle\/token" failed: (SSL peer certificate or SSH remote key was not OK|Peer certificate cannot be authenticated|SSL certificate problem)[^\n]*\n\z/
+: qr/\Aintercom oauth: token exchange with "\/_intercom_sr\/https\/127\.0\.0\.1\/localhost\/\d+\/auth\/eagle\/token" failed: no connection to the location's upstream 127\.0\.0\.1:\d+: TCP or TLS failed \(nginx's line above says why\)\n\z/
+--- error_log eval
+# the subrequest engine cannot tell TCP from TLS: nginx's line says why
+$ENGINE eq 'libcurl' ? qr/token exchange/ : qr/upstream SSL certificate verify error: \(\d+:[^)]+\) while SSL handshaking to upstream/
 
 
 
@@ -781,7 +786,12 @@ qr/\Aintercom oauth: token exchange with "https:\/\/localhost:\d+\/auth\/eagle\/
 --- response_body
 exchange_failed [0][]
 --- module_log eval
-qr/\Aintercom oauth: token exchange with "https:\/\/localhost:\d+\/auth\/eagle\/token" failed: (SSL peer certificate or SSH remote key was not OK|Peer certificate cannot be authenticated|SSL certificate problem)[^\n]*\n\z/
+$ENGINE eq 'libcurl'
+? qr/\Aintercom oauth: token exchange with "https:\/\/localhost:\d+\/auth\/eagle\/token" failed: (SSL peer certificate or SSH remote key was not OK|Peer certificate cannot be authenticated|SSL certificate problem)[^\n]*\n\z/
+: qr/\Aintercom oauth: token exchange with "\/_intercom_sr\/https\/127\.0\.0\.1\/localhost\/\d+\/auth\/eagle\/token" failed: no connection to the location's upstream 127\.0\.0\.1:\d+: TCP or TLS failed \(nginx's line above says why\)\n\z/
+--- error_log eval
+# the subrequest engine cannot tell TCP from TLS: nginx's line says why
+$ENGINE eq 'libcurl' ? qr/token exchange/ : qr/upstream SSL certificate does not match "localhost" while SSL handshaking to upstream/
 
 
 
@@ -791,7 +801,12 @@ qr/\Aintercom oauth: token exchange with "https:\/\/localhost:\d+\/auth\/eagle\/
 --- response_body
 exchange_failed [0][]
 --- module_log eval
-qr/\Aintercom oauth: token exchange with "https:\/\/localhost:\d+\/auth\/eagle\/token" failed: (SSL peer certificate or SSH remote key was not OK|Peer certificate cannot be authenticated|SSL certificate problem)[^\n]*\n\z/
+$ENGINE eq 'libcurl'
+? qr/\Aintercom oauth: token exchange with "https:\/\/localhost:\d+\/auth\/eagle\/token" failed: (SSL peer certificate or SSH remote key was not OK|Peer certificate cannot be authenticated|SSL certificate problem)[^\n]*\n\z/
+: qr/\Aintercom oauth: token exchange with "\/_intercom_sr\/https\/127\.0\.0\.1\/localhost\/\d+\/auth\/eagle\/token" failed: no connection to the location's upstream 127\.0\.0\.1:\d+: TCP or TLS failed \(nginx's line above says why\)\n\z/
+--- error_log eval
+# the subrequest engine cannot tell TCP from TLS: nginx's line says why
+$ENGINE eq 'libcurl' ? qr/token exchange/ : qr/upstream SSL certificate verify error: \(10:certificate has expired\) while SSL handshaking to upstream/
 
 
 
