@@ -511,13 +511,16 @@ def fmt_n(x):
 
 # --- non-blocking --------------------------------------------------------------
 
-def nonblocking(ctx):
+def nonblocking(ctx, path="/cb-slow"):
+    """The burst of callbacks against the slow endpoint; with path
+    "/proxy-slow" the same burst through nginx's own proxy_pass, the
+    baseline for the probes' p99."""
     pool = ctx["pool"]
     first, n = pool.take(ARGS.nb_callbacks)
     out = subprocess.run(
         taskset("driver") + [sys.executable, os.path.join(HERE, "nonblock.py"), "--port",
          str(ctx["target"]), "--records", pool.path, "--first", str(first),
-         "-n", str(n), "--path", "/cb-slow", "--plain", "/plain"],
+         "-n", str(n), "--path", path, "--plain", "/plain"],
         capture_output=True, text=True, timeout=60)
     if out.returncode != 0:
         raise SystemExit("nonblock.py failed:\n" + out.stdout + out.stderr)
@@ -1008,6 +1011,9 @@ def main():
                 "1 s ..." % ARGS.nb_callbacks)
             results["nonblocking"] = nonblocking(ctx)
             log("  " + json.dumps(results["nonblocking"]))
+            log("non-blocking baseline: the same burst through proxy_pass ...")
+            results["nonblocking_proxy"] = nonblocking(ctx, "/proxy-slow")
+            log("  " + json.dumps(results["nonblocking_proxy"]))
 
         if ARGS.keep:
             log("--keep: everything runs until Ctrl-C")
@@ -1144,6 +1150,10 @@ def report(res, ms):
             "< 20 ms", "yes" if nb["probe_p99_ms"] < 20 else "NO")
         if not ok:
             L.append("  callback answers: %s" % nb["statuses"])
+        nbp = res.get("nonblocking_proxy")
+        if nbp:
+            row("  the same burst through nginx's proxy_pass: p99 (max %.0f ms)"
+                % nbp["probe_max_ms"], "%.1f ms" % nbp["probe_p99_ms"])
 
     sc = res.get("scale", {})
     cap = sc.get("capacity")

@@ -97,9 +97,13 @@ $(ASAN_BUILD)/nginx-asan: mk/sanitize.mk asan-force
 
 test-asan: deps deps-asan $(ASAN_MODULE) $(ASAN_BUILD)/nginx-asan
 	@rm -f $(ASAN_BUILD)/logs/asan.*
-	@start=$$(date +%s); \
-	TEST_NGINX_BINARY=$(ASAN_BUILD)/nginx-asan NGINX_BIN=$(ASAN_BUILD)/nginx-asan \
-	    TEST_NGINX_TIMEOUT=$(ASAN_TIMEOUT) t/run-tests $(ASAN_MODULE); rc=$$?; \
+	@start=$$(date +%s); rc=0; \
+	for engine in $(TEST_ENGINES); do \
+	    echo "=== exchange engine: $$engine"; \
+	    TEST_INTERCOM_ENGINE=$$engine \
+	    TEST_NGINX_BINARY=$(ASAN_BUILD)/nginx-asan NGINX_BIN=$(ASAN_BUILD)/nginx-asan \
+	        TEST_NGINX_TIMEOUT=$(ASAN_TIMEOUT) t/run-tests $(ASAN_MODULE) || rc=1; \
+	done; \
 	reports=$$(ls $(ASAN_BUILD)/logs/asan.* 2>/dev/null | wc -l); \
 	for f in $$(ls $(ASAN_BUILD)/logs/asan.* 2>/dev/null); do echo "== $$f"; cat $$f; done; \
 	echo "test-asan: $$(( $$(date +%s) - start )) s, exit $$rc, $$reports AddressSanitizer report(s) in $(ASAN_BUILD)/logs"; \
