@@ -48,7 +48,10 @@ typedef struct {
     ngx_event_t                            reconnect;
     ngx_event_t                            connect_timer;
     ngx_log_t                             *log;
+    ngx_uint_t                             expected;  /* replies owed */
+    redisReplyObjectFunctions             *reply_fn;  /* hiredis's own */
     unsigned                               exiting:1;
+    unsigned                               unasked:1;
 } ngx_http_intercom_oauth_redis_t;
 
 
@@ -73,10 +76,38 @@ static void ngx_http_intercom_oauth_redis_del_read(void *privdata);
 static void ngx_http_intercom_oauth_redis_add_write(void *privdata);
 static void ngx_http_intercom_oauth_redis_del_write(void *privdata);
 static void ngx_http_intercom_oauth_redis_cleanup(void *privdata);
+static int ngx_http_intercom_oauth_redis_send(redisAsyncContext *ac,
+    redisCallbackFn *fn, void *privdata, int argc, const char **argv,
+    const size_t *argvlen);
+static ngx_int_t ngx_http_intercom_oauth_redis_owed(
+    const redisReadTask *task);
+static void *ngx_http_intercom_oauth_redis_string(const redisReadTask *task,
+    char *str, size_t len);
+static void *ngx_http_intercom_oauth_redis_array(const redisReadTask *task,
+    int elements);
+static void *ngx_http_intercom_oauth_redis_integer(const redisReadTask *task,
+    long long value);
+static void *ngx_http_intercom_oauth_redis_nil(const redisReadTask *task);
+static void ngx_http_intercom_oauth_redis_free(void *reply);
 
 
 /* one per worker: a worker is one thread */
 static ngx_http_intercom_oauth_redis_t  ngx_http_intercom_oauth_redis;
+
+/*
+ * hiredis 0.14 asserts, killing the worker, when a reply arrives that no
+ * command waits for (redisProcessCallbacks()).  The reader builds replies
+ * through these functions, which count the top-level replies against the
+ * commands sent and refuse one too many: the reader fails, hiredis drops
+ * the connection as for any protocol error, and the module reconnects.
+ */
+static redisReplyObjectFunctions  ngx_http_intercom_oauth_redis_fn = {
+    ngx_http_intercom_oauth_redis_string,
+    ngx_http_intercom_oauth_redis_array,
+    ngx_http_intercom_oauth_redis_integer,
+    ngx_http_intercom_oauth_redis_nil,
+    ngx_http_intercom_oauth_redis_free
+};
 
 
 ngx_int_t
@@ -165,8 +196,9 @@ ngx_http_intercom_oauth_redis_command(
     cmd->handler = handler;
     cmd->data = data;
 
-    if (redisAsyncCommandArgv(rd->ac, ngx_http_intercom_oauth_redis_reply,
-                              cmd, argc, argv, argvlen)
+    if (ngx_http_intercom_oauth_redis_send(rd->ac,
+                                           ngx_http_intercom_oauth_redis_reply,
+                                           cmd, argc, argv, argvlen)
         != REDIS_OK)
     {
         /* the context is being freed or disconnected */
@@ -263,6 +295,11 @@ ngx_http_intercom_oauth_redis_connect(void)
     rd->conn = c;
     rd->state = NGX_HTTP_INTERCOM_OAUTH_REDIS_CONNECTING;
 
+    rd->expected = 0;
+    rd->unasked = 0;
+    rd->reply_fn = ac->c.reader->fn;
+    ac->c.reader->fn = &ngx_http_intercom_oauth_redis_fn;
+
     /*
      * AUTH and SELECT go first, queued before the connection completes;
      * the requests' commands can only follow them.
@@ -274,7 +311,7 @@ ngx_http_intercom_oauth_redis_connect(void)
         argv[1] = (char *) rd->conf->password.data;
         argvlen[1] = rd->conf->password.len;
 
-        (void) redisAsyncCommandArgv(ac,
+        (void) ngx_http_intercom_oauth_redis_send(ac,
                                      ngx_http_intercom_oauth_redis_setup_reply,
                                      (void *) "AUTH", 2, argv, argvlen);
     }
@@ -285,7 +322,7 @@ ngx_http_intercom_oauth_redis_connect(void)
         argv[1] = (char *) db;
         argvlen[1] = ngx_sprintf(db, "%ui", rd->conf->db) - db;
 
-        (void) redisAsyncCommandArgv(ac,
+        (void) ngx_http_intercom_oauth_redis_send(ac,
                                      ngx_http_intercom_oauth_redis_setup_reply,
                                      (void *) "SELECT", 2, argv, argvlen);
     }
@@ -439,7 +476,16 @@ ngx_http_intercom_oauth_redis_on_disconnect(const redisAsyncContext *ac,
 {
     ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
 
-    if (rd->ac == ac) {
+    if (rd->ac == ac && rd->unasked) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "intercom oauth: store \"%V\": a reply that no "
+                      "command asked for (a protocol error); reconnecting",
+                      &rd->conf->url);
+        rd->ac = NULL;
+        rd->state = NGX_HTTP_INTERCOM_OAUTH_REDIS_DOWN;
+        rd->failures++;
+
+    } else if (rd->ac == ac) {
         /* lost by hiredis itself: Redis closed it or a read failed */
         ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                       "intercom oauth: store \"%V\": connection lost%s%s; "
@@ -631,4 +677,99 @@ ngx_http_intercom_oauth_redis_cleanup(void *privdata)
     if (rd->conn == c) {
         rd->conn = NULL;
     }
+}
+
+
+/* every command goes through here, so that its reply is counted as owed */
+
+static int
+ngx_http_intercom_oauth_redis_send(redisAsyncContext *ac, redisCallbackFn *fn,
+    void *privdata, int argc, const char **argv, const size_t *argvlen)
+{
+    int  rc;
+
+    rc = redisAsyncCommandArgv(ac, fn, privdata, argc, argv, argvlen);
+
+    if (rc == REDIS_OK && ac == ngx_http_intercom_oauth_redis.ac) {
+        ngx_http_intercom_oauth_redis.expected++;
+    }
+
+    return rc;
+}
+
+
+/* a top-level reply begins: NGX_OK if a command waits for it */
+
+static ngx_int_t
+ngx_http_intercom_oauth_redis_owed(const redisReadTask *task)
+{
+    ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
+
+    if (task->parent != NULL) {
+        return NGX_OK;
+    }
+
+    if (rd->expected == 0) {
+        rd->unasked = 1;
+        return NGX_ERROR;
+    }
+
+    rd->expected--;
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_intercom_oauth_redis_string(const redisReadTask *task, char *str,
+    size_t len)
+{
+    if (ngx_http_intercom_oauth_redis_owed(task) != NGX_OK) {
+        return NULL;
+    }
+
+    return ngx_http_intercom_oauth_redis.reply_fn->createString(task, str,
+                                                                 len);
+}
+
+
+static void *
+ngx_http_intercom_oauth_redis_array(const redisReadTask *task, int elements)
+{
+    if (ngx_http_intercom_oauth_redis_owed(task) != NGX_OK) {
+        return NULL;
+    }
+
+    return ngx_http_intercom_oauth_redis.reply_fn->createArray(task,
+                                                                elements);
+}
+
+
+static void *
+ngx_http_intercom_oauth_redis_integer(const redisReadTask *task,
+    long long value)
+{
+    if (ngx_http_intercom_oauth_redis_owed(task) != NGX_OK) {
+        return NULL;
+    }
+
+    return ngx_http_intercom_oauth_redis.reply_fn->createInteger(task, value);
+}
+
+
+static void *
+ngx_http_intercom_oauth_redis_nil(const redisReadTask *task)
+{
+    if (ngx_http_intercom_oauth_redis_owed(task) != NGX_OK) {
+        return NULL;
+    }
+
+    return ngx_http_intercom_oauth_redis.reply_fn->createNil(task);
+}
+
+
+static void
+ngx_http_intercom_oauth_redis_free(void *reply)
+{
+    ngx_http_intercom_oauth_redis.reply_fn->freeObject(reply);
 }

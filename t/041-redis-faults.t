@@ -4,6 +4,7 @@
 # Redis gone while a callback's exchange runs.
 
 use strict;
+use IO::Socket::INET;
 use warnings;
 use lib 't/lib';
 use IntercomOAuthTest;
@@ -313,9 +314,49 @@ like(log_of($prefix), qr/read failed: connection lost/,
      'the waiting request was told the connection was lost');
 
 stop_nginx($prefix);
+
+# -- a "Redis" that answers one command with three replies --------------
+# hiredis 0.14 asserts (SIGABRT) on a reply nobody waits for; the module
+# must drop the connection as a protocol error and keep the worker.
+
+my $fport = $base + 47;
+my $fake = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $fport,
+                                 Listen => 16, ReuseAddr => 1)
+    or die "fake redis: $!";
+my $fpid = fork // die;
+if ($fpid == 0) {
+    while (my $c = $fake->accept) {
+        my $buf = '';
+        while (sysread($c, $buf, 65536, length $buf)) {
+            # one reply per complete command, then two more unasked
+            while ($buf =~ s/\A\*(\d+)\r\n((?:\$\d+\r\n[^\r]*\r\n)*)//) {
+                syswrite($c, "+OK\r\n+OK\r\n+OK\r\n");
+            }
+        }
+    }
+    exit 0;
+}
+close $fake;
+$prefix = host(url => "redis://127.0.0.1:$fport/0", name => 'unasked');
+sleep 0.5;
+my ($ust, undef, $ubody) = http_request($port, 'GET /token',
+                                        session_cookie(sid()));
+is($ust, 200, 'replies nobody asked for: the request is still answered');
+is($ubody, '[0][]', 'as "not connected"');
+sleep 0.3;
+my $ulog = log_of($prefix);
+like($ulog, qr/store "redis:[^"]+": a reply that no command asked for \(a protocol error\); reconnecting/,
+     'the log names the protocol error');
+unlike($ulog, qr/exited on signal|Assertion/, 'no worker died');
+my ($ust2) = http_request($port, 'GET /status');
+is($ust2, 200, 'the worker serves the next request');
+kill 'KILL', $fpid;
+waitpid $fpid, 0;
+stop_nginx($prefix);
+
 start_redis($rport, "$dir/redis", @redis_args);
 
-for my $p (glob "$root/t/servroot-{faults,unix,otherkey,badpass,slow,gone}-$port") {
+for my $p (glob "$root/t/servroot-{faults,unix,otherkey,badpass,slow,gone,unasked}-$port") {
     my $log = log_of($p);
     unlike($log, qr/\[(alert|crit|emerg)\]/, "$p: no alert");
     ok($log !~ /\Q$password\E/ && $log !~ /a1a1a1a1|b2b2b2b2/,
