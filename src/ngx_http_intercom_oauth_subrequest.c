@@ -13,7 +13,8 @@
  * with only Accept, User-Agent, Content-Type/-Length and Authorization as
  * the module sets them, and the module's form body or none.  Nothing of
  * the browser's request (cookies, Authorization, its Host, its body)
- * reaches the location, whatever proxy_pass_request_headers says.
+ * reaches the location, whatever proxy_pass_request_headers says, and the
+ * subrequest has variables of its own, not the parent's cached values.
  *
  * The post_subrequest handler runs inside the subrequest's finalization,
  * where finalizing the parent is unsafe: it only records the outcome and
@@ -81,6 +82,8 @@ ngx_http_intercom_oauth_subrequest_start(ngx_http_request_t *r,
     ngx_pool_cleanup_t                    *cln;
     ngx_http_request_t                    *sr;
     ngx_http_request_body_t               *rb;
+    ngx_http_core_main_conf_t             *cmcf;
+    ngx_http_variable_value_t             *variables;
     ngx_http_post_subrequest_t            *ps;
     ngx_http_intercom_oauth_subrequest_t  *s;
 
@@ -122,6 +125,20 @@ ngx_http_intercom_oauth_subrequest_start(ngx_http_request_t *r,
     ps->handler = ngx_http_intercom_oauth_subrequest_post;
     ps->data = s;
 
+    /*
+     * ngx_http_subrequest() shares the parent's cache of variable values:
+     * a variable the browser's request already gave a value (the cookie
+     * of intercom_oauth_key, say) would reach the location through it.
+     * The subrequest gets a cache of its own, made before it exists.
+     */
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_core_module);
+
+    variables = ngx_pcalloc(r->pool, cmcf->variables.nelts
+                                     * sizeof(ngx_http_variable_value_t));
+    if (variables == NULL) {
+        return NGX_ERROR;
+    }
+
     if (ngx_http_subrequest(r, &uri, &args, &sr, ps,
                             NGX_HTTP_SUBREQUEST_IN_MEMORY
                             |NGX_HTTP_SUBREQUEST_BACKGROUND)
@@ -140,6 +157,8 @@ ngx_http_intercom_oauth_subrequest_start(ngx_http_request_t *r,
      */
 
     s->sr = sr;
+
+    sr->variables = variables;
 
     ngx_memzero(&sr->headers_in, sizeof(ngx_http_headers_in_t));
     sr->headers_in.content_length_n = -1;

@@ -260,3 +260,36 @@ location = /t { return 200; }
 --- must_die
 --- error_log
 "intercom_oauth_token_url" must be an http:// or https:// URL, not "token"
+
+
+
+=== TEST 12: values the browser's request gave variables in the parent do not reach the location
+intercom_oauth_key evaluates $cookie_intercom_oauth_sid in the parent, and
+nginx caches a variable's value per request; a subrequest shares that
+cache unless it has its own, so a location naming the variable sent the
+browser's session id to the token endpoint (found by review).
+--- token_url: /to-intercom-vars/behave/echo/auth/eagle/token
+--- config eval
+$main::Locations . <<"_EOC_"
+location ^~ /to-intercom-vars/ {
+    internal;
+    proxy_set_header X-Key "k=\$cookie_intercom_oauth_sid";
+    proxy_set_header X-Agent "a=\$http_user_agent";
+    proxy_pass https://127.0.0.1:\$TEST_NGINX_STANDIN_PORT/;
+$main::Upstream
+}
+_EOC_
+--- request eval
+["GET /reset",
+ callback_request(code => 'vars-1', state => make_state()),
+ "GET /seen"]
+--- more_headers eval
+"Cookie: intercom_oauth_sid=$SID
+User-Agent: browser-agent-leak"
+--- error_code eval
+[200, 302, 200]
+--- response_body_like eval
+[qr/\{\}/, qr/302/,
+ qr/\A(?!.*(?:\Q$SID\E|browser-agent-leak))(?=.*"X-Key":"k=")(?=.*"X-Agent":"a=ngx_http_intercom_oauth_module\/[^"]+").*"method":"POST","path":"\/behave\/echo\/auth\/eagle\/token"/s]
+--- no_error_log
+[alert]
