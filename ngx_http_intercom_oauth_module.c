@@ -1446,6 +1446,15 @@ ngx_http_intercom_oauth_store(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     p = value[1].data + 8;
     last = value[1].data + value[1].len;
 
+    /* user:password@ would put a secret in the configuration and the log */
+    if (ngx_strlchr(p, last, '@')) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"intercom_oauth_store\" takes no credentials "
+                           "in the URL: use \"intercom_oauth_store_password "
+                           "file:PATH\"");
+        return NGX_CONF_ERROR;
+    }
+
     slash = ngx_strlchr(p, last, '/');
 
     if (slash) {
@@ -1453,8 +1462,9 @@ ngx_http_intercom_oauth_store(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             db = 0;
 
         } else {
+            /* Redis numbers its databases with an int */
             db = ngx_atoi(slash + 1, last - slash - 1);
-            if (db == NGX_ERROR) {
+            if (db == NGX_ERROR || db > 0x7fffffff) {
                 goto invalid;
             }
         }

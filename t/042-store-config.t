@@ -218,3 +218,29 @@ session_cookie()
 [0]
 --- error_log
 store "unix:/nonexistent/redis.sock" cannot be reached
+
+
+
+=== TEST 16: a database number beyond what Redis can select
+--- http_config eval
+my $c = $HTTP_CONFIG . $main::STORE;
+$c =~ s{/3;}{/99999999999;};
+$c;
+--- config
+--- must_die
+--- error_log
+"intercom_oauth_store" takes redis://HOST[:PORT][/DB] or unix:PATH
+
+
+
+=== TEST 17: credentials in the URL are refused, and the password is not logged
+--- http_config eval
+my $c = $HTTP_CONFIG . $main::STORE;
+$c =~ s{redis://}{redis://user:pw-in-url-secret@};
+$c;
+--- config
+--- must_die
+--- error_log
+"intercom_oauth_store" takes no credentials in the URL: use "intercom_oauth_store_password file:PATH"
+--- no_error_log
+pw-in-url-secret
