@@ -19,7 +19,11 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
+#if (OPENSSL_VERSION_NUMBER >= 0x30000000L)
+#include <openssl/core_names.h>
+#endif
 
 #include "ngx_http_intercom_oauth_zone.h"
 
@@ -37,7 +41,7 @@
 #define NGX_HTTP_INTERCOM_OAUTH_ZONE_BUCKET   512
 
 /* marks a zone made by this layout, so that a reload never misreads one */
-#define NGX_HTTP_INTERCOM_OAUTH_ZONE_LAYOUT   0x494f417a6f6e6532
+#define NGX_HTTP_INTERCOM_OAUTH_ZONE_LAYOUT   0x494f417a6f6e6533
 
 
 /*
@@ -92,6 +96,7 @@ typedef struct {
     size_t                           token_bytes; /* slab chunks of tokens */
     time_t                           full_logged;
     u_char                           secret[NGX_HTTP_INTERCOM_OAUTH_SECRET_LEN];
+    u_char                           hash_key[16];  /* SipHash, per zone */
     ngx_atomic_t                     counters[NGX_HTTP_INTERCOM_OAUTH_CNT_MAX];
 } ngx_http_intercom_oauth_shctx_t;
 
@@ -121,6 +126,8 @@ static void ngx_http_intercom_oauth_zone_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static ngx_http_intercom_oauth_node_t *ngx_http_intercom_oauth_zone_lookup(
     ngx_rbtree_t *tree, u_char *key, size_t len, uint32_t hash);
+static uint32_t ngx_http_intercom_oauth_zone_hash(
+    ngx_http_intercom_oauth_zone_ctx_t *ctx, u_char *key, size_t len);
 static ngx_http_intercom_oauth_token_t *ngx_http_intercom_oauth_zone_find(
     ngx_http_intercom_oauth_zone_ctx_t *ctx, u_char *key, size_t len,
     uint32_t hash);
@@ -248,7 +255,9 @@ ngx_http_intercom_oauth_zone_init(ngx_shm_zone_t *shm_zone, void *data)
                     ngx_http_intercom_oauth_zone_insert);
     ngx_queue_init(&ctx->sh->state_queue);
 
-    if (RAND_bytes(ctx->sh->secret, NGX_HTTP_INTERCOM_OAUTH_SECRET_LEN) != 1) {
+    if (RAND_bytes(ctx->sh->secret, NGX_HTTP_INTERCOM_OAUTH_SECRET_LEN) != 1
+        || RAND_bytes(ctx->sh->hash_key, sizeof(ctx->sh->hash_key)) != 1)
+    {
         ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
                       "intercom oauth: RAND_bytes() failed");
         return NGX_ERROR;
@@ -352,6 +361,88 @@ ngx_http_intercom_oauth_zone_lookup(ngx_rbtree_t *tree, u_char *key,
     }
 
     return NULL;
+}
+
+
+/*
+ * The token's bucket.  The key is the client's cookie, so an unkeyed hash
+ * (CRC32 is linear: colliding keys are easy to make) would let a client
+ * pile tokens into one chain that every lookup in it walks under the
+ * zone's mutex.  SipHash-2-4 with the zone's random key; each process
+ * keeps the keyed context.  OpenSSL 1.1 builds keep CRC32.
+ */
+
+#if (OPENSSL_VERSION_NUMBER >= 0x30000000L)
+
+static EVP_MAC_CTX  *ngx_http_intercom_oauth_zone_siphash;
+static u_char       *ngx_http_intercom_oauth_zone_siphash_for;
+
+#endif
+
+
+static uint32_t
+ngx_http_intercom_oauth_zone_hash(ngx_http_intercom_oauth_zone_ctx_t *ctx,
+    u_char *key, size_t len)
+{
+#if (OPENSSL_VERSION_NUMBER >= 0x30000000L)
+
+    size_t        outlen;
+    EVP_MAC      *mac;
+    OSSL_PARAM    params[2];
+    EVP_MAC_CTX  *c;
+    u_char        out[16];
+
+    c = ngx_http_intercom_oauth_zone_siphash;
+
+    if (c == NULL
+        || ngx_http_intercom_oauth_zone_siphash_for != ctx->sh->hash_key)
+    {
+        if (c == NULL) {
+            mac = EVP_MAC_fetch(NULL, "SIPHASH", NULL);
+            if (mac == NULL) {
+                return ngx_crc32_short(key, len);
+            }
+
+            c = EVP_MAC_CTX_new(mac);
+            EVP_MAC_free(mac);
+
+            if (c == NULL) {
+                return ngx_crc32_short(key, len);
+            }
+
+            ngx_http_intercom_oauth_zone_siphash = c;
+        }
+
+        params[0] = OSSL_PARAM_construct_end();
+
+        if (!EVP_MAC_init(c, ctx->sh->hash_key, sizeof(ctx->sh->hash_key),
+                          params))
+        {
+            ngx_http_intercom_oauth_zone_siphash_for = NULL;
+            return ngx_crc32_short(key, len);
+        }
+
+        ngx_http_intercom_oauth_zone_siphash_for = ctx->sh->hash_key;
+
+    } else if (!EVP_MAC_init(c, NULL, 0, NULL)) {
+        return ngx_crc32_short(key, len);
+    }
+
+    if (!EVP_MAC_update(c, key, len)
+        || !EVP_MAC_final(c, out, &outlen, sizeof(out))
+        || outlen < 4)
+    {
+        return ngx_crc32_short(key, len);
+    }
+
+    return (uint32_t) out[0] | (uint32_t) out[1] << 8
+           | (uint32_t) out[2] << 16 | (uint32_t) out[3] << 24;
+
+#else
+
+    return ngx_crc32_short(key, len);
+
+#endif
 }
 
 
@@ -764,7 +855,7 @@ ngx_http_intercom_oauth_zone_token_put(ngx_shm_zone_t *shm_zone,
     }
 
     ctx = shm_zone->data;
-    hash = ngx_crc32_short(kbuf, klen);
+    hash = ngx_http_intercom_oauth_zone_hash(ctx, kbuf, klen);
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
@@ -823,7 +914,7 @@ ngx_http_intercom_oauth_zone_token_get(ngx_shm_zone_t *shm_zone,
     }
 
     ctx = shm_zone->data;
-    hash = ngx_crc32_short(kbuf, klen);
+    hash = ngx_http_intercom_oauth_zone_hash(ctx, kbuf, klen);
     rc = NGX_OK;
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
@@ -875,7 +966,7 @@ ngx_http_intercom_oauth_zone_token_stored(ngx_shm_zone_t *shm_zone,
     }
 
     ctx = shm_zone->data;
-    hash = ngx_crc32_short(kbuf, klen);
+    hash = ngx_http_intercom_oauth_zone_hash(ctx, kbuf, klen);
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
@@ -907,7 +998,7 @@ ngx_http_intercom_oauth_zone_token_delete(ngx_shm_zone_t *shm_zone,
     }
 
     ctx = shm_zone->data;
-    hash = ngx_crc32_short(kbuf, klen);
+    hash = ngx_http_intercom_oauth_zone_hash(ctx, kbuf, klen);
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
