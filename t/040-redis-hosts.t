@@ -20,9 +20,9 @@ use Test::More;
 
 my $root  = $IntercomOAuthTest::ROOT;
 my $base  = $ENV{TEST_NGINX_SERVER_PORT} || 1984;
-my $rport = $base + 40;
 my %port  = (A => $base + 41, B => $base + 42, C => $base + 43);
-my $dir   = "$root/t/servroot-redis-$rport";
+my $rport = free_port($base + 40, values %port);
+my $dir   = "$root/t/servroot-redis-" . ($base + 40);
 
 system('rm', '-rf', $dir);
 mkdir $dir;

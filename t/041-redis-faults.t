@@ -15,9 +15,9 @@ use Test::More;
 
 my $root  = $IntercomOAuthTest::ROOT;
 my $base  = $ENV{TEST_NGINX_SERVER_PORT} || 1984;
-my $rport = $base + 45;
 my $port  = $base + 46;
-my $dir   = "$root/t/servroot-redis-$rport";
+my $rport = free_port($base + 45, $port, $base + 47);
+my $dir   = "$root/t/servroot-redis-" . ($base + 45);
 
 system('rm', '-rf', $dir);
 mkdir $dir;
@@ -319,7 +319,7 @@ stop_nginx($prefix);
 # hiredis 0.14 asserts (SIGABRT) on a reply nobody waits for; the module
 # must drop the connection as a protocol error and keep the worker.
 
-my $fport = $base + 47;
+my $fport = free_port($base + 47, $port, $rport);
 my $fake = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $fport,
                                  Listen => 16, ReuseAddr => 1)
     or die "fake redis: $!";

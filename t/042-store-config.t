@@ -1,14 +1,17 @@
 # intercom_oauth_store: what "nginx -t" refuses, and one host whose Redis
-# is not there (nothing listens on TEST_NGINX_SERVER_PORT + 44): reads fall
-# back to the zone at once, callbacks are refused with 503.
+# is not there (nothing listens on TEST_NGINX_SERVER_PORT + 44, or the next
+# port up where nothing does): reads fall back to the zone at once,
+# callbacks are refused with 503.
 
 use lib 't/lib';
 use IntercomOAuthTest;
+use RedisStore;
 use Test::Nginx::Socket 'no_plan';
 
 $ENV{TEST_INTERCOM_STORE_KEY}   = 'k' x 32 . '-store-key-for-tests';
 $ENV{TEST_INTERCOM_SHORT_KEY}   = 'k' x 31;
-$ENV{TEST_NGINX_REDIS_DOWN_PORT} = ($ENV{TEST_NGINX_SERVER_PORT} || 1984) + 44;
+$ENV{TEST_NGINX_REDIS_DOWN_PORT} =
+    free_port(($ENV{TEST_NGINX_SERVER_PORT} || 1984) + 44);
 
 our $STORE = <<'_EOC_';
     intercom_oauth_store          redis://127.0.0.1:$TEST_NGINX_REDIS_DOWN_PORT/3;

@@ -12,7 +12,7 @@ use IO::Socket::INET;
 use POSIX ();
 
 our @EXPORT = qw(start_redis stop_redis redis_cli redis_pid token_key store_http_config
-                 flow_connect flow_callback token_of);
+                 flow_connect flow_callback token_of free_port);
 
 sub import {
     my $caller = caller;
@@ -21,6 +21,27 @@ sub import {
 }
 
 my %servers;    # port -> pid
+
+# free_port(want, avoid...): want, or the next port up that nothing on the
+# machine listens on and that is not one of "avoid" (the test's own nginx
+# ports).  Some machines run their own services on ports near the suite's
+# (2024 on this project's CI machines, TEST_NGINX_SERVER_PORT + 40).
+sub free_port {
+    my ($want, @avoid) = @_;
+    my %avoid = map { $_ => 1 } @avoid;
+
+    for my $port ($want .. $want + 200) {
+        next if $avoid{$port};
+        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                      LocalPort => $port, Proto => 'tcp',
+                                      Listen => 1, ReuseAddr => 1)
+            or next;
+        close $s;
+        return $port;
+    }
+
+    die "no free port from $want on\n";
+}
 
 # start_redis(port, dir, extra arguments...): a fresh server, or one that
 # reopens dir's AOF
