@@ -789,14 +789,22 @@ static void
 ngx_http_intercom_oauth_exchange_release(ngx_connection_t *c,
     ngx_uint_t closed)
 {
-    ngx_uint_t  flags;
-
     if (c->fd != (ngx_socket_t) -1
         && (ngx_uint_t) c->fd < ngx_http_intercom_oauth_nfds
         && ngx_http_intercom_oauth_fds[c->fd].connection == c)
     {
         ngx_http_intercom_oauth_fds[c->fd].connection = NULL;
     }
+
+    ngx_http_intercom_oauth_connection_release(c, closed);
+}
+
+
+void
+ngx_http_intercom_oauth_connection_release(ngx_connection_t *c,
+    ngx_uint_t closed)
+{
+    ngx_uint_t  flags;
 
     flags = closed ? NGX_CLOSE_EVENT : NGX_LEVEL_EVENT;
 

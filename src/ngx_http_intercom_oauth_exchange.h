@@ -77,6 +77,16 @@ ngx_int_t ngx_http_intercom_oauth_exchange_start(ngx_http_request_t *r,
     ngx_http_intercom_oauth_exchange_done_pt done,
     ngx_http_intercom_oauth_exchange_t **exp);
 
+/*
+ * Gives back the nginx connection that wraps a descriptor another library
+ * owns (libcurl's sockets, hiredis's), without closing the descriptor:
+ * removes its events, posted or not, and frees the connection.  "closed":
+ * the descriptor is (about to be) closed by its owner, so epoll is not
+ * asked to forget it.
+ */
+void ngx_http_intercom_oauth_connection_release(ngx_connection_t *c,
+    ngx_uint_t closed);
+
 /* Per worker: curl_global_init() and the multi handle.  NGX_OK/NGX_ERROR. */
 ngx_int_t ngx_http_intercom_oauth_exchange_init_process(ngx_cycle_t *cycle);
 

@@ -21,6 +21,7 @@
 #include <ngx_core.h>
 #include <ngx_event.h>
 
+#include "ngx_http_intercom_oauth_exchange.h"
 #include "ngx_http_intercom_oauth_redis.h"
 
 
@@ -651,28 +652,7 @@ ngx_http_intercom_oauth_redis_cleanup(void *privdata)
     ngx_connection_t                 *c = privdata;
     ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
 
-    if (c->read->active) {
-        (void) ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
-    }
-
-    if (c->write->active) {
-        (void) ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_CLOSE_EVENT);
-    }
-
-    if (c->read->posted) {
-        ngx_delete_posted_event(c->read);
-    }
-
-    if (c->write->posted) {
-        ngx_delete_posted_event(c->write);
-    }
-
-    c->read->closed = 1;
-    c->write->closed = 1;
-
-    ngx_free_connection(c);
-
-    c->fd = (ngx_socket_t) -1;
+    ngx_http_intercom_oauth_connection_release(c, 1);
 
     if (rd->conn == c) {
         rd->conn = NULL;
