@@ -46,9 +46,11 @@ $(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c src/ngx_http_intercom_oauth_%.c \
 	    fuzz/shim/ngx_shim.c src/ngx_http_intercom_oauth_$*.c $(FUZZ_EXTRA) \
 	    $(FUZZ_LIBS)
 
-# /me's fields are cleaned by the token parser's helper
-$(FUZZ_DIR)/fuzz_identity: FUZZ_EXTRA := src/ngx_http_intercom_oauth_token.c
-$(FUZZ_DIR)/fuzz_identity: src/ngx_http_intercom_oauth_token.c
+# both parsers clean what they keep with the JSON helpers
+$(FUZZ_DIR)/fuzz_identity: FUZZ_EXTRA := src/ngx_http_intercom_oauth_json.c
+$(FUZZ_DIR)/fuzz_identity: src/ngx_http_intercom_oauth_json.c
+$(FUZZ_DIR)/fuzz_token: FUZZ_EXTRA := src/ngx_http_intercom_oauth_json.c
+$(FUZZ_DIR)/fuzz_token: src/ngx_http_intercom_oauth_json.c
 
 # states take their nonces from the per-process random block
 $(FUZZ_DIR)/fuzz_state: FUZZ_EXTRA := src/ngx_http_intercom_oauth_random.c

@@ -1,11 +1,23 @@
 
 /*
- * ngx_http_intercom_oauth_module: types shared by every file of the module.
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+/*
+ * The types every file of the module shares.
  *
  * Configuration lives in ngx_http_intercom_oauth_loc_conf_t (server and
  * location levels share it) and ngx_http_intercom_oauth_main_conf_t (the
- * zone).  Everything that belongs to one request lives in
+ * zone and the store).  Everything that belongs to one request lives in
  * ngx_http_intercom_oauth_ctx_t, never in configuration.
+ *
+ * Words with one meaning each (docs/hacking.md): the "zone" is the
+ * shared-memory zone of one host, the "store" is Redis, shared by hosts,
+ * and "storage" is the one API over both.  A "call" is any request the
+ * module makes to Intercom (the token request, /me, the revocation); an
+ * "endpoint" is where one goes and the engine that carries it.
  */
 
 
@@ -18,20 +30,7 @@
 #include <ngx_http.h>
 
 
-#define NGX_HTTP_INTERCOM_OAUTH_VERSION  "0.1.0"
-
-/* Intercom's documented endpoints, intercom-oauth-facts.md sections 1-4 */
-#define NGX_HTTP_INTERCOM_OAUTH_AUTHORIZE_URL                                 \
-    "https://app.intercom.com/oauth"
-#define NGX_HTTP_INTERCOM_OAUTH_TOKEN_URL                                     \
-    "https://api.intercom.io/auth/eagle/token"
-#define NGX_HTTP_INTERCOM_OAUTH_API_URL      "https://api.intercom.io"
-#define NGX_HTTP_INTERCOM_OAUTH_REVOKE_URL                                    \
-    "https://api.intercom.io/auth/uninstall"
-
-#define NGX_HTTP_INTERCOM_OAUTH_COOKIE       "intercom_oauth_sid"
-#define NGX_HTTP_INTERCOM_OAUTH_COOKIE_ATTRS                                  \
-    "Path=/; Secure; HttpOnly; SameSite=Lax"
+#define NGX_HTTP_INTERCOM_OAUTH_VERSION      "0.1.0"
 
 /* limits on what the callback accepts, in bytes */
 #define NGX_HTTP_INTERCOM_OAUTH_MAX_ARGS     4096
@@ -41,25 +40,105 @@
 /* the longest intercom_oauth_key value, in bytes */
 #define NGX_HTTP_INTERCOM_OAUTH_MAX_KEY      512
 
-/* limits on what the token endpoint may send back, in bytes */
+/* the longest client id, in bytes */
+#define NGX_HTTP_INTERCOM_OAUTH_MAX_CLIENT_ID  256
+
+/* limits on what Intercom may send back, in bytes */
 #define NGX_HTTP_INTERCOM_OAUTH_MAX_RESPONSE 65536
 #define NGX_HTTP_INTERCOM_OAUTH_MAX_TOKEN    2048
 
 
-/* which of the module's content handlers a location runs */
-typedef enum {
-    NGX_HTTP_INTERCOM_OAUTH_HANDLER_NONE = 0,
-    NGX_HTTP_INTERCOM_OAUTH_HANDLER_BUTTON,
-    NGX_HTTP_INTERCOM_OAUTH_HANDLER_BUTTON_REDIRECT,
-    NGX_HTTP_INTERCOM_OAUTH_HANDLER_CALLBACK,
-    NGX_HTTP_INTERCOM_OAUTH_HANDLER_DISCONNECT,
-    NGX_HTTP_INTERCOM_OAUTH_HANDLER_WEBHOOK,
-    NGX_HTTP_INTERCOM_OAUTH_HANDLER_WEBHOOK_UNSIGNED,
-    NGX_HTTP_INTERCOM_OAUTH_HANDLER_STATUS
-} ngx_http_intercom_oauth_handler_e;
+typedef struct ngx_http_intercom_oauth_call_s
+    ngx_http_intercom_oauth_call_t;
 
-#define NGX_HTTP_INTERCOM_OAUTH_WEBHOOK_UNSIGNED                              \
-    NGX_HTTP_INTERCOM_OAUTH_HANDLER_WEBHOOK_UNSIGNED
+typedef struct ngx_http_intercom_oauth_endpoint_s
+    ngx_http_intercom_oauth_endpoint_t;
+
+typedef struct ngx_http_intercom_oauth_handler_s
+    ngx_http_intercom_oauth_handler_t;
+
+typedef struct ngx_http_intercom_oauth_redis_cmd_s
+    ngx_http_intercom_oauth_redis_cmd_t;
+
+
+/* what a call sends; strings need not be NUL-terminated */
+typedef struct {
+    ngx_uint_t                  post;          /* POST "body", else GET */
+    ngx_str_t                   body;
+    ngx_str_t                   bearer;        /* Authorization: Bearer */
+} ngx_http_intercom_oauth_call_params_t;
+
+
+/*
+ * Called from the event loop when a call ends, whatever the outcome.
+ * Returns what the request is finalized with: a status, or NGX_DONE when
+ * it waits again (ngx_http_intercom_oauth_wait()).
+ */
+typedef ngx_int_t (*ngx_http_intercom_oauth_call_done_pt)(
+    ngx_http_request_t *r, ngx_http_intercom_oauth_call_t *call);
+
+/* an engine's way of starting a call: NGX_OK, or NGX_ERROR (logged) */
+typedef ngx_int_t (*ngx_http_intercom_oauth_call_start_pt)(
+    ngx_http_request_t *r, ngx_http_intercom_oauth_endpoint_t *endpoint,
+    ngx_http_intercom_oauth_call_params_t *params,
+    ngx_http_intercom_oauth_call_done_pt done,
+    ngx_http_intercom_oauth_call_t **callp);
+
+
+/*
+ * Where a call goes: an http(s) URL (the libcurl engine) or the URI of a
+ * location of this server (the subrequest engine).  The engine is bound
+ * once, when the configuration is merged.
+ */
+struct ngx_http_intercom_oauth_endpoint_s {
+    ngx_str_t                              url;
+    ngx_http_intercom_oauth_call_start_pt  start;
+};
+
+
+/*
+ * What the module keeps for one (client id, key): the access token and,
+ * when /me answered, who it belongs to.
+ */
+typedef struct {
+    ngx_str_t                   token;
+    ngx_str_t                   admin_id;
+    ngx_str_t                   admin_email;
+    ngx_str_t                   workspace_id;    /* app.id_code */
+    ngx_str_t                   workspace_name;
+    ngx_str_t                   region;
+    ngx_uint_t                  email_verified;  /* 1 only if Intercom said */
+    ngx_uint_t                  identity;        /* 1 when /me answered */
+} ngx_http_intercom_oauth_record_t;
+
+
+/* what a location with one of the module's handlers must have */
+#define NGX_HTTP_INTERCOM_OAUTH_NEEDS_ZONE       0x01
+#define NGX_HTTP_INTERCOM_OAUTH_NEEDS_CLIENT_ID  0x02
+#define NGX_HTTP_INTERCOM_OAUTH_NEEDS_SECRET     0x04  /* client secret */
+#define NGX_HTTP_INTERCOM_OAUTH_NEEDS_STATE      0x08  /* shared with a
+                                                         store */
+#define NGX_HTTP_INTERCOM_OAUTH_NEEDS_TOKEN      0x10  /* loaded from the
+                                                         store first */
+
+
+/*
+ * A content handler directive: "post" of its ngx_command_t.  "keyword" is
+ * its one optional word, which sets the ngx_flag_t at "flag" of the
+ * location's configuration; "args" reads the rest of its parameters and
+ * "merge" completes the location's configuration.  Both are optional and
+ * live beside the handler.
+ */
+struct ngx_http_intercom_oauth_handler_s {
+    ngx_str_t                   name;
+    ngx_http_handler_pt         content;
+    ngx_str_t                   keyword;
+    size_t                      flag;
+    char                     *(*args)(ngx_conf_t *cf, ngx_command_t *cmd,
+                                      void *conf);
+    char                     *(*merge)(ngx_conf_t *cf, void *conf);
+    ngx_uint_t                  needs;        /* ..._NEEDS_* */
+};
 
 
 /* intercom_oauth_region */
@@ -70,7 +149,7 @@ typedef enum {
 } ngx_http_intercom_oauth_region_e;
 
 
-/* where and how to reach Redis: intercom_oauth_store and its companions */
+/* the store: intercom_oauth_store and its companion directives */
 typedef struct {
     ngx_str_t                   url;          /* as configured, for logs */
     ngx_str_t                   host;         /* numeric, NUL-terminated */
@@ -78,21 +157,22 @@ typedef struct {
     ngx_str_t                   unix_path;    /* NUL-terminated, or empty */
     ngx_uint_t                  db;
     ngx_str_t                   password;     /* empty: no AUTH */
+    ngx_str_t                   secret;       /* intercom_oauth_store_key */
     ngx_str_t                   prefix;
     ngx_msec_t                  connect_timeout;
     ngx_msec_t                  timeout;      /* per command */
     time_t                      cache_ttl;    /* zone copy trusted, s */
-    u_char                      key[32];      /* AES-256-GCM key */
+    u_char                      seal_key[32];   /* AES-256-GCM */
     u_char                      names_key[32];  /* HMAC of key names */
-    unsigned                    has_key:1;
-} ngx_http_intercom_oauth_redis_conf_t;
+} ngx_http_intercom_oauth_store_conf_t;
 
 
 typedef struct {
     ngx_shm_zone_t             *shm_zone;
     time_t                      max_state_ttl;  /* over all locations, s */
-    ngx_http_intercom_oauth_redis_conf_t  *store;  /* NULL: none */
-    ngx_http_intercom_oauth_redis_conf_t   store_conf;
+    ngx_int_t                   error_index;    /* $intercom_oauth_error */
+    ngx_http_intercom_oauth_store_conf_t  *store;  /* NULL: none */
+    ngx_http_intercom_oauth_store_conf_t   store_conf;
 } ngx_http_intercom_oauth_main_conf_t;
 
 
@@ -102,99 +182,82 @@ typedef struct {
     ngx_http_complex_value_t   *redirect_uri;
 
     ngx_str_t                   authorize_url;
-    ngx_str_t                   token_url;
+    ngx_http_intercom_oauth_endpoint_t  token;     /* the token request */
+    ngx_http_intercom_oauth_endpoint_t  me;        /* api_url + "/me" */
+    ngx_http_intercom_oauth_endpoint_t  revoke;
     ngx_str_t                   api_url;
-    ngx_str_t                   revoke_url;
 
-    ngx_uint_t                  region;            /* ..._region_e */
+    ngx_uint_t                  region;       /* ..._region_e */
 
-    ngx_uint_t                  handler;           /* ..._handler_e */
-    ngx_array_t                *button_page;       /* ngx_str_t, the text
-                                                      around placeholders */
+    /* the module's content handler of this location, if any */
+    ngx_http_intercom_oauth_handler_t  *handler;
+    ngx_array_t                *button_page;  /* ngx_str_t: the text
+                                                 around placeholders */
+    ngx_str_t                   disconnect_uri;
+    ngx_flag_t                  button_redirect;
+    ngx_flag_t                  webhook_unsigned;
 
     ngx_str_t                   success_uri;
     ngx_str_t                   error_uri;
     ngx_flag_t                  fetch_identity;
-    ngx_str_t                   disconnect_uri;
 
     ngx_flag_t                  require;
-    ngx_str_t                   require_uri;       /* empty: answer 401 */
+    ngx_str_t                   require_uri;  /* empty: answer 401 */
 
     ngx_http_complex_value_t   *key;
     ngx_str_t                   cookie_name;
     ngx_str_t                   cookie_attrs;
 
-    ngx_str_t                   state_secret;      /* empty: the zone's */
-    time_t                      state_ttl;         /* seconds */
-    ngx_msec_t                  timeout;           /* milliseconds */
+    ngx_str_t                   state_secret;  /* empty: the zone's */
+    time_t                      state_ttl;     /* seconds */
+    ngx_msec_t                  timeout;       /* milliseconds */
     ngx_str_t                   ca_file;
     ngx_str_t                   proxy;
 } ngx_http_intercom_oauth_loc_conf_t;
 
 
-typedef struct ngx_http_intercom_oauth_exchange_s
-    ngx_http_intercom_oauth_exchange_t;
-
-typedef struct ngx_http_intercom_oauth_redis_cmd_s
-    ngx_http_intercom_oauth_redis_cmd_t;
+/* what the token request brought back, until the callback saves it */
+typedef struct {
+    ngx_str_t                   code;         /* while the state is claimed */
+    ngx_str_t                   form;         /* the token request's body */
+    ngx_str_t                   response;     /* the token endpoint's */
+    ngx_msec_t                  elapsed;      /* of the token request */
+} ngx_http_intercom_oauth_grant_t;
 
 
 typedef struct {
     ngx_str_t                   session_id;     /* base64url, 22 bytes */
     ngx_str_t                   authorize_url;  /* minted once per request */
     ngx_str_t                   return_to;      /* from a verified state */
-    ngx_str_t                   key;            /* who the token belongs to */
-    ngx_str_t                   token;          /* while /me is asked */
-    ngx_http_intercom_oauth_exchange_t  *exchange;
+    ngx_str_t                   key;            /* who the token is for */
+    ngx_http_intercom_oauth_call_t      *call;  /* the call under way */
 
-    /* the store: the command the request waits for, and what follows */
+    /* the callback's secrets, wiped when the request is freed */
+    ngx_http_intercom_oauth_grant_t      grant;
+    ngx_http_intercom_oauth_record_t     record;
+
+    /* the storage: what goes on when the store has answered */
+    ngx_int_t                 (*storage_next)(ngx_http_request_t *r,
+                                              ngx_int_t outcome);
+
+    /* the store: the command the request waits for */
     ngx_http_intercom_oauth_redis_cmd_t *store_cmd;
-    void                      (*store_done)(ngx_http_request_t *r,
-                                            ngx_int_t rc);
+    void                      (*store_reply)(ngx_http_request_t *r,
+                                             ngx_int_t rc);
     char                       *store_op;       /* for its log line */
     ngx_str_t                   store_key;      /* Redis key, for AAD */
-    ngx_str_t                   code;           /* while a state is claimed */
 
     unsigned                    session_new:1;
-    unsigned                    store_loaded:1;
-    unsigned                    store_cached:1;
-    unsigned                    store_cleanup:1;
     unsigned                    session_checked:1;
-    unsigned                    no_store:1;
+    unsigned                    nocache:1;
+    unsigned                    token_loaded:1;
+    unsigned                    token_cached:1;
+    unsigned                    store_cleanup:1;
+    unsigned                    wipe_cleanup:1;
 } ngx_http_intercom_oauth_ctx_t;
 
 
 extern ngx_module_t  ngx_http_intercom_oauth_module;
-
-
-/*
- * Returns the request's context, creating it on first use; NULL only when
- * the request pool is exhausted.
- */
-ngx_http_intercom_oauth_ctx_t *ngx_http_intercom_oauth_get_ctx(
-    ngx_http_request_t *r);
-
-/*
- * Adds "Cache-Control: no-store" (and "Pragma: no-cache" for HTTP/1.0
- * caches) to a response that carries a state or follows a callback.
- * Returns NGX_OK or NGX_ERROR (allocation failure).
- */
-ngx_int_t ngx_http_intercom_oauth_no_store(ngx_http_request_t *r);
-
-/*
- * Sets $intercom_oauth_error for the rest of the request, internal
- * redirects (error_page) included.  "error" must outlive the request.
- */
-void ngx_http_intercom_oauth_set_error(ngx_http_request_t *r,
-    ngx_str_t *error);
-
-/*
- * Evaluates who a token belongs to: the intercom_oauth_key value, or the
- * session id when the directive is not set.  Sets *key to an empty string
- * when there is nobody.  Returns NGX_OK or NGX_ERROR.
- */
-ngx_int_t ngx_http_intercom_oauth_eval_key(ngx_http_request_t *r,
-    ngx_http_intercom_oauth_loc_conf_t *olcf, ngx_str_t *key);
 
 
 #endif /* _NGX_HTTP_INTERCOM_OAUTH_H_INCLUDED_ */

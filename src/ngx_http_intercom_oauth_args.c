@@ -1,5 +1,11 @@
 
 /*
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+/*
  * Parsing the callback's arguments.  nginx's ngx_http_arg() returns the
  * first of repeated arguments; here a repeated code, state or error is
  * refused, since with two values there is no telling which one Intercom

@@ -1,5 +1,11 @@
 
 /*
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+/*
  * The callback's arguments: "code", "state" and "error" from a query
  * string or a form body.  Pure parsing, no request: the fuzzer calls it.
  */
@@ -26,7 +32,7 @@ typedef struct {
 /*
  * Splits "a=1&b=2" and percent-decodes the values of code, state and error
  * (once; "+" is kept as it is, so that a code stays byte-exact,
- * intercom-oauth-facts.md section 2).  Other names are skipped.  Returns
+ * docs/intercom.md).  Other names are skipped.  Returns
  * NGX_OK; NGX_DECLINED with *why set (safe to log: it names the argument,
  * never its value) when one of the three is repeated or badly
  * percent-encoded; NGX_ERROR when "pool" is exhausted.

@@ -1,5 +1,11 @@
 
 /*
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+/*
  * The connect button page and the authorize URL behind it.
  */
 
@@ -9,7 +15,9 @@
 #include <ngx_http.h>
 
 #include "ngx_http_intercom_oauth_button.h"
+#include "ngx_http_intercom_oauth_request.h"
 #include "ngx_http_intercom_oauth_response.h"
+#include "ngx_http_intercom_oauth_secret.h"
 #include "ngx_http_intercom_oauth_session.h"
 #include "ngx_http_intercom_oauth_state.h"
 #include "ngx_http_intercom_oauth_zone.h"
@@ -20,7 +28,7 @@
  * site, a plain link so that it works without JavaScript, a visible focus
  * ring for keyboard users.
  */
-static ngx_str_t  ngx_http_intercom_oauth_button_page = ngx_string(
+static ngx_str_t  ngx_http_intercom_oauth_button_default = ngx_string(
 "<!DOCTYPE html>\n"
 "<html lang=\"en\">\n"
 "<head>\n"
@@ -38,8 +46,8 @@ static ngx_str_t  ngx_http_intercom_oauth_button_page = ngx_string(
 "background:#0057ff;color:#fff;text-decoration:none;font-weight:600;"
 "padding:.8rem 1.4rem;border-radius:.5rem;font-size:1rem}\n"
 "a.intercom-connect:hover{background:#0046cc}\n"
-"a.intercom-connect:focus,a.intercom-connect:focus-visible{outline:3px solid #1a1a1a;"
-"outline-offset:3px}\n"
+"a.intercom-connect:focus,a.intercom-connect:focus-visible{"
+"outline:3px solid #1a1a1a;outline-offset:3px}\n"
 "a.intercom-connect svg{width:1.25rem;height:1.25rem}\n"
 "</style>\n"
 "</head>\n"
@@ -60,11 +68,24 @@ static ngx_str_t  ngx_http_intercom_oauth_button_page = ngx_string(
 "</html>\n");
 
 
+static ngx_int_t ngx_http_intercom_oauth_button_parse(ngx_conf_t *cf,
+    ngx_str_t *tpl, ngx_array_t **parts);
+static ngx_int_t ngx_http_intercom_oauth_button_page(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_loc_conf_t *olcf, ngx_str_t *url);
 static ngx_int_t ngx_http_intercom_oauth_button_return_to(
     ngx_http_request_t *r, ngx_str_t *return_to);
 
 
-ngx_int_t
+/*
+ * Splits a connect page template at configuration time at each
+ * NGX_HTTP_INTERCOM_OAUTH_PLACEHOLDER (any case) into *parts, an array of
+ * ngx_str_t pointing into tpl: the text before the first placeholder,
+ * between each two and after the last.  tpl NULL: the built-in page.  The
+ * handler then never searches the page per request.  Returns NGX_OK,
+ * NGX_DECLINED when tpl has no placeholder, or NGX_ERROR (no memory).
+ */
+
+static ngx_int_t
 ngx_http_intercom_oauth_button_parse(ngx_conf_t *cf, ngx_str_t *tpl,
     ngx_array_t **parts)
 {
@@ -73,7 +94,7 @@ ngx_http_intercom_oauth_button_parse(ngx_conf_t *cf, ngx_str_t *tpl,
     ngx_array_t  *a;
 
     if (tpl == NULL) {
-        tpl = &ngx_http_intercom_oauth_button_page;
+        tpl = &ngx_http_intercom_oauth_button_default;
     }
 
     a = ngx_array_create(cf->pool, 2, sizeof(ngx_str_t));
@@ -114,23 +135,138 @@ ngx_http_intercom_oauth_button_parse(ngx_conf_t *cf, ngx_str_t *tpl,
 }
 
 
+char *
+ngx_http_intercom_oauth_button_template(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_intercom_oauth_loc_conf_t  *olcf = conf;
+
+    ssize_t           n;
+    ngx_int_t         rc;
+    ngx_str_t        *value, name, tpl;
+    ngx_file_t        file;
+    ngx_file_info_t   fi;
+
+    if (olcf->button_page != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    name = value[1];
+
+    if (ngx_http_intercom_oauth_secret_open(cf, &name, &file) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"intercom_connect_button_template\": cannot "
+                           "open \"%V\"", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR
+        || ngx_file_size(&fi) > 1024 * 1024)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"intercom_connect_button_template\": \"%V\" "
+                           "cannot be read or is larger than 1m", &name);
+        ngx_close_file(file.fd);
+        return NGX_CONF_ERROR;
+    }
+
+    tpl.data = ngx_pnalloc(cf->pool, ngx_file_size(&fi) + 1);
+    if (tpl.data == NULL) {
+        ngx_close_file(file.fd);
+        return NGX_CONF_ERROR;
+    }
+
+    n = ngx_read_file(&file, tpl.data, ngx_file_size(&fi), 0);
+
+    ngx_close_file(file.fd);
+
+    if (n != ngx_file_size(&fi)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"intercom_connect_button_template\": short "
+                           "read of \"%V\"", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    tpl.len = n;
+
+    rc = ngx_http_intercom_oauth_button_parse(cf, &tpl, &olcf->button_page);
+
+    if (rc == NGX_ERROR) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"intercom_connect_button_template\": \"%V\" "
+                           "has no \"%s\" placeholder", &name,
+                           NGX_HTTP_INTERCOM_OAUTH_PLACEHOLDER);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+char *
+ngx_http_intercom_oauth_button_redirect_uri(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_str_t  *value;
+
+    value = cf->args->elts;
+
+    if (value[1].len >= 7
+        && ngx_strncasecmp(value[1].data, (u_char *) "http://", 7) == 0)
+    {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "\"intercom_oauth_redirect_uri\" \"%V\" is not "
+                           "https: Intercom registers HTTPS redirect URLs "
+                           "only", &value[1]);
+
+    } else if (value[1].len < 8
+               || (ngx_strncasecmp(value[1].data, (u_char *) "https://", 8)
+                   != 0
+                   && value[1].data[0] != '$'))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"intercom_oauth_redirect_uri\" must be an "
+                           "absolute URL (https://...), not \"%V\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return ngx_http_set_complex_value_slot(cf, cmd, conf);
+}
+
+
+/* a page location without intercom_connect_button_template: the built-in */
+
+char *
+ngx_http_intercom_oauth_button_merge(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_intercom_oauth_loc_conf_t  *olcf = conf;
+
+    if (olcf->button_page == NULL && !olcf->button_redirect
+        && ngx_http_intercom_oauth_button_parse(cf, NULL, &olcf->button_page)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 ngx_int_t
 ngx_http_intercom_oauth_button_handler(ngx_http_request_t *r)
 {
-    size_t                               len, esc;
-    ngx_int_t                            rc;
-    ngx_uint_t                           i, n;
-    ngx_buf_t                           *b;
-    ngx_str_t                           *part;
-    ngx_http_intercom_oauth_ctx_t       *ctx;
-    ngx_http_intercom_oauth_loc_conf_t  *olcf;
-    ngx_http_intercom_oauth_main_conf_t *omcf;
+    ngx_int_t                             rc;
+    ngx_http_intercom_oauth_ctx_t        *ctx;
+    ngx_http_intercom_oauth_loc_conf_t   *olcf;
+    ngx_http_intercom_oauth_main_conf_t  *omcf;
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return NGX_HTTP_NOT_ALLOWED;
-    }
-
-    rc = ngx_http_discard_request_body(r);
+    rc = ngx_http_intercom_oauth_read_only(r);
 
     if (rc != NGX_OK) {
         return rc;
@@ -139,45 +275,51 @@ ngx_http_intercom_oauth_button_handler(ngx_http_request_t *r)
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
     omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
 
-    ctx = ngx_http_intercom_oauth_get_ctx(r);
+    ctx = ngx_http_intercom_oauth_ctx(r);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_http_intercom_oauth_authorize_url(r, ctx);
-
-    if (rc != NGX_OK) {
+    if (ngx_http_intercom_oauth_button_authorize_url(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
                                     NGX_HTTP_INTERCOM_OAUTH_CNT_CONNECT_PAGES);
 
-    if (ngx_http_intercom_oauth_no_store(r) != NGX_OK) {
+    if (ngx_http_intercom_oauth_nocache(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (olcf->handler == NGX_HTTP_INTERCOM_OAUTH_HANDLER_BUTTON_REDIRECT) {
-        if (ngx_http_intercom_oauth_location(r, &ctx->authorize_url)
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return NGX_HTTP_MOVED_TEMPORARILY;
+    if (olcf->button_redirect) {
+        return ngx_http_intercom_oauth_redirect(r, NGX_HTTP_MOVED_TEMPORARILY,
+                                                &ctx->authorize_url);
     }
 
-    /*
-     * Every placeholder gets the URL, escaped for an HTML attribute; the
-     * page was split at its placeholders at configuration time.
-     */
-    esc = ngx_escape_html(NULL, ctx->authorize_url.data,
-                          ctx->authorize_url.len);
+    return ngx_http_intercom_oauth_button_page(r, olcf, &ctx->authorize_url);
+}
+
+
+/*
+ * Every placeholder gets the URL, escaped for an HTML attribute; the page
+ * was split at its placeholders at configuration time.
+ */
+
+static ngx_int_t
+ngx_http_intercom_oauth_button_page(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_loc_conf_t *olcf, ngx_str_t *url)
+{
+    size_t       len, esc;
+    ngx_buf_t   *b;
+    ngx_str_t   *part;
+    ngx_uint_t   i, n;
+
+    esc = ngx_escape_html(NULL, url->data, url->len);
 
     part = olcf->button_page->elts;
     n = olcf->button_page->nelts;
 
-    len = (n - 1) * (ctx->authorize_url.len + esc);
+    len = (n - 1) * (url->len + esc);
 
     for (i = 0; i < n; i++) {
         len += part[i].len;
@@ -191,8 +333,7 @@ ngx_http_intercom_oauth_button_handler(ngx_http_request_t *r)
     b->last = ngx_cpymem(b->last, part[0].data, part[0].len);
 
     for (i = 1; i < n; i++) {
-        b->last = (u_char *) ngx_escape_html(b->last, ctx->authorize_url.data,
-                                             ctx->authorize_url.len);
+        b->last = (u_char *) ngx_escape_html(b->last, url->data, url->len);
         b->last = ngx_cpymem(b->last, part[i].data, part[i].len);
     }
 
@@ -203,12 +344,11 @@ ngx_http_intercom_oauth_button_handler(ngx_http_request_t *r)
 
 
 ngx_int_t
-ngx_http_intercom_oauth_authorize_url(ngx_http_request_t *r,
+ngx_http_intercom_oauth_button_authorize_url(ngx_http_request_t *r,
     ngx_http_intercom_oauth_ctx_t *ctx)
 {
-    u_char                               *p;
-    size_t                                len;
     ngx_str_t                             state, secret, redirect, return_to;
+    ngx_http_intercom_oauth_arg_t         args[3];
     ngx_http_intercom_oauth_loc_conf_t   *olcf;
     ngx_http_intercom_oauth_main_conf_t  *omcf;
 
@@ -235,12 +375,7 @@ ngx_http_intercom_oauth_authorize_url(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (olcf->state_secret.len) {
-        secret = olcf->state_secret;
-
-    } else {
-        ngx_http_intercom_oauth_zone_secret(omcf->shm_zone, &secret);
-    }
+    ngx_http_intercom_oauth_state_secret(r, &secret);
 
     if (ngx_http_intercom_oauth_state_mint(r, &secret, &ctx->session_id,
                                            &olcf->client_id, &return_to,
@@ -258,51 +393,22 @@ ngx_http_intercom_oauth_authorize_url(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    len = olcf->authorize_url.len
-          + sizeof("?client_id=") - 1
-          + olcf->client_id.len
-          + 2 * ngx_escape_uri(NULL, olcf->client_id.data, olcf->client_id.len,
-                               NGX_ESCAPE_URI_COMPONENT)
-          + sizeof("&state=") - 1 + state.len;
+    ngx_str_set(&args[0].name, "client_id=");
+    args[0].value = &olcf->client_id;
+    args[0].escape = 1;
 
-    if (redirect.len) {
-        len += sizeof("&redirect_uri=") - 1 + redirect.len
-               + 2 * ngx_escape_uri(NULL, redirect.data, redirect.len,
-                                    NGX_ESCAPE_URI_COMPONENT);
-    }
+    ngx_str_set(&args[1].name, "state=");
+    args[1].value = &state;
+    args[1].escape = 0;
 
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    ctx->authorize_url.data = p;
-
-    p = ngx_cpymem(p, olcf->authorize_url.data, olcf->authorize_url.len);
+    ngx_str_set(&args[2].name, "redirect_uri=");
+    args[2].value = &redirect;
+    args[2].escape = 1;
 
     /* the configured URL may carry a query string of its own */
-    *p++ = ngx_strlchr(olcf->authorize_url.data,
-                       olcf->authorize_url.data + olcf->authorize_url.len,
-                       '?')
-           ? '&' : '?';
-
-    p = ngx_cpymem(p, "client_id=", sizeof("client_id=") - 1);
-    p = (u_char *) ngx_escape_uri(p, olcf->client_id.data,
-                                  olcf->client_id.len,
-                                  NGX_ESCAPE_URI_COMPONENT);
-
-    p = ngx_cpymem(p, "&state=", sizeof("&state=") - 1);
-    p = ngx_cpymem(p, state.data, state.len);
-
-    if (redirect.len) {
-        p = ngx_cpymem(p, "&redirect_uri=", sizeof("&redirect_uri=") - 1);
-        p = (u_char *) ngx_escape_uri(p, redirect.data, redirect.len,
-                                      NGX_ESCAPE_URI_COMPONENT);
-    }
-
-    ctx->authorize_url.len = p - ctx->authorize_url.data;
-
-    return NGX_OK;
+    return ngx_http_intercom_oauth_uri_args(r->pool, &olcf->authorize_url,
+                                            args, redirect.len ? 3 : 2,
+                                            &ctx->authorize_url);
 }
 
 

@@ -1,7 +1,14 @@
 
 /*
- * The connect button: a page (or a 302) that sends the browser to
- * Intercom's authorize URL with a freshly minted state.
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+/*
+ * The connect button: a page (or with "redirect" a 302) that sends the
+ * browser to Intercom's authorize URL with a freshly minted state, and the
+ * directives that shape it.
  */
 
 
@@ -32,19 +39,26 @@ ngx_int_t ngx_http_intercom_oauth_button_handler(ngx_http_request_t *r);
  * $intercom_oauth_authorize_url.  Returns NGX_OK, NGX_DECLINED when the
  * location has no client id or zone (logged), or NGX_ERROR.
  */
-ngx_int_t ngx_http_intercom_oauth_authorize_url(ngx_http_request_t *r,
+ngx_int_t ngx_http_intercom_oauth_button_authorize_url(ngx_http_request_t *r,
     ngx_http_intercom_oauth_ctx_t *ctx);
 
+/* A button location's merge: the built-in page unless a template is set. */
+char *ngx_http_intercom_oauth_button_merge(ngx_conf_t *cf, void *conf);
+
 /*
- * Splits a connect page template at configuration time at each
- * NGX_HTTP_INTERCOM_OAUTH_PLACEHOLDER (any case) into *parts, an array of
- * ngx_str_t pointing into tpl: the text before the first placeholder,
- * between each two and after the last.  tpl NULL: the built-in page.  The
- * handler then never searches the page per request.  Returns NGX_OK,
- * NGX_DECLINED when tpl has no placeholder, or NGX_ERROR (no memory).
+ * The directive "intercom_connect_button_template PATH": the file is read
+ * and split at its placeholders here, once; one without a placeholder is
+ * refused.
  */
-ngx_int_t ngx_http_intercom_oauth_button_parse(ngx_conf_t *cf,
-    ngx_str_t *tpl, ngx_array_t **parts);
+char *ngx_http_intercom_oauth_button_template(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+
+/*
+ * The directive "intercom_oauth_redirect_uri URI": an https:// URL or a
+ * value starting with a variable (http:// draws a warning).
+ */
+char *ngx_http_intercom_oauth_button_redirect_uri(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 
 
 #endif /* _NGX_HTTP_INTERCOM_OAUTH_BUTTON_H_INCLUDED_ */

@@ -1,5 +1,11 @@
 
 /*
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+/*
  * Disconnect.  The token leaves the zone before Intercom is asked to
  * revoke it: a user who disconnects is disconnected here whatever Intercom
  * answers, and the answer only decides what is logged.
@@ -10,32 +16,53 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_intercom_oauth_call.h"
 #include "ngx_http_intercom_oauth_disconnect.h"
-#include "ngx_http_intercom_oauth_exchange.h"
+#include "ngx_http_intercom_oauth_request.h"
 #include "ngx_http_intercom_oauth_response.h"
-#include "ngx_http_intercom_oauth_store.h"
+#include "ngx_http_intercom_oauth_storage.h"
 #include "ngx_http_intercom_oauth_zone.h"
 
 
-static void ngx_http_intercom_oauth_disconnect_done(ngx_http_request_t *r,
-    ngx_http_intercom_oauth_exchange_t *ex);
+static ngx_int_t ngx_http_intercom_oauth_disconnect_revoked(
+    ngx_http_request_t *r, ngx_http_intercom_oauth_call_t *call);
 static ngx_int_t ngx_http_intercom_oauth_disconnect_redirect(
     ngx_http_request_t *r);
 static ngx_int_t ngx_http_intercom_oauth_authority(ngx_str_t *url,
     ngx_str_t *authority);
 
 
+char *
+ngx_http_intercom_oauth_disconnect_args(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_intercom_oauth_loc_conf_t  *olcf = conf;
+
+    ngx_str_t  *value;
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2) {
+        olcf->disconnect_uri = value[1];
+
+    } else {
+        ngx_str_set(&olcf->disconnect_uri, "/");
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 ngx_int_t
 ngx_http_intercom_oauth_disconnect_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                                   rc;
-    ngx_str_t                                   key;
-    const char                                 *why;
-    ngx_http_intercom_oauth_ctx_t              *ctx;
-    ngx_http_intercom_oauth_record_t            rec;
-    ngx_http_intercom_oauth_loc_conf_t         *olcf;
-    ngx_http_intercom_oauth_main_conf_t        *omcf;
-    ngx_http_intercom_oauth_exchange_params_t   params;
+    ngx_int_t                               rc;
+    ngx_str_t                               key;
+    const char                             *why;
+    ngx_http_intercom_oauth_record_t        rec;
+    ngx_http_intercom_oauth_loc_conf_t     *olcf;
+    ngx_http_intercom_oauth_main_conf_t    *omcf;
+    ngx_http_intercom_oauth_call_params_t   params;
 
     if (r->method != NGX_HTTP_POST) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -59,32 +86,24 @@ ngx_http_intercom_oauth_disconnect_handler(ngx_http_request_t *r)
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
     omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
 
-    ctx = ngx_http_intercom_oauth_get_ctx(r);
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ngx_http_intercom_oauth_eval_key(r, olcf, &key) != NGX_OK) {
+    if (ngx_http_intercom_oauth_key(r, &key) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
                                      NGX_HTTP_INTERCOM_OAUTH_CNT_DISCONNECTS);
 
-    rc = key.len ? ngx_http_intercom_oauth_zone_token_get(omcf->shm_zone,
-                                                          &olcf->client_id,
-                                                          &key, r->pool, &rec)
-                 : NGX_DECLINED;
+    rc = ngx_http_intercom_oauth_storage_token_get(r, &key, r->pool, &rec);
 
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* every host reads Redis on a miss: the token goes there first */
-    if (omcf->store && key.len) {
-        (void) ngx_http_intercom_oauth_store_token_delete(r,
-                                                          &olcf->client_id,
-                                                          &key);
+    if (key.len
+        && ngx_http_intercom_oauth_storage_token_delete(r, &key) == NGX_OK)
+    {
+        ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
+                                  NGX_HTTP_INTERCOM_OAUTH_CNT_TOKENS_DELETED);
     }
 
     if (rc == NGX_DECLINED) {
@@ -93,29 +112,15 @@ ngx_http_intercom_oauth_disconnect_handler(ngx_http_request_t *r)
         return ngx_http_intercom_oauth_disconnect_redirect(r);
     }
 
-    if (ngx_http_intercom_oauth_zone_token_delete(omcf->shm_zone,
-                                                  &olcf->client_id, &key)
-        == NGX_OK)
-    {
-        ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
-                                  NGX_HTTP_INTERCOM_OAUTH_CNT_TOKENS_DELETED);
-    }
-
-    ngx_memzero(&params, sizeof(ngx_http_intercom_oauth_exchange_params_t));
-
-    params.url = olcf->revoke_url;
+    /* POST the revoke URL with the token as Bearer */
+    ngx_memzero(&params, sizeof(ngx_http_intercom_oauth_call_params_t));
     params.post = 1;
     params.bearer = rec.token;
-    params.ca_file = olcf->ca_file;
-    params.proxy = olcf->proxy;
-    params.timeout = olcf->timeout;
-    params.max_response = NGX_HTTP_INTERCOM_OAUTH_MAX_RESPONSE;
 
-    rc = ngx_http_intercom_oauth_exchange_start(r, &params,
-                                      ngx_http_intercom_oauth_disconnect_done,
-                                      &ctx->exchange);
+    rc = ngx_http_intercom_oauth_call_start(r, &olcf->revoke, &params,
+                                   ngx_http_intercom_oauth_disconnect_revoked);
 
-    /* curl keeps its own copy of the header */
+    /* the engines keep their own copy of the header */
     ngx_explicit_memzero(rec.token.data, rec.token.len);
 
     if (rc != NGX_OK) {
@@ -127,52 +132,44 @@ ngx_http_intercom_oauth_disconnect_handler(ngx_http_request_t *r)
         return ngx_http_intercom_oauth_disconnect_redirect(r);
     }
 
-    r->main->count++;
-    r->read_event_handler = ngx_http_test_reading;
-    r->write_event_handler = ngx_http_request_empty_handler;
-
-    return NGX_DONE;
+    return ngx_http_intercom_oauth_wait(r);
 }
 
 
-static void
-ngx_http_intercom_oauth_disconnect_done(ngx_http_request_t *r,
-    ngx_http_intercom_oauth_exchange_t *ex)
+static ngx_int_t
+ngx_http_intercom_oauth_disconnect_revoked(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_call_t *call)
 {
-    ngx_connection_t                     *c;
     ngx_http_intercom_oauth_loc_conf_t   *olcf;
     ngx_http_intercom_oauth_main_conf_t  *omcf;
 
-    c = r->connection;
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
     omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
 
-    if (ex->rc == NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_OK
-        && ex->status >= 200 && ex->status <= 299)
+    if (call->rc == NGX_HTTP_INTERCOM_OAUTH_CALL_OK
+        && call->status >= 200 && call->status <= 299)
     {
-        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "intercom oauth: disconnect: token deleted and "
                       "revoked at Intercom");
         ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
                                        NGX_HTTP_INTERCOM_OAUTH_CNT_REVOKE_OK);
 
     } else {
-        ngx_log_error(NGX_LOG_WARN, c->log, 0,
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "intercom oauth: disconnect: token deleted here; "
                       "revoking it at \"%V\" failed: %s%s (status %l)",
-                      &olcf->revoke_url,
-                      ex->rc == NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_TIMEOUT
+                      &olcf->revoke.url,
+                      call->rc == NGX_HTTP_INTERCOM_OAUTH_CALL_TIMEOUT
                       ? "timed out" : "",
-                      ex->rc == NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_OK
-                      ? "not a 2xx answer" : ex->error,
-                      ex->status);
+                      call->rc == NGX_HTTP_INTERCOM_OAUTH_CALL_OK
+                      ? "not a 2xx answer" : call->error,
+                      call->status);
         ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
                                    NGX_HTTP_INTERCOM_OAUTH_CNT_REVOKE_FAILED);
     }
 
-    ngx_http_finalize_request(r,
-                            ngx_http_intercom_oauth_disconnect_redirect(r));
-    ngx_http_run_posted_requests(c);
+    return ngx_http_intercom_oauth_disconnect_redirect(r);
 }
 
 
@@ -183,14 +180,12 @@ ngx_http_intercom_oauth_disconnect_redirect(ngx_http_request_t *r)
 
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
 
-    if (ngx_http_intercom_oauth_no_store(r) != NGX_OK
-        || ngx_http_intercom_oauth_location(r, &olcf->disconnect_uri)
-           != NGX_OK)
-    {
+    if (ngx_http_intercom_oauth_nocache(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return NGX_HTTP_SEE_OTHER;
+    return ngx_http_intercom_oauth_redirect(r, NGX_HTTP_SEE_OTHER,
+                                            &olcf->disconnect_uri);
 }
 
 

@@ -1,8 +1,14 @@
 
 /*
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+/*
  * Disconnect: forget this key's token here and revoke it at Intercom
  * (POST intercom_oauth_revoke_url with the token as Bearer,
- * intercom-oauth-facts.md section 4).
+ * docs/intercom.md).
  */
 
 
@@ -23,6 +29,10 @@
  * directive's URI.  A request without a token gets the 302 at once.
  */
 ngx_int_t ngx_http_intercom_oauth_disconnect_handler(ngx_http_request_t *r);
+
+/* The parameter of "intercom_oauth_disconnect [URI]": where to go after. */
+char *ngx_http_intercom_oauth_disconnect_args(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 
 /*
  * Tells whether the request's Origin, or else its Referer, has the same

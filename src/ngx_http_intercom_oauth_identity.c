@@ -1,8 +1,14 @@
 
 /*
- * Reading /me.  yajl's tree API here: the documents are small (capped by
- * the exchange at NGX_HTTP_INTERCOM_OAUTH_MAX_RESPONSE) and the fields sit
- * at fixed paths.
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+/*
+ * Asking /me and reading its answer.  yajl's tree API here: the documents
+ * are small (capped at NGX_HTTP_INTERCOM_OAUTH_MAX_RESPONSE) and the
+ * fields sit at fixed paths.
  */
 
 
@@ -13,68 +19,34 @@
 #include <yajl/yajl_tree.h>
 
 #include "ngx_http_intercom_oauth_identity.h"
-#include "ngx_http_intercom_oauth_token.h"
-
-
-void *
-ngx_http_intercom_oauth_json_tree(ngx_pool_t *pool, u_char *body, size_t len)
-{
-    u_char  *text;
-
-    if (body == NULL || len == 0 || ngx_strlchr(body, body + len, '\0')) {
-        return NULL;
-    }
-
-    /* yajl_tree_parse() reads a C string */
-    text = ngx_pnalloc(pool, len + 1);
-    if (text == NULL) {
-        return NULL;
-    }
-
-    *ngx_cpymem(text, body, len) = '\0';
-
-    return yajl_tree_parse((const char *) text, NULL, 0);
-}
+#include "ngx_http_intercom_oauth_json.h"
 
 
 ngx_int_t
-ngx_http_intercom_oauth_json_string(ngx_pool_t *pool, void *tree,
-    const char **path, ngx_str_t *out)
+ngx_http_intercom_oauth_identity_url(ngx_pool_t *pool, ngx_str_t *api_url,
+    ngx_str_t *url)
 {
-    size_t     len;
-    yajl_val   v;
-    char      *s;
+    url->len = api_url->len + sizeof("/me") - 1;
 
-    v = yajl_tree_get((yajl_val) tree, path, yajl_t_any);
-
-    if (v == NULL) {
-        return NGX_DECLINED;
-    }
-
-    if (YAJL_IS_STRING(v)) {
-        s = YAJL_GET_STRING(v);
-
-    } else if (YAJL_IS_NUMBER(v)) {
-        s = YAJL_GET_NUMBER(v);
-
-    } else {
-        return NGX_DECLINED;
-    }
-
-    len = ngx_strlen(s);
-
-    out->data = ngx_pnalloc(pool, len ? len : 1);
-    if (out->data == NULL) {
+    url->data = ngx_pnalloc(pool, url->len);
+    if (url->data == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_memcpy(out->data, s, len);
-    out->len = len;
-
-    /* logged, and handed to the site as variables that may become headers */
-    ngx_http_intercom_oauth_token_clean(out);
+    ngx_memcpy(ngx_cpymem(url->data, api_url->data, api_url->len), "/me",
+               sizeof("/me") - 1);
 
     return NGX_OK;
+}
+
+
+void
+ngx_http_intercom_oauth_identity_request(ngx_str_t *token,
+    ngx_http_intercom_oauth_call_params_t *params)
+{
+    ngx_memzero(params, sizeof(ngx_http_intercom_oauth_call_params_t));
+
+    params->bearer = *token;
 }
 
 
@@ -108,7 +80,9 @@ ngx_http_intercom_oauth_identity_parse(ngx_pool_t *pool, u_char *body,
         goto done;
     }
 
-    rc = ngx_http_intercom_oauth_json_string(pool, tree, type_path, &type);
+    rc = ngx_http_intercom_oauth_json_string(pool, tree, type_path,
+                                        NGX_HTTP_INTERCOM_OAUTH_MAX_IDENTITY,
+                                        &type);
 
     if (rc != NGX_OK || type.len != sizeof("admin") - 1
         || ngx_strncmp(type.data, "admin", type.len) != 0)
@@ -121,7 +95,9 @@ ngx_http_intercom_oauth_identity_parse(ngx_pool_t *pool, u_char *body,
     for (i = 0; i < sizeof(out) / sizeof(out[0]); i++) {
         ngx_str_null(out[i]);
 
-        if (ngx_http_intercom_oauth_json_string(pool, tree, paths[i], out[i])
+        if (ngx_http_intercom_oauth_json_string(pool, tree, paths[i],
+                                        NGX_HTTP_INTERCOM_OAUTH_MAX_IDENTITY,
+                                        out[i])
             == NGX_ERROR)
         {
             *reason = "out of memory";

@@ -1,10 +1,16 @@
 
 /*
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+/*
  * Random bytes, a block at a time.
  *
  * RAND_bytes() goes through OpenSSL 3's provider layer on every call and
- * costs about 6,600 instructions whether it returns 16 bytes or 4096 (the
- * connect page's profile, bench/RESULTS.md).  A process therefore draws
+ * costs about as much for 16 bytes as for 4096 (the connect page's
+ * profile in bench/RESULTS.md).  A process therefore draws
  * 4 KB at once and hands out slices.  Each slice is wiped from the block
  * as it is handed out, so no byte is ever given twice, and the block
  * belongs to the process that drew it: after a fork (another ngx_pid) the

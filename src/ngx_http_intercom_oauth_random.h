@@ -1,5 +1,11 @@
 
 /*
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+/*
  * Random bytes for state nonces and session ids, from OpenSSL's CSPRNG.
  */
 

@@ -1,13 +1,19 @@
 
 /*
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+/*
  * The hiredis <-> nginx event adapter and the worker's Redis connection.
  *
  * hiredis asks for read and write readiness through five hooks (addRead,
- * delRead, addWrite, delWrite, cleanup); here they add and delete
- * level-triggered nginx events on an ngx_connection_t that wraps hiredis's
- * descriptor, because hiredis reads at most one buffer per call and would
- * stall under edge-triggered events.  hiredis owns the descriptor and
- * closes it; the connection is given back to nginx in the cleanup hook.
+ * delRead, addWrite, delWrite, cleanup); here they watch hiredis's
+ * descriptor through an nginx connection (ngx_http_intercom_oauth_socket.h):
+ * level-triggered, because hiredis reads at most one buffer per call.
+ * hiredis owns the descriptor and closes it; the connection is given back
+ * to nginx in the cleanup hook.
  *
  * hiredis 0.14 has no timers: the connect timeout, the per-command timeout
  * and the reconnect back-off are nginx timers.  A command that times out
@@ -21,8 +27,8 @@
 #include <ngx_core.h>
 #include <ngx_event.h>
 
-#include "ngx_http_intercom_oauth_exchange.h"
 #include "ngx_http_intercom_oauth_redis.h"
+#include "ngx_http_intercom_oauth_socket.h"
 
 
 typedef enum {
@@ -40,7 +46,7 @@ struct ngx_http_intercom_oauth_redis_cmd_s {
 
 
 typedef struct {
-    ngx_http_intercom_oauth_redis_conf_t  *conf;
+    ngx_http_intercom_oauth_store_conf_t  *conf;
     redisAsyncContext                     *ac;
     ngx_connection_t                      *conn;
     ngx_uint_t                             state;
@@ -70,16 +76,16 @@ static void ngx_http_intercom_oauth_redis_setup_reply(redisAsyncContext *ac,
 static void ngx_http_intercom_oauth_redis_reply(redisAsyncContext *ac,
     void *reply, void *privdata);
 static void ngx_http_intercom_oauth_redis_command_timeout(ngx_event_t *ev);
-static void ngx_http_intercom_oauth_redis_read_handler(ngx_event_t *ev);
-static void ngx_http_intercom_oauth_redis_write_handler(ngx_event_t *ev);
+static void ngx_http_intercom_oauth_redis_event_handler(ngx_event_t *ev);
+static void ngx_http_intercom_oauth_redis_watch(ngx_connection_t *c,
+    ngx_uint_t write, ngx_uint_t on);
 static void ngx_http_intercom_oauth_redis_add_read(void *privdata);
 static void ngx_http_intercom_oauth_redis_del_read(void *privdata);
 static void ngx_http_intercom_oauth_redis_add_write(void *privdata);
 static void ngx_http_intercom_oauth_redis_del_write(void *privdata);
 static void ngx_http_intercom_oauth_redis_cleanup(void *privdata);
 static int ngx_http_intercom_oauth_redis_send(redisAsyncContext *ac,
-    redisCallbackFn *fn, void *privdata, int argc, const char **argv,
-    const size_t *argvlen);
+    redisCallbackFn *fn, void *privdata, ngx_uint_t argc, ngx_str_t *argv);
 static ngx_int_t ngx_http_intercom_oauth_redis_owed(
     const redisReadTask *task);
 static void *ngx_http_intercom_oauth_redis_string(const redisReadTask *task,
@@ -111,9 +117,131 @@ static redisReplyObjectFunctions  ngx_http_intercom_oauth_redis_fn = {
 };
 
 
+/*
+ * intercom_oauth_store redis://HOST[:PORT][/DB] | unix:PATH.  A host name
+ * is resolved here, once: hiredis would resolve it with a blocking call.
+ */
+
+char *
+ngx_http_intercom_oauth_redis_url(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_intercom_oauth_main_conf_t  *omcf = conf;
+
+    u_char                                *p, *last, *slash;
+    size_t                                 len;
+    ngx_int_t                              db;
+    ngx_str_t                             *value;
+    ngx_url_t                              u;
+    ngx_http_intercom_oauth_store_conf_t  *sc;
+
+    sc = &omcf->store_conf;
+
+    if (sc->url.len) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    sc->url = value[1];
+
+    if (value[1].len > 5
+        && ngx_strncmp(value[1].data, "unix:", 5) == 0)
+    {
+        sc->unix_path.len = value[1].len - 5;
+        sc->unix_path.data = ngx_pnalloc(cf->pool, sc->unix_path.len + 1);
+        if (sc->unix_path.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        (void) ngx_cpystrn(sc->unix_path.data, value[1].data + 5,
+                           sc->unix_path.len + 1);
+        return NGX_CONF_OK;
+    }
+
+    if (value[1].len <= 8
+        || ngx_strncasecmp(value[1].data, (u_char *) "redis://", 8) != 0)
+    {
+        goto invalid;
+    }
+
+    p = value[1].data + 8;
+    last = value[1].data + value[1].len;
+
+    /* user:password@ would put a secret in the configuration and the log */
+    if (ngx_strlchr(p, last, '@')) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"intercom_oauth_store\" takes no credentials "
+                           "in the URL: use \"intercom_oauth_store_password "
+                           "file:PATH\"");
+        return NGX_CONF_ERROR;
+    }
+
+    slash = ngx_strlchr(p, last, '/');
+
+    if (slash) {
+        if (slash + 1 == last) {
+            db = 0;
+
+        } else {
+            /* Redis numbers its databases with an int */
+            db = ngx_atoi(slash + 1, last - slash - 1);
+            if (db == NGX_ERROR || db > 0x7fffffff) {
+                goto invalid;
+            }
+        }
+
+        sc->db = db;
+        last = slash;
+    }
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+
+    u.url.data = p;
+    u.url.len = last - p;
+    u.default_port = 6379;
+
+    if (u.url.len == 0 || ngx_parse_url(cf->pool, &u) != NGX_OK) {
+        if (u.err) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"intercom_oauth_store\" \"%V\": %s",
+                               &value[1], u.err);
+            return NGX_CONF_ERROR;
+        }
+
+        goto invalid;
+    }
+
+    if (u.naddrs == 0) {
+        goto invalid;
+    }
+
+    sc->host.data = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
+    if (sc->host.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen,
+                        sc->host.data, NGX_SOCKADDR_STRLEN, 0);
+    sc->host.data[len] = '\0';
+    sc->host.len = len;
+    sc->port = u.port ? u.port : 6379;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"intercom_oauth_store\" takes "
+                       "redis://HOST[:PORT][/DB] or unix:PATH, not \"%V\"",
+                       &value[1]);
+
+    return NGX_CONF_ERROR;
+}
+
+
 ngx_int_t
 ngx_http_intercom_oauth_redis_init_process(ngx_cycle_t *cycle,
-    ngx_http_intercom_oauth_redis_conf_t *conf)
+    ngx_http_intercom_oauth_store_conf_t *conf)
 {
     ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
 
@@ -179,8 +307,8 @@ ngx_http_intercom_oauth_redis_ready(void)
 
 ngx_http_intercom_oauth_redis_cmd_t *
 ngx_http_intercom_oauth_redis_command(
-    ngx_http_intercom_oauth_redis_handler_pt handler, void *data, int argc,
-    const char **argv, const size_t *argvlen)
+    ngx_http_intercom_oauth_redis_handler_pt handler, void *data,
+    ngx_uint_t argc, ngx_str_t *argv)
 {
     ngx_http_intercom_oauth_redis_t      *rd = &ngx_http_intercom_oauth_redis;
     ngx_http_intercom_oauth_redis_cmd_t  *cmd;
@@ -199,7 +327,7 @@ ngx_http_intercom_oauth_redis_command(
 
     if (ngx_http_intercom_oauth_redis_send(rd->ac,
                                            ngx_http_intercom_oauth_redis_reply,
-                                           cmd, argc, argv, argvlen)
+                                           cmd, argc, argv)
         != REDIS_OK)
     {
         /* the context is being freed or disconnected */
@@ -233,12 +361,11 @@ ngx_http_intercom_oauth_redis_cancel(ngx_http_intercom_oauth_redis_cmd_t *cmd)
 static void
 ngx_http_intercom_oauth_redis_connect(void)
 {
-    const char                       *argv[2];
-    size_t                            argvlen[2];
-    u_char                            db[NGX_INT_T_LEN];
+    ngx_str_t                         argv[2];
     ngx_connection_t                 *c;
     redisAsyncContext                *ac;
     ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
+    u_char                            db[NGX_INT_T_LEN];
 
     if (rd->conf->unix_path.len) {
         ac = redisAsyncConnectUnix((char *) rd->conf->unix_path.data);
@@ -268,18 +395,14 @@ ngx_http_intercom_oauth_redis_connect(void)
         return;
     }
 
-    c = ngx_get_connection(ac->c.fd, rd->log);
+    c = ngx_http_intercom_oauth_socket_wrap(ac->c.fd,
+                                  ngx_http_intercom_oauth_redis_event_handler,
+                                  ac, rd->log);
     if (c == NULL) {
         redisAsyncFree(ac);
         ngx_http_intercom_oauth_redis_schedule();
         return;
     }
-
-    c->data = ac;
-    c->read->handler = ngx_http_intercom_oauth_redis_read_handler;
-    c->write->handler = ngx_http_intercom_oauth_redis_write_handler;
-    c->read->log = c->log;
-    c->write->log = c->log;
 
     ac->ev.data = c;
     ac->ev.addRead = ngx_http_intercom_oauth_redis_add_read;
@@ -307,25 +430,22 @@ ngx_http_intercom_oauth_redis_connect(void)
      */
 
     if (rd->conf->password.len) {
-        argv[0] = "AUTH";
-        argvlen[0] = 4;
-        argv[1] = (char *) rd->conf->password.data;
-        argvlen[1] = rd->conf->password.len;
+        ngx_str_set(&argv[0], "AUTH");
+        argv[1] = rd->conf->password;
 
         (void) ngx_http_intercom_oauth_redis_send(ac,
                                      ngx_http_intercom_oauth_redis_setup_reply,
-                                     (void *) "AUTH", 2, argv, argvlen);
+                                     (void *) "AUTH", 2, argv);
     }
 
     if (rd->conf->db) {
-        argv[0] = "SELECT";
-        argvlen[0] = 6;
-        argv[1] = (char *) db;
-        argvlen[1] = ngx_sprintf(db, "%ui", rd->conf->db) - db;
+        ngx_str_set(&argv[0], "SELECT");
+        argv[1].data = db;
+        argv[1].len = ngx_sprintf(db, "%ui", rd->conf->db) - db;
 
         (void) ngx_http_intercom_oauth_redis_send(ac,
                                      ngx_http_intercom_oauth_redis_setup_reply,
-                                     (void *) "SELECT", 2, argv, argvlen);
+                                     (void *) "SELECT", 2, argv);
     }
 
     /* the connect completes when the socket becomes writable */
@@ -576,70 +696,54 @@ ngx_http_intercom_oauth_redis_command_timeout(ngx_event_t *ev)
 
 
 static void
-ngx_http_intercom_oauth_redis_read_handler(ngx_event_t *ev)
+ngx_http_intercom_oauth_redis_event_handler(ngx_event_t *ev)
 {
     ngx_connection_t  *c = ev->data;
 
-    redisAsyncHandleRead(c->data);
-}
+    if (ev->write) {
+        redisAsyncHandleWrite(c->data);
 
-
-static void
-ngx_http_intercom_oauth_redis_write_handler(ngx_event_t *ev)
-{
-    ngx_connection_t  *c = ev->data;
-
-    redisAsyncHandleWrite(c->data);
+    } else {
+        redisAsyncHandleRead(c->data);
+    }
 }
 
 
 static void
 ngx_http_intercom_oauth_redis_add_read(void *privdata)
 {
-    ngx_connection_t  *c = privdata;
-
-    if (!c->read->active
-        && ngx_add_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT) != NGX_OK)
-    {
-        ngx_log_error(NGX_LOG_ALERT, c->log, 0,
-                      "intercom oauth: store: cannot watch the connection");
-    }
+    ngx_http_intercom_oauth_redis_watch(privdata, 0, 1);
 }
 
 
 static void
 ngx_http_intercom_oauth_redis_del_read(void *privdata)
 {
-    ngx_connection_t  *c = privdata;
-
-    if (c->read->active) {
-        (void) ngx_del_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT);
-    }
+    ngx_http_intercom_oauth_redis_watch(privdata, 0, 0);
 }
 
 
 static void
 ngx_http_intercom_oauth_redis_add_write(void *privdata)
 {
-    ngx_connection_t  *c = privdata;
-
-    if (!c->write->active
-        && ngx_add_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
-           != NGX_OK)
-    {
-        ngx_log_error(NGX_LOG_ALERT, c->log, 0,
-                      "intercom oauth: store: cannot watch the connection");
-    }
+    ngx_http_intercom_oauth_redis_watch(privdata, 1, 1);
 }
 
 
 static void
 ngx_http_intercom_oauth_redis_del_write(void *privdata)
 {
-    ngx_connection_t  *c = privdata;
+    ngx_http_intercom_oauth_redis_watch(privdata, 1, 0);
+}
 
-    if (c->write->active) {
-        (void) ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT);
+
+static void
+ngx_http_intercom_oauth_redis_watch(ngx_connection_t *c, ngx_uint_t write,
+    ngx_uint_t on)
+{
+    if (ngx_http_intercom_oauth_socket_watch(c, write, on) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ALERT, c->log, 0,
+                      "intercom oauth: store: cannot watch the connection");
     }
 }
 
@@ -652,7 +756,7 @@ ngx_http_intercom_oauth_redis_cleanup(void *privdata)
     ngx_connection_t                 *c = privdata;
     ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
 
-    ngx_http_intercom_oauth_connection_release(c, 1);
+    ngx_http_intercom_oauth_socket_release(c, 1);
 
     if (rd->conn == c) {
         rd->conn = NULL;
@@ -664,11 +768,23 @@ ngx_http_intercom_oauth_redis_cleanup(void *privdata)
 
 static int
 ngx_http_intercom_oauth_redis_send(redisAsyncContext *ac, redisCallbackFn *fn,
-    void *privdata, int argc, const char **argv, const size_t *argvlen)
+    void *privdata, ngx_uint_t argc, ngx_str_t *argv)
 {
-    int  rc;
+    int          rc;
+    ngx_uint_t   i;
+    size_t       argvlen[NGX_HTTP_INTERCOM_OAUTH_REDIS_MAX_ARGS];
+    const char  *args[NGX_HTTP_INTERCOM_OAUTH_REDIS_MAX_ARGS];
 
-    rc = redisAsyncCommandArgv(ac, fn, privdata, argc, argv, argvlen);
+    if (argc > NGX_HTTP_INTERCOM_OAUTH_REDIS_MAX_ARGS) {
+        return REDIS_ERR;
+    }
+
+    for (i = 0; i < argc; i++) {
+        args[i] = (const char *) argv[i].data;
+        argvlen[i] = argv[i].len;
+    }
+
+    rc = redisAsyncCommandArgv(ac, fn, privdata, (int) argc, args, argvlen);
 
     if (rc == REDIS_OK && ac == ngx_http_intercom_oauth_redis.ac) {
         ngx_http_intercom_oauth_redis.expected++;

@@ -1,10 +1,17 @@
 
 /*
- * One asynchronous Redis connection per worker, driven by nginx's event
- * loop: hiredis's descriptor is wrapped in an nginx connection, hiredis's
- * read/write hooks become nginx events, and connect and command timeouts
- * are nginx timers.  A lost connection is made again with exponential
- * back-off.  Nothing here ever blocks the worker.
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+/*
+ * The store's transport: one asynchronous Redis connection per worker,
+ * driven by nginx's event loop: hiredis's descriptor is wrapped in an
+ * nginx connection, hiredis's read/write hooks become nginx events, and
+ * connect and command timeouts are nginx timers.  A lost connection is
+ * made again with exponential back-off.  Nothing here ever blocks the
+ * worker.
  */
 
 
@@ -25,6 +32,8 @@
 #define NGX_HTTP_INTERCOM_OAUTH_REDIS_BACKOFF_MIN  100
 #define NGX_HTTP_INTERCOM_OAUTH_REDIS_BACKOFF_MAX  2000
 
+#define NGX_HTTP_INTERCOM_OAUTH_REDIS_MAX_ARGS     8
+
 
 /*
  * Called once per command with its reply, or with NULL when the command
@@ -37,12 +46,20 @@ typedef void (*ngx_http_intercom_oauth_redis_handler_pt)(void *data,
 
 
 /*
+ * The directive "intercom_oauth_store redis://HOST[:PORT][/DB] |
+ * unix:PATH" (http).  A host name is resolved here, once: hiredis would
+ * resolve it with a blocking call.
+ */
+char *ngx_http_intercom_oauth_redis_url(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/*
  * Starts the worker's connection (init_process).  "conf" must live as long
  * as the cycle.  Returns NGX_OK; a Redis that cannot be reached yet is not
  * an error, the connection is retried with back-off.
  */
 ngx_int_t ngx_http_intercom_oauth_redis_init_process(ngx_cycle_t *cycle,
-    ngx_http_intercom_oauth_redis_conf_t *conf);
+    ngx_http_intercom_oauth_store_conf_t *conf);
 
 /*
  * Closes the connection at worker exit; pending commands get NULL.
@@ -50,14 +67,15 @@ ngx_int_t ngx_http_intercom_oauth_redis_init_process(ngx_cycle_t *cycle,
 void ngx_http_intercom_oauth_redis_exit_process(ngx_cycle_t *cycle);
 
 /*
- * Sends one command (argc arguments of argvlen bytes each).  "handler" is
+ * Sends one command of "argc" arguments (at most
+ * NGX_HTTP_INTERCOM_OAUTH_REDIS_MAX_ARGS).  "handler" is
  * called exactly once, later, unless the command is cancelled.  Returns
  * the command, or NULL (handler not called) when Redis is not connected
  * now or the command could not be queued.
  */
 ngx_http_intercom_oauth_redis_cmd_t *ngx_http_intercom_oauth_redis_command(
-    ngx_http_intercom_oauth_redis_handler_pt handler, void *data, int argc,
-    const char **argv, const size_t *argvlen);
+    ngx_http_intercom_oauth_redis_handler_pt handler, void *data,
+    ngx_uint_t argc, ngx_str_t *argv);
 
 /*
  * The requester is gone (request freed): its handler will not be called.

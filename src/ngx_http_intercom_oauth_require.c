@@ -1,5 +1,11 @@
 
 /*
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+/*
  * intercom_oauth_require.
  */
 
@@ -8,9 +14,10 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_intercom_oauth_request.h"
 #include "ngx_http_intercom_oauth_require.h"
 #include "ngx_http_intercom_oauth_response.h"
-#include "ngx_http_intercom_oauth_zone.h"
+#include "ngx_http_intercom_oauth_storage.h"
 
 
 static ngx_str_t  ngx_http_intercom_oauth_not_connected =
@@ -18,15 +25,44 @@ static ngx_str_t  ngx_http_intercom_oauth_not_connected =
                "\"message\":\"Connect with Intercom first\"}\n");
 
 
+char *
+ngx_http_intercom_oauth_require(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_intercom_oauth_loc_conf_t  *olcf = conf;
+
+    ngx_str_t  *value;
+
+    if (olcf->require != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    olcf->require = 1;
+
+    if (cf->args->nelts == 2) {
+        if (value[1].len == 0 || value[1].data[0] != '/') {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"intercom_oauth_require\" takes the URI of "
+                               "the connect location, starting with \"/\"");
+            return NGX_CONF_ERROR;
+        }
+
+        olcf->require_uri = value[1];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 ngx_int_t
 ngx_http_intercom_oauth_require_handler(ngx_http_request_t *r)
 {
-    u_char                               *p;
-    size_t                                len;
-    ngx_int_t                             rc;
-    ngx_str_t                             key, target;
-    ngx_http_intercom_oauth_loc_conf_t   *olcf;
-    ngx_http_intercom_oauth_main_conf_t  *omcf;
+    ngx_int_t                            rc;
+    ngx_str_t                            key, target, *body;
+    ngx_http_intercom_oauth_arg_t        arg;
+    ngx_http_intercom_oauth_loc_conf_t  *olcf;
 
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
 
@@ -34,17 +70,12 @@ ngx_http_intercom_oauth_require_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
-
-    if (ngx_http_intercom_oauth_eval_key(r, olcf, &key) != NGX_OK) {
+    if (ngx_http_intercom_oauth_key(r, &key) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (key.len
-        && ngx_http_intercom_oauth_zone_token_get(omcf->shm_zone,
-                                                  &olcf->client_id, &key,
-                                                  NULL, NULL)
-           == NGX_OK)
+    if (ngx_http_intercom_oauth_storage_token_get(r, &key, NULL, NULL)
+        == NGX_OK)
     {
         return NGX_DECLINED;
     }
@@ -53,41 +84,24 @@ ngx_http_intercom_oauth_require_handler(ngx_http_request_t *r)
                   "intercom oauth: \"%V\" requires a connection to Intercom",
                   &r->uri);
 
-    if (ngx_http_intercom_oauth_no_store(r) != NGX_OK) {
+    if (ngx_http_intercom_oauth_nocache(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (olcf->require_uri.len) {
-        len = olcf->require_uri.len + sizeof("?return_to=") - 1
-              + r->unparsed_uri.len
-              + 2 * ngx_escape_uri(NULL, r->unparsed_uri.data,
-                                   r->unparsed_uri.len,
-                                   NGX_ESCAPE_URI_COMPONENT);
+        ngx_str_set(&arg.name, "return_to=");
+        arg.value = &r->unparsed_uri;
+        arg.escape = 1;
 
-        p = ngx_pnalloc(r->pool, len);
-        if (p == NULL) {
+        if (ngx_http_intercom_oauth_uri_args(r->pool, &olcf->require_uri,
+                                             &arg, 1, &target)
+            != NGX_OK)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        target.data = p;
-
-        p = ngx_cpymem(p, olcf->require_uri.data, olcf->require_uri.len);
-        *p++ = ngx_strlchr(olcf->require_uri.data,
-                           olcf->require_uri.data + olcf->require_uri.len,
-                           '?')
-               ? '&' : '?';
-        p = ngx_cpymem(p, "return_to=", sizeof("return_to=") - 1);
-        p = (u_char *) ngx_escape_uri(p, r->unparsed_uri.data,
-                                      r->unparsed_uri.len,
-                                      NGX_ESCAPE_URI_COMPONENT);
-
-        target.len = p - target.data;
-
-        if (ngx_http_intercom_oauth_location(r, &target) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return NGX_HTTP_MOVED_TEMPORARILY;
+        return ngx_http_intercom_oauth_redirect(r, NGX_HTTP_MOVED_TEMPORARILY,
+                                                &target);
     }
 
     rc = ngx_http_discard_request_body(r);
@@ -96,11 +110,12 @@ ngx_http_intercom_oauth_require_handler(ngx_http_request_t *r)
         return rc;
     }
 
+    body = &ngx_http_intercom_oauth_not_connected;
+
     ngx_http_finalize_request(r,
         ngx_http_intercom_oauth_send(r, NGX_HTTP_UNAUTHORIZED,
-                                     "application/json",
-                                     ngx_http_intercom_oauth_not_connected.data,
-                                     ngx_http_intercom_oauth_not_connected.len));
+                                     "application/json", body->data,
+                                     body->len));
 
     return NGX_DONE;
 }

@@ -1,7 +1,7 @@
 
 /*
- * HTTP plumbing shared by the button, callback, disconnect, webhook,
- * require and status handlers.
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 
 
@@ -9,6 +9,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_intercom_oauth_request.h"
 #include "ngx_http_intercom_oauth_response.h"
 
 
@@ -66,27 +67,13 @@ ngx_http_intercom_oauth_header(ngx_http_request_t *r, ngx_str_t *name,
 
 
 ngx_int_t
-ngx_http_intercom_oauth_location(ngx_http_request_t *r, ngx_str_t *uri)
+ngx_http_intercom_oauth_read_only(ngx_http_request_t *r)
 {
-    ngx_table_elt_t  *location;
-
-    ngx_http_clear_location(r);
-
-    location = ngx_list_push(&r->headers_out.headers);
-    if (location == NULL) {
-        return NGX_ERROR;
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
     }
 
-    location->hash = 1;
-#if (nginx_version >= 1023000)
-    location->next = NULL;
-#endif
-    ngx_str_set(&location->key, "Location");
-    location->value = *uri;
-
-    r->headers_out.location = location;
-
-    return NGX_OK;
+    return ngx_http_discard_request_body(r);
 }
 
 
@@ -130,6 +117,119 @@ ngx_http_intercom_oauth_body(ngx_http_request_t *r, size_t max,
     }
 
     return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_uri_args(ngx_pool_t *pool, ngx_str_t *uri,
+    ngx_http_intercom_oauth_arg_t *args, ngx_uint_t n, ngx_str_t *out)
+{
+    u_char      *p;
+    size_t       len;
+    ngx_str_t   *v;
+    ngx_uint_t   i, query;
+
+    query = (ngx_strlchr(uri->data, uri->data + uri->len, '?') != NULL);
+
+    len = uri->len;
+
+    for (i = 0; i < n; i++) {
+        v = args[i].value;
+        len += 1 + args[i].name.len + v->len;
+
+        if (args[i].escape) {
+            len += 2 * ngx_escape_uri(NULL, v->data, v->len,
+                                      NGX_ESCAPE_URI_COMPONENT);
+        }
+    }
+
+    p = ngx_pnalloc(pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->data = p;
+    p = ngx_cpymem(p, uri->data, uri->len);
+
+    for (i = 0; i < n; i++) {
+        v = args[i].value;
+
+        *p++ = query ? '&' : '?';
+        query = 1;
+
+        p = ngx_cpymem(p, args[i].name.data, args[i].name.len);
+
+        if (args[i].escape) {
+            p = (u_char *) ngx_escape_uri(p, v->data, v->len,
+                                          NGX_ESCAPE_URI_COMPONENT);
+
+        } else {
+            p = ngx_cpymem(p, v->data, v->len);
+        }
+    }
+
+    out->len = p - out->data;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_nocache(ngx_http_request_t *r)
+{
+    ngx_table_elt_t                *h;
+    ngx_http_intercom_oauth_ctx_t  *ctx;
+
+    ctx = ngx_http_intercom_oauth_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->nocache) {
+        return NGX_OK;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    ngx_str_set(&h->key, "Cache-Control");
+    ngx_str_set(&h->value, "no-store");
+
+    ctx->nocache = 1;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_redirect(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *uri)
+{
+    ngx_table_elt_t  *location;
+
+    ngx_http_clear_location(r);
+
+    location = ngx_list_push(&r->headers_out.headers);
+    if (location == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    location->hash = 1;
+#if (nginx_version >= 1023000)
+    location->next = NULL;
+#endif
+    ngx_str_set(&location->key, "Location");
+    location->value = *uri;
+
+    r->headers_out.location = location;
+
+    return status;
 }
 
 

@@ -1,8 +1,13 @@
 
 /*
- * Small pieces of HTTP plumbing the handlers share: finding a request
- * header, setting Location, reading a bounded body, sending a body held in
- * memory.
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+/*
+ * HTTP plumbing the handlers share: finding a request header, reading a
+ * bounded body, building a redirect target, and answering.
  */
 
 
@@ -13,6 +18,14 @@
 #include "ngx_http_intercom_oauth.h"
 
 
+/* one "name=value" argument of a URI being built */
+typedef struct {
+    ngx_str_t                   name;     /* "name=" */
+    ngx_str_t                  *value;
+    ngx_uint_t                  escape;   /* percent-encode the value */
+} ngx_http_intercom_oauth_arg_t;
+
+
 /*
  * The first request header called "name" (case-insensitive), NULL if none;
  * with "repeated" set, also tells whether there is more than one.
@@ -21,11 +34,11 @@ ngx_table_elt_t *ngx_http_intercom_oauth_header(ngx_http_request_t *r,
     ngx_str_t *name, ngx_uint_t *repeated);
 
 /*
- * Sets the Location header to "uri" (not copied: it must outlive the
- * request).  Returns NGX_OK or NGX_ERROR.
+ * A handler that only reads (the connect page, the status): GET and HEAD,
+ * the body discarded.  Returns NGX_OK, or what the handler returns now
+ * (405, or the discarding's result).
  */
-ngx_int_t ngx_http_intercom_oauth_location(ngx_http_request_t *r,
-    ngx_str_t *uri);
+ngx_int_t ngx_http_intercom_oauth_read_only(ngx_http_request_t *r);
 
 /*
  * Copies the request body read by ngx_http_read_client_request_body() into
@@ -35,6 +48,28 @@ ngx_int_t ngx_http_intercom_oauth_location(ngx_http_request_t *r,
  */
 ngx_int_t ngx_http_intercom_oauth_body(ngx_http_request_t *r, size_t max,
     ngx_str_t *body);
+
+/*
+ * "uri" with the "n" arguments added to its query string (begun with "?",
+ * or continued with "&" when it has one), into "out" from "pool".
+ * Returns NGX_OK or NGX_ERROR.
+ */
+ngx_int_t ngx_http_intercom_oauth_uri_args(ngx_pool_t *pool, ngx_str_t *uri,
+    ngx_http_intercom_oauth_arg_t *args, ngx_uint_t n, ngx_str_t *out);
+
+/*
+ * Adds "Cache-Control: no-store" to a response that carries a state or
+ * follows a callback, once.  Returns NGX_OK or NGX_ERROR.
+ */
+ngx_int_t ngx_http_intercom_oauth_nocache(ngx_http_request_t *r);
+
+/*
+ * Sets the Location header to "uri" (not copied: it must outlive the
+ * request) and returns "status" for nginx to answer as it answers
+ * "return 302", or 500 when the header cannot be added.
+ */
+ngx_int_t ngx_http_intercom_oauth_redirect(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *uri);
 
 /*
  * Sends "status" with "body" (already in memory, sent as it is) and the

@@ -1,5 +1,11 @@
 
 /*
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+/*
  * Loading secrets at configuration time.  Blocking file I/O is fine here:
  * this runs in the master while it reads nginx.conf, never in a worker.
  */
@@ -11,11 +17,57 @@
 #include "ngx_http_intercom_oauth_secret.h"
 
 
+static char *ngx_http_intercom_oauth_secret_load(ngx_conf_t *cf,
+    ngx_str_t *value, ngx_str_t *secret, ngx_uint_t literal_ok);
 static char *ngx_http_intercom_oauth_secret_file(ngx_conf_t *cf,
     ngx_str_t *path, ngx_str_t *secret);
 
 
 char *
+ngx_http_intercom_oauth_secret_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    char  *p = conf;
+
+    char                                 *rv;
+    ngx_str_t                            *field, *value;
+    ngx_http_intercom_oauth_secret_post_t  *post;
+
+    field = (ngx_str_t *) (p + cmd->offset);
+
+    if (field->data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    post = cmd->post;
+
+    rv = ngx_http_intercom_oauth_secret_load(cf, &value[1], field,
+                                             post && post->literal_ok);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (post == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    if (field->len < post->min_len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must be at least %uz bytes long%s",
+                           &cmd->name, post->min_len, post->hint);
+        return NGX_CONF_ERROR;
+    }
+
+    if (post->post_handler) {
+        return post->post_handler(cf, post, field);
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
 ngx_http_intercom_oauth_secret_load(ngx_conf_t *cf, ngx_str_t *value,
     ngx_str_t *secret, ngx_uint_t literal_ok)
 {
@@ -77,6 +129,25 @@ ngx_http_intercom_oauth_secret_load(ngx_conf_t *cf, ngx_str_t *value,
 }
 
 
+ngx_int_t
+ngx_http_intercom_oauth_secret_open(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_file_t *file)
+{
+    if (ngx_conf_full_name(cf->cycle, name, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(file, sizeof(ngx_file_t));
+
+    file->name = *name;
+    file->log = cf->log;
+
+    file->fd = ngx_open_file(name->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    return (file->fd == NGX_INVALID_FILE) ? NGX_ERROR : NGX_OK;
+}
+
+
 static char *
 ngx_http_intercom_oauth_secret_file(ngx_conf_t *cf, ngx_str_t *path,
     ngx_str_t *secret)
@@ -91,18 +162,7 @@ ngx_http_intercom_oauth_secret_file(ngx_conf_t *cf, ngx_str_t *path,
 
     full = *path;
 
-    if (ngx_conf_full_name(cf->cycle, &full, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memzero(&file, sizeof(ngx_file_t));
-
-    file.name = full;
-    file.log = cf->log;
-
-    file.fd = ngx_open_file(full.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-
-    if (file.fd == NGX_INVALID_FILE) {
+    if (ngx_http_intercom_oauth_secret_open(cf, &full, &file) != NGX_OK) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
                            "\"%V\": cannot open secret file \"%V\"",
                            directive, &full);

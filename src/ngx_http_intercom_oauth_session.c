@@ -1,5 +1,11 @@
 
 /*
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+/*
  * The session cookie.  Parsed here rather than with nginx's helper so that
  * a repeated cookie is noticed: two different session ids in one request
  * is either a confused browser or someone planting a cookie, and either
@@ -11,7 +17,6 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-
 #include "ngx_http_intercom_oauth_random.h"
 #include "ngx_http_intercom_oauth_session.h"
 
@@ -20,6 +25,71 @@ static ngx_int_t ngx_http_intercom_oauth_session_scan(ngx_http_request_t *r,
     ngx_str_t *header, ngx_str_t *name, ngx_str_t *found,
     ngx_uint_t *count);
 static ngx_uint_t ngx_http_intercom_oauth_session_valid(ngx_str_t *id);
+
+
+char *
+ngx_http_intercom_oauth_session_cookie(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_intercom_oauth_loc_conf_t  *olcf = conf;
+
+    size_t      i;
+    ngx_str_t  *value;
+
+    if (olcf->cookie_name.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    /* a cookie name is an RFC 6265 token */
+    for (i = 0; i < value[1].len; i++) {
+        if (value[1].data[i] <= 0x20 || value[1].data[i] >= 0x7f
+            || ngx_strchr("()<>@,;:\\\"/[]?={}", value[1].data[i]))
+        {
+            break;
+        }
+    }
+
+    if (value[1].len == 0 || i != value[1].len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid cookie name \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    olcf->cookie_name = value[1];
+
+    if (cf->args->nelts == 3) {
+        olcf->cookie_attrs = value[2];
+
+        if (ngx_strlcasestrn(value[2].data, value[2].data + value[2].len,
+                             (u_char *) "secure", sizeof("secure") - 2)
+            == NULL)
+        {
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                               "\"intercom_oauth_session_cookie\" without "
+                               "\"Secure\": the session travels over plain "
+                               "HTTP too");
+        }
+
+        if (ngx_strlcasestrn(value[2].data, value[2].data + value[2].len,
+                             (u_char *) "samesite=strict",
+                             sizeof("samesite=strict") - 2)
+            != NULL)
+        {
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                               "\"intercom_oauth_session_cookie\" with "
+                               "\"SameSite=Strict\": browsers do not send it "
+                               "on the way back from Intercom, every "
+                               "callback will fail with state_invalid");
+        }
+
+    } else {
+        ngx_str_set(&olcf->cookie_attrs, NGX_HTTP_INTERCOM_OAUTH_COOKIE_ATTRS);
+    }
+
+    return NGX_CONF_OK;
+}
 
 
 ngx_int_t

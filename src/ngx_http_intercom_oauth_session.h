@@ -1,5 +1,11 @@
 
 /*
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+/*
  * The browser session: a cookie holding 128 random bits, base64url, that
  * states and (by default) tokens are bound to.
  */
@@ -15,6 +21,19 @@
 /* 16 random bytes in base64url without padding */
 #define NGX_HTTP_INTERCOM_OAUTH_SESSION_BYTES  16
 #define NGX_HTTP_INTERCOM_OAUTH_SESSION_LEN    22
+
+#define NGX_HTTP_INTERCOM_OAUTH_COOKIE         "intercom_oauth_sid"
+#define NGX_HTTP_INTERCOM_OAUTH_COOKIE_ATTRS                                  \
+    "Path=/; Secure; HttpOnly; SameSite=Lax"
+
+
+/*
+ * The directive "intercom_oauth_session_cookie NAME [ATTRIBUTES]": the
+ * name must be an RFC 6265 token; attributes without Secure, or with
+ * SameSite=Strict (which breaks every callback), draw a warning.
+ */
+char *ngx_http_intercom_oauth_session_cookie(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 
 
 /*

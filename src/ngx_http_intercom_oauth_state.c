@@ -1,5 +1,11 @@
 
 /*
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+/*
  * Minting and verifying states.  OpenSSL does the randomness, the HMAC and
  * the constant-time compare; nothing here touches the network or the zone,
  * so the checks can all run before any exchange starts.
@@ -205,8 +211,8 @@ ngx_http_intercom_oauth_state_verify(ngx_pool_t *pool, ngx_str_t *secret,
 
 /*
  * OpenSSL 3's one-shot HMAC() fetches the digest from a provider and keys a
- * new context on every call: about 22,000 instructions, a quarter of the
- * connect page (bench/RESULTS.md).  Each process keeps a keyed context for
+ * new context on every call, a large share of the connect page's cost
+ * (bench/RESULTS.md, "Profile").  Each process keeps a keyed context for
  * the last few secrets it used instead; EVP_MAC_init() with a NULL key
  * then only copies the precomputed inner and outer states.  A secret is
  * compared by value, never by address, so a reload that puts another

@@ -1,7 +1,14 @@
 
 /*
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+/*
  * Presenting the counters.  One table says what each counter is called in
- * both formats, so that the two cannot drift apart.
+ * both formats, so that the two cannot drift apart; the callback's
+ * refusals take their names from the error table.
  */
 
 
@@ -9,6 +16,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_intercom_oauth_error.h"
 #include "ngx_http_intercom_oauth_response.h"
 #include "ngx_http_intercom_oauth_status.h"
 #include "ngx_http_intercom_oauth_zone.h"
@@ -19,9 +27,13 @@
 
 typedef struct {
     ngx_http_intercom_oauth_counter_e   counter;
-    char                               *json;      /* "group.name" */
+    char                               *json;      /* "group.name", or
+                                                      "group." and the
+                                                      refusal's code */
     char                               *metric;    /* Prometheus name */
-    char                               *label;     /* label="value" or "" */
+    char                               *label;     /* label="value", "",
+                                                      or NULL: outcome=
+                                                      the refusal's code */
 } ngx_http_intercom_oauth_stat_t;
 
 
@@ -34,22 +46,22 @@ static ngx_http_intercom_oauth_stat_t  ngx_http_intercom_oauth_stats[] = {
       "intercom_oauth_callbacks_total", "" },
     { NGX_HTTP_INTERCOM_OAUTH_CNT_CALLBACKS_OK, "callbacks.ok",
       "intercom_oauth_callback_outcomes_total", "outcome=\"ok\"" },
-    { NGX_HTTP_INTERCOM_OAUTH_CNT_INVALID_REQUEST, "callbacks.invalid_request",
-      "intercom_oauth_callback_outcomes_total", "outcome=\"invalid_request\"" },
-    { NGX_HTTP_INTERCOM_OAUTH_CNT_ACCESS_DENIED, "callbacks.access_denied",
-      "intercom_oauth_callback_outcomes_total", "outcome=\"access_denied\"" },
-    { NGX_HTTP_INTERCOM_OAUTH_CNT_STATE_INVALID, "callbacks.state_invalid",
-      "intercom_oauth_callback_outcomes_total", "outcome=\"state_invalid\"" },
-    { NGX_HTTP_INTERCOM_OAUTH_CNT_STATE_EXPIRED, "callbacks.state_expired",
-      "intercom_oauth_callback_outcomes_total", "outcome=\"state_expired\"" },
-    { NGX_HTTP_INTERCOM_OAUTH_CNT_STATE_REPLAYED, "callbacks.state_replayed",
-      "intercom_oauth_callback_outcomes_total", "outcome=\"state_replayed\"" },
-    { NGX_HTTP_INTERCOM_OAUTH_CNT_NO_KEY, "callbacks.no_key",
-      "intercom_oauth_callback_outcomes_total", "outcome=\"no_key\"" },
-    { NGX_HTTP_INTERCOM_OAUTH_CNT_ZONE_FULL, "callbacks.zone_full",
-      "intercom_oauth_callback_outcomes_total", "outcome=\"zone_full\"" },
-    { NGX_HTTP_INTERCOM_OAUTH_CNT_SERVER_ERROR, "callbacks.server_error",
-      "intercom_oauth_callback_outcomes_total", "outcome=\"server_error\"" },
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_INVALID_REQUEST, "callbacks.",
+      "intercom_oauth_callback_outcomes_total", NULL },
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_ACCESS_DENIED, "callbacks.",
+      "intercom_oauth_callback_outcomes_total", NULL },
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_STATE_INVALID, "callbacks.",
+      "intercom_oauth_callback_outcomes_total", NULL },
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_STATE_EXPIRED, "callbacks.",
+      "intercom_oauth_callback_outcomes_total", NULL },
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_STATE_REPLAYED, "callbacks.",
+      "intercom_oauth_callback_outcomes_total", NULL },
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_NO_KEY, "callbacks.",
+      "intercom_oauth_callback_outcomes_total", NULL },
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_ZONE_FULL, "callbacks.",
+      "intercom_oauth_callback_outcomes_total", NULL },
+    { NGX_HTTP_INTERCOM_OAUTH_CNT_SERVER_ERROR, "callbacks.",
+      "intercom_oauth_callback_outcomes_total", NULL },
 
     { NGX_HTTP_INTERCOM_OAUTH_CNT_EXCHANGES_OK, "exchanges.ok",
       "intercom_oauth_exchanges_total", "outcome=\"ok\"" },
@@ -132,11 +144,7 @@ ngx_http_intercom_oauth_status_handler(ngx_http_request_t *r)
     ngx_uint_t                            text;
     ngx_http_intercom_oauth_main_conf_t  *omcf;
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return NGX_HTTP_NOT_ALLOWED;
-    }
-
-    rc = ngx_http_discard_request_body(r);
+    rc = ngx_http_intercom_oauth_read_only(r);
 
     if (rc != NGX_OK) {
         return rc;
@@ -164,7 +172,7 @@ ngx_http_intercom_oauth_status_handler(ngx_http_request_t *r)
         type = "application/json";
     }
 
-    if (ngx_http_intercom_oauth_no_store(r) != NGX_OK) {
+    if (ngx_http_intercom_oauth_nocache(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -226,8 +234,9 @@ ngx_http_intercom_oauth_status_json(u_char *p, ngx_shm_zone_t *zone,
                 open = 0;
             }
 
-            p = ngx_sprintf(p, "%s\"%s\":%uA", st != ngx_http_intercom_oauth_stats
-                                               ? "," : "", st->json, n);
+            p = ngx_sprintf(p, "%s\"%s\":%uA",
+                            st != ngx_http_intercom_oauth_stats ? "," : "",
+                            st->json, n);
             group = NULL;
             continue;
         }
@@ -245,7 +254,14 @@ ngx_http_intercom_oauth_status_json(u_char *p, ngx_shm_zone_t *zone,
             p = ngx_sprintf(p, ",");
         }
 
-        p = ngx_sprintf(p, "\"%s\":%uA", dot + 1, n);
+        if (dot[1] == '\0') {
+            p = ngx_sprintf(p, "\"%V\":%uA",
+                            ngx_http_intercom_oauth_error_code(st->counter),
+                            n);
+
+        } else {
+            p = ngx_sprintf(p, "\"%s\":%uA", dot + 1, n);
+        }
     }
 
     if (open) {
@@ -373,7 +389,12 @@ ngx_http_intercom_oauth_status_counters(u_char *p, ngx_shm_zone_t *zone,
             last = st->metric;
         }
 
-        if (st->label[0]) {
+        if (st->label == NULL) {
+            p = ngx_sprintf(p, "%s{outcome=\"%V\"} %uA\n", st->metric,
+                            ngx_http_intercom_oauth_error_code(st->counter),
+                            n);
+
+        } else if (st->label[0]) {
             p = ngx_sprintf(p, "%s{%s} %uA\n", st->metric, st->label, n);
 
         } else {

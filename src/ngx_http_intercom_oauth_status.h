@@ -1,5 +1,11 @@
 
 /*
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+/*
  * The status handler: the zone's counters as JSON or in Prometheus' text
  * format.  Collection is in the zone; this file only presents.
  */

@@ -1,6 +1,12 @@
 
 /*
- * The exchange as an nginx subrequest (see the header).
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+/*
+ * A call as an nginx subrequest (see the header).
  *
  * The subrequest is an in-memory one (nginx keeps its body in one buffer
  * of subrequest_output_buffer_size) and a background one: it is not in
@@ -27,11 +33,10 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_intercom_oauth_call.h"
+#include "ngx_http_intercom_oauth_request.h"
 #include "ngx_http_intercom_oauth_subrequest.h"
 
-
-#define NGX_HTTP_INTERCOM_OAUTH_SR_USER_AGENT                                 \
-    "ngx_http_intercom_oauth_module/" NGX_HTTP_INTERCOM_OAUTH_VERSION
 
 /*
  * Where the condition is exactly the one libcurl names, the log line uses
@@ -43,24 +48,35 @@
 
 
 typedef struct {
-    ngx_http_intercom_oauth_exchange_t   ex;       /* what callers see */
-    ngx_http_request_t                  *sr;
-    ngx_event_t                          timer;    /* params->timeout */
-    ngx_event_t                          wake;     /* runs "done" */
-    unsigned                             finished:1; /* outcome known */
-    unsigned                             reported:1; /* done called, or
-                                                        request gone */
+    ngx_http_intercom_oauth_call_t   call;     /* what the caller sees */
+    ngx_http_request_t              *sr;
+    ngx_event_t                      timer;    /* intercom_oauth_timeout */
+    ngx_event_t                      wake;     /* runs "done" */
+    unsigned                         finished:1; /* outcome known */
+    unsigned                         reported:1; /* done called, or
+                                                    request gone */
 } ngx_http_intercom_oauth_subrequest_t;
 
 
+static ngx_int_t ngx_http_intercom_oauth_subrequest_headers(
+    ngx_http_request_t *sr, ngx_http_intercom_oauth_call_params_t *params);
+static ngx_int_t ngx_http_intercom_oauth_subrequest_body(
+    ngx_http_request_t *sr, ngx_http_intercom_oauth_call_params_t *params);
+static void ngx_http_intercom_oauth_subrequest_blank(ngx_http_request_t *sr);
 static ngx_int_t ngx_http_intercom_oauth_subrequest_header(
     ngx_http_request_t *sr, char *key, ngx_str_t *value,
     ngx_table_elt_t **hp);
 static ngx_int_t ngx_http_intercom_oauth_subrequest_post(
     ngx_http_request_t *sr, void *data, ngx_int_t rc);
+static void ngx_http_intercom_oauth_subrequest_overflow(
+    ngx_http_request_t *sr, ngx_http_intercom_oauth_call_t *call);
+static void ngx_http_intercom_oauth_subrequest_response(
+    ngx_http_request_t *sr, ngx_http_intercom_oauth_call_t *call);
 static void ngx_http_intercom_oauth_subrequest_cause(ngx_http_request_t *sr,
-    ngx_int_t rc, ngx_http_intercom_oauth_exchange_t *ex);
+    ngx_int_t rc, ngx_http_intercom_oauth_call_t *call);
 static void ngx_http_intercom_oauth_subrequest_wake(ngx_event_t *ev);
+static void ngx_http_intercom_oauth_subrequest_done(
+    ngx_http_intercom_oauth_call_t *call);
 static void ngx_http_intercom_oauth_subrequest_timeout(ngx_event_t *ev);
 static void ngx_http_intercom_oauth_subrequest_abort(ngx_http_request_t *sr);
 static void ngx_http_intercom_oauth_subrequest_cleanup(void *data);
@@ -71,21 +87,22 @@ static ngx_str_t  ngx_http_intercom_oauth_post_method = ngx_string("POST");
 
 ngx_int_t
 ngx_http_intercom_oauth_subrequest_start(ngx_http_request_t *r,
-    ngx_http_intercom_oauth_exchange_params_t *params,
-    ngx_http_intercom_oauth_exchange_done_pt done,
-    ngx_http_intercom_oauth_exchange_t **exp)
+    ngx_http_intercom_oauth_endpoint_t *endpoint,
+    ngx_http_intercom_oauth_call_params_t *params,
+    ngx_http_intercom_oauth_call_done_pt done,
+    ngx_http_intercom_oauth_call_t **callp)
 {
-    u_char                                *p, *q;
-    ngx_buf_t                             *b;
-    ngx_str_t                              uri, args, value;
-    ngx_chain_t                           *cl;
+    u_char                                *p, *q, *last;
+    ngx_str_t                              uri, args;
     ngx_pool_cleanup_t                    *cln;
     ngx_http_request_t                    *sr;
-    ngx_http_request_body_t               *rb;
     ngx_http_core_main_conf_t             *cmcf;
     ngx_http_variable_value_t             *variables;
     ngx_http_post_subrequest_t            *ps;
+    ngx_http_intercom_oauth_loc_conf_t    *olcf;
     ngx_http_intercom_oauth_subrequest_t  *s;
+
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
 
     s = ngx_pcalloc(r->pool, sizeof(ngx_http_intercom_oauth_subrequest_t));
     if (s == NULL) {
@@ -97,21 +114,22 @@ ngx_http_intercom_oauth_subrequest_start(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    s->ex.request = r;
-    s->ex.done = done;
-    s->ex.max_response = params->max_response;
-    s->ex.started = ngx_current_msec;
+    s->call.request = r;
+    s->call.done = done;
+    s->call.max_response = NGX_HTTP_INTERCOM_OAUTH_MAX_RESPONSE;
+    s->call.started = ngx_current_msec;
 
     /* the URI and the arguments, if any, as the location will see them */
-    p = params->url.data;
-    q = ngx_strlchr(p, p + params->url.len, '?');
+    p = endpoint->url.data;
+    last = p + endpoint->url.len;
+    q = ngx_strlchr(p, last, '?');
 
     uri.data = p;
-    uri.len = (q ? q : p + params->url.len) - p;
+    uri.len = (q ? q : last) - p;
 
     if (q) {
         args.data = q + 1;
-        args.len = p + params->url.len - args.data;
+        args.len = last - args.data;
 
     } else {
         ngx_str_null(&args);
@@ -151,141 +169,24 @@ ngx_http_intercom_oauth_subrequest_start(ngx_http_request_t *r,
     }
 
     /*
-     * From here on the subrequest is posted and will run: every failure
-     * below leaves it with an empty header list and no body, so that
-     * nothing of the browser's request is sent even then.
+     * From here on the subrequest is posted and will run: a failure below
+     * leaves it with an empty header list and no body, so that nothing of
+     * the browser's request is sent even then.
      */
 
     s->sr = sr;
-
     sr->variables = variables;
 
-    ngx_memzero(&sr->headers_in, sizeof(ngx_http_headers_in_t));
-    sr->headers_in.content_length_n = -1;
-    sr->headers_in.keep_alive_n = -1;
-    sr->request_body = NULL;
-
-    if (ngx_list_init(&sr->headers_in.headers, r->pool, 8,
-                      sizeof(ngx_table_elt_t))
-        != NGX_OK)
+    if (ngx_http_intercom_oauth_subrequest_headers(sr, params) != NGX_OK
+        || ngx_http_intercom_oauth_subrequest_body(sr, params) != NGX_OK)
     {
-        goto failed;
+        /* the subrequest runs anyway, as a GET with no headers; nobody
+         * waits for it */
+        s->finished = 1;
+        s->reported = 1;
+        ngx_http_intercom_oauth_subrequest_blank(sr);
+        return NGX_ERROR;
     }
-
-    ngx_str_set(&value, "application/json");
-
-    if (ngx_http_intercom_oauth_subrequest_header(sr, "Accept", &value, NULL)
-        != NGX_OK)
-    {
-        goto failed;
-    }
-
-    ngx_str_set(&value, NGX_HTTP_INTERCOM_OAUTH_SR_USER_AGENT);
-
-    if (ngx_http_intercom_oauth_subrequest_header(sr, "User-Agent", &value,
-                                               &sr->headers_in.user_agent)
-        != NGX_OK)
-    {
-        goto failed;
-    }
-
-    if (params->bearer.len) {
-        value.len = sizeof("Bearer ") - 1 + params->bearer.len;
-        value.data = ngx_pnalloc(r->pool, value.len);
-        if (value.data == NULL) {
-            goto failed;
-        }
-
-        ngx_memcpy(ngx_cpymem(value.data, "Bearer ", sizeof("Bearer ") - 1),
-                   params->bearer.data, params->bearer.len);
-
-        if (ngx_http_intercom_oauth_subrequest_header(sr, "Authorization",
-                                               &value,
-                                               &sr->headers_in.authorization)
-            != NGX_OK)
-        {
-            goto failed;
-        }
-    }
-
-    if (params->post) {
-        sr->method = NGX_HTTP_POST;
-        sr->method_name = ngx_http_intercom_oauth_post_method;
-
-        ngx_str_set(&value, "application/x-www-form-urlencoded");
-
-        if (ngx_http_intercom_oauth_subrequest_header(sr, "Content-Type",
-                                               &value,
-                                               &sr->headers_in.content_type)
-            != NGX_OK)
-        {
-            goto failed;
-        }
-
-        value.data = ngx_pnalloc(r->pool, NGX_OFF_T_LEN);
-        if (value.data == NULL) {
-            goto failed;
-        }
-
-        value.len = ngx_sprintf(value.data, "%uz", params->body.len)
-                    - value.data;
-
-        if (ngx_http_intercom_oauth_subrequest_header(sr, "Content-Length",
-                                            &value,
-                                            &sr->headers_in.content_length)
-            != NGX_OK)
-        {
-            goto failed;
-        }
-
-        sr->headers_in.content_length_n = params->body.len;
-
-        rb = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
-        if (rb == NULL) {
-            goto failed;
-        }
-
-        sr->request_body = rb;
-
-        if (params->body.len == 0) {
-            /* revoke: "Content-Length: 0"; an empty buffer would be an
-             * alert ("zero size buf") in the upstream's output */
-            goto body_done;
-        }
-
-        b = ngx_calloc_buf(r->pool);
-        if (b == NULL) {
-            goto failed;
-        }
-
-        /* the form stays where the caller built it; nginx only reads it */
-        b->start = params->body.data;
-        b->pos = b->start;
-        b->last = b->start + params->body.len;
-        b->end = b->last;
-        b->memory = 1;
-        b->last_buf = 1;
-        b->last_in_chain = 1;
-
-        cl = ngx_alloc_chain_link(r->pool);
-        if (cl == NULL) {
-            goto failed;
-        }
-
-        cl->buf = b;
-        cl->next = NULL;
-
-        rb->bufs = cl;
-
-    } else {
-        sr->method = NGX_HTTP_GET;
-        sr->method_name = ngx_http_core_get_method;
-    }
-
-body_done:
-
-    /* the browser's body was read or discarded for the parent only */
-    sr->discard_body = 0;
 
     s->timer.handler = ngx_http_intercom_oauth_subrequest_timeout;
     s->timer.data = s;
@@ -298,21 +199,173 @@ body_done:
     cln->handler = ngx_http_intercom_oauth_subrequest_cleanup;
     cln->data = s;
 
-    ngx_add_timer(&s->timer, params->timeout);
+    ngx_add_timer(&s->timer, olcf->timeout);
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "intercom oauth: %s subrequest to \"%V\"",
                    params->post ? "POST" : "GET", &uri);
 
-    *exp = &s->ex;
+    *callp = &s->call;
 
     return NGX_OK;
+}
 
-failed:
 
-    /* the subrequest runs anyway, as a GET with no headers; nobody waits */
-    s->finished = 1;
-    s->reported = 1;
+/*
+ * ngx_http_subrequest() gives the subrequest the parent's headers_in: it
+ * gets a fresh list with only Accept, User-Agent and, as the call needs
+ * them, Authorization and the body's Content-Type/-Length.
+ */
+
+static ngx_int_t
+ngx_http_intercom_oauth_subrequest_headers(ngx_http_request_t *sr,
+    ngx_http_intercom_oauth_call_params_t *params)
+{
+    ngx_str_t  value;
+
+    ngx_memzero(&sr->headers_in, sizeof(ngx_http_headers_in_t));
+    sr->headers_in.content_length_n = -1;
+    sr->headers_in.keep_alive_n = -1;
+    sr->request_body = NULL;
+
+    if (ngx_list_init(&sr->headers_in.headers, sr->pool, 8,
+                      sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&value, "application/json");
+
+    if (ngx_http_intercom_oauth_subrequest_header(sr, "Accept", &value, NULL)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&value, NGX_HTTP_INTERCOM_OAUTH_USER_AGENT);
+
+    if (ngx_http_intercom_oauth_subrequest_header(sr, "User-Agent", &value,
+                                               &sr->headers_in.user_agent)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (params->bearer.len == 0) {
+        return NGX_OK;
+    }
+
+    value.len = sizeof("Bearer ") - 1 + params->bearer.len;
+    value.data = ngx_pnalloc(sr->pool, value.len);
+    if (value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(ngx_cpymem(value.data, "Bearer ", sizeof("Bearer ") - 1),
+               params->bearer.data, params->bearer.len);
+
+    return ngx_http_intercom_oauth_subrequest_header(sr, "Authorization",
+                                              &value,
+                                              &sr->headers_in.authorization);
+}
+
+
+/* the module's body, or none; never the browser's */
+
+static ngx_int_t
+ngx_http_intercom_oauth_subrequest_body(ngx_http_request_t *sr,
+    ngx_http_intercom_oauth_call_params_t *params)
+{
+    ngx_buf_t                *b;
+    ngx_str_t                 value;
+    ngx_chain_t              *cl;
+    ngx_http_request_body_t  *rb;
+
+    /* the browser's body was read or discarded for the parent only */
+    sr->discard_body = 0;
+
+    if (!params->post) {
+        sr->method = NGX_HTTP_GET;
+        sr->method_name = ngx_http_core_get_method;
+        return NGX_OK;
+    }
+
+    sr->method = NGX_HTTP_POST;
+    sr->method_name = ngx_http_intercom_oauth_post_method;
+
+    ngx_str_set(&value, "application/x-www-form-urlencoded");
+
+    if (ngx_http_intercom_oauth_subrequest_header(sr, "Content-Type", &value,
+                                               &sr->headers_in.content_type)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    value.data = ngx_pnalloc(sr->pool, NGX_OFF_T_LEN);
+    if (value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    value.len = ngx_sprintf(value.data, "%uz", params->body.len) - value.data;
+
+    if (ngx_http_intercom_oauth_subrequest_header(sr, "Content-Length",
+                                            &value,
+                                            &sr->headers_in.content_length)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    sr->headers_in.content_length_n = params->body.len;
+
+    rb = ngx_pcalloc(sr->pool, sizeof(ngx_http_request_body_t));
+    if (rb == NULL) {
+        return NGX_ERROR;
+    }
+
+    sr->request_body = rb;
+
+    if (params->body.len == 0) {
+        /* revoke: "Content-Length: 0"; an empty buffer would be an alert
+         * ("zero size buf") in the upstream's output */
+        return NGX_OK;
+    }
+
+    b = ngx_calloc_buf(sr->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* the form stays where the caller built it; nginx only reads it */
+    b->start = params->body.data;
+    b->pos = b->start;
+    b->last = b->start + params->body.len;
+    b->end = b->last;
+    b->memory = 1;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    cl = ngx_alloc_chain_link(sr->pool);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    rb->bufs = cl;
+
+    return NGX_OK;
+}
+
+
+/* a subrequest whose setup failed: a GET with no headers and no body */
+
+static void
+ngx_http_intercom_oauth_subrequest_blank(ngx_http_request_t *sr)
+{
     sr->method = NGX_HTTP_GET;
     sr->method_name = ngx_http_core_get_method;
     sr->request_body = NULL;
@@ -323,8 +376,6 @@ failed:
     sr->headers_in.headers.part.nelts = 0;
     sr->headers_in.headers.part.next = NULL;
     sr->headers_in.headers.last = &sr->headers_in.headers.part;
-
-    return NGX_ERROR;
 }
 
 
@@ -390,12 +441,8 @@ ngx_http_intercom_oauth_subrequest_post(ngx_http_request_t *sr, void *data,
 {
     ngx_http_intercom_oauth_subrequest_t *s = data;
 
-    size_t                               len;
-    ngx_buf_t                           *b;
-    ngx_uint_t                           overflow;
-    ngx_http_upstream_t                 *u;
-    ngx_http_core_loc_conf_t            *clcf;
-    ngx_http_intercom_oauth_exchange_t  *ex;
+    ngx_uint_t                       overflow;
+    ngx_http_intercom_oauth_call_t  *call;
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, sr->connection->log, 0,
                    "intercom oauth: subrequest done rc:%i status:%ui "
@@ -427,120 +474,33 @@ ngx_http_intercom_oauth_subrequest_post(ngx_http_request_t *sr, void *data,
         goto done;
     }
 
-    ex = &s->ex;
+    call = &s->call;
     s->finished = 1;
-    ex->elapsed = ngx_current_msec - ex->started;
+    call->elapsed = ngx_current_msec - call->started;
 
     if (s->timer.timer_set) {
         ngx_del_timer(&s->timer);
     }
 
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-        ex->status = 0;
+        call->status = 0;
+        call->rc = (rc == NGX_HTTP_GATEWAY_TIME_OUT)
+                   ? NGX_HTTP_INTERCOM_OAUTH_CALL_TIMEOUT
+                   : NGX_HTTP_INTERCOM_OAUTH_CALL_FAILED;
 
-        if (rc == NGX_HTTP_GATEWAY_TIME_OUT) {
-            ex->rc = NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_TIMEOUT;
-
-        } else {
-            ex->rc = NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_FAILED;
-        }
-
-        ngx_http_intercom_oauth_subrequest_cause(sr, rc, ex);
+        ngx_http_intercom_oauth_subrequest_cause(sr, rc, call);
 
     } else if (overflow) {
-        ex->status = sr->headers_out.status;
-        ex->rc = NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_FAILED;
-
-        clcf = ngx_http_get_module_loc_conf(sr, ngx_http_core_module);
-        u = sr->upstream;
-
-        if (sr->headers_out.content_length_n
-            > (off_t) clcf->subrequest_output_buffer_size
-            || (u && u->pipe && u->pipe->downstream_error))
-        {
-            /*
-             * nginx logged "too big subrequest response".  Over the
-             * module's own cap it is the libcurl engine's "too large";
-             * a buffer set below the cap is the location's limit, and
-             * the log says which.
-             */
-            if (clcf->subrequest_output_buffer_size >= ex->max_response) {
-                ex->rc = NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_TOO_LARGE;
-
-            } else {
-                ngx_snprintf((u_char *) ex->error, sizeof(ex->error) - 1,
-                             "the response is larger than the location's "
-                             "subrequest_output_buffer_size (%uz bytes)%Z",
-                             clcf->subrequest_output_buffer_size);
-            }
-
-        } else if (u && u->pipe
-                   && (u->pipe->upstream_error || u->pipe->upstream_eof))
-        {
-            ngx_cpystrn((u_char *) ex->error,
-                        (u_char *) NGX_HTTP_INTERCOM_OAUTH_SR_RECV_ERROR,
-                        sizeof(ex->error));
-
-        } else if (sr->header_sent) {
-            ngx_cpystrn((u_char *) ex->error,
-                        (u_char *) "the response did not fit into "
-                        "subrequest_output_buffer_size or ended early",
-                        sizeof(ex->error));
-
-        } else {
-            ngx_cpystrn((u_char *) ex->error,
-                        (u_char *) "the location's request failed",
-                        sizeof(ex->error));
-        }
+        ngx_http_intercom_oauth_subrequest_overflow(sr, call);
 
     } else if (sr->headers_out.status == 0) {
-        ex->rc = NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_FAILED;
-        ngx_cpystrn((u_char *) ex->error,
+        call->rc = NGX_HTTP_INTERCOM_OAUTH_CALL_FAILED;
+        ngx_cpystrn((u_char *) call->error,
                     (u_char *) "the location sent no response",
-                    sizeof(ex->error));
+                    sizeof(call->error));
 
     } else {
-        ex->rc = NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_OK;
-        ex->status = sr->headers_out.status;
-
-        b = (sr->out && sr->out->buf) ? sr->out->buf : NULL;
-        len = b ? (size_t) (b->last - b->pos) : 0;
-        u = sr->upstream;
-
-        /*
-         * nginx ends a response whose upstream broke off after the header
-         * as if it were complete (it only stops keep-alive): a body short
-         * of its Content-Length, or an upstream read error, is libcurl's
-         * receive failure.
-         */
-        if ((sr->headers_out.content_length_n >= 0
-             && (off_t) len != sr->headers_out.content_length_n)
-            || (u && u->pipe && u->pipe->upstream_error))
-        {
-            ex->rc = NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_FAILED;
-            ngx_cpystrn((u_char *) ex->error,
-                        (u_char *) NGX_HTTP_INTERCOM_OAUTH_SR_RECV_ERROR,
-                        sizeof(ex->error));
-
-            if (b) {
-                ngx_explicit_memzero(b->pos, len);
-            }
-
-            b = NULL;
-        }
-
-        if (b) {
-
-            if (len > ex->max_response) {
-                ex->rc = NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_TOO_LARGE;
-                ngx_explicit_memzero(b->pos, len);
-
-            } else {
-                /* in the request's pool; the caller zeroes it when read */
-                ex->body = b->pos;
-                ex->len = len;
-            }
-        }
+        ngx_http_intercom_oauth_subrequest_response(sr, call);
     }
 
     if (!s->reported && !s->wake.posted) {
@@ -550,6 +510,114 @@ ngx_http_intercom_oauth_subrequest_post(ngx_http_request_t *sr, void *data,
 done:
 
     return (rc == NGX_ERROR) ? NGX_OK : rc;
+}
+
+
+/* a response began, then a filter or the upstream failed */
+
+static void
+ngx_http_intercom_oauth_subrequest_overflow(ngx_http_request_t *sr,
+    ngx_http_intercom_oauth_call_t *call)
+{
+    char                      *why;
+    ngx_http_upstream_t       *u;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    call->status = sr->headers_out.status;
+    call->rc = NGX_HTTP_INTERCOM_OAUTH_CALL_FAILED;
+
+    clcf = ngx_http_get_module_loc_conf(sr, ngx_http_core_module);
+    u = sr->upstream;
+
+    if (sr->headers_out.content_length_n
+        > (off_t) clcf->subrequest_output_buffer_size
+        || (u && u->pipe && u->pipe->downstream_error))
+    {
+        /*
+         * nginx logged "too big subrequest response".  Over the module's
+         * own cap it is the libcurl engine's "too large"; a buffer set
+         * below the cap is the location's limit, and the log says which.
+         */
+        if (clcf->subrequest_output_buffer_size >= call->max_response) {
+            call->rc = NGX_HTTP_INTERCOM_OAUTH_CALL_TOO_LARGE;
+
+        } else {
+            ngx_snprintf((u_char *) call->error, sizeof(call->error) - 1,
+                         "the response is larger than the location's "
+                         "subrequest_output_buffer_size (%uz bytes)%Z",
+                         clcf->subrequest_output_buffer_size);
+        }
+
+        return;
+    }
+
+    if (u && u->pipe && (u->pipe->upstream_error || u->pipe->upstream_eof)) {
+        why = NGX_HTTP_INTERCOM_OAUTH_SR_RECV_ERROR;
+
+    } else if (sr->header_sent) {
+        why = "the response did not fit into subrequest_output_buffer_size "
+              "or ended early";
+
+    } else {
+        why = "the location's request failed";
+    }
+
+    ngx_cpystrn((u_char *) call->error, (u_char *) why, sizeof(call->error));
+}
+
+
+/*
+ * The response as it came, whatever its status: a 5xx that Intercom
+ * itself sent is a response, as it is for libcurl.  nginx ends a response
+ * whose upstream broke off after the header as if it were complete (it
+ * only stops keep-alive): a body short of its Content-Length, or an
+ * upstream read error, is libcurl's receive failure.
+ */
+
+static void
+ngx_http_intercom_oauth_subrequest_response(ngx_http_request_t *sr,
+    ngx_http_intercom_oauth_call_t *call)
+{
+    size_t                len;
+    ngx_buf_t            *b;
+    ngx_http_upstream_t  *u;
+
+    call->rc = NGX_HTTP_INTERCOM_OAUTH_CALL_OK;
+    call->status = sr->headers_out.status;
+
+    b = (sr->out && sr->out->buf) ? sr->out->buf : NULL;
+    len = b ? (size_t) (b->last - b->pos) : 0;
+    u = sr->upstream;
+
+    if ((sr->headers_out.content_length_n >= 0
+         && (off_t) len != sr->headers_out.content_length_n)
+        || (u && u->pipe && u->pipe->upstream_error))
+    {
+        call->rc = NGX_HTTP_INTERCOM_OAUTH_CALL_FAILED;
+        ngx_cpystrn((u_char *) call->error,
+                    (u_char *) NGX_HTTP_INTERCOM_OAUTH_SR_RECV_ERROR,
+                    sizeof(call->error));
+
+        if (b) {
+            ngx_explicit_memzero(b->pos, len);
+        }
+
+        return;
+    }
+
+    if (b == NULL) {
+        return;
+    }
+
+    if (len > call->max_response) {
+        call->rc = NGX_HTTP_INTERCOM_OAUTH_CALL_TOO_LARGE;
+        ngx_explicit_memzero(b->pos, len);
+        return;
+    }
+
+    /* in the request's pool; the caller wipes it when read */
+    call->body = b->pos;
+    call->len = len;
 }
 
 
@@ -564,7 +632,7 @@ done:
 
 static void
 ngx_http_intercom_oauth_subrequest_cause(ngx_http_request_t *sr, ngx_int_t rc,
-    ngx_http_intercom_oauth_exchange_t *ex)
+    ngx_http_intercom_oauth_call_t *call)
 {
     ngx_http_upstream_t  *u;
 
@@ -574,14 +642,14 @@ ngx_http_intercom_oauth_subrequest_cause(ngx_http_request_t *sr, ngx_int_t rc,
         && u && u->state && u->state->peer
         && u->state->connect_time == (ngx_msec_t) -1)
     {
-        ngx_snprintf((u_char *) ex->error, sizeof(ex->error) - 1,
+        ngx_snprintf((u_char *) call->error, sizeof(call->error) - 1,
                      "no connection to the location's upstream %V: TCP%s "
                      "failed (nginx's line above says why)%Z",
                      u->state->peer, u->ssl ? " or TLS" : "");
         return;
     }
 
-    ngx_snprintf((u_char *) ex->error, sizeof(ex->error) - 1,
+    ngx_snprintf((u_char *) call->error, sizeof(call->error) - 1,
                  "the location answered %i itself, without a response "
                  "from its upstream%Z", rc);
 }
@@ -594,26 +662,13 @@ ngx_http_intercom_oauth_subrequest_wake(ngx_event_t *ev)
 {
     ngx_http_intercom_oauth_subrequest_t  *s = ev->data;
 
-    ngx_connection_t  *c;
-
     if (s->reported) {
         return;
     }
 
     s->reported = 1;
-    c = s->ex.request->connection;
 
-    /* what the subrequest was doing is not what the caller logs about */
-    c->log->action = NULL;
-
-    s->ex.done(s->ex.request, &s->ex);
-
-    /*
-     * "done" may have started another subrequest (/me after the token)
-     * without finalizing anything; nothing else would run it.  As in
-     * ngx_http_request_handler(), c stays readable after a finalization.
-     */
-    ngx_http_run_posted_requests(c);
+    ngx_http_intercom_oauth_subrequest_done(&s->call);
 }
 
 
@@ -628,22 +683,20 @@ ngx_http_intercom_oauth_subrequest_timeout(ngx_event_t *ev)
 {
     ngx_http_intercom_oauth_subrequest_t  *s = ev->data;
 
-    ngx_connection_t                    *c;
-    ngx_http_intercom_oauth_exchange_t  *ex;
+    ngx_http_intercom_oauth_call_t  *call;
 
     if (s->finished) {
         return;
     }
 
-    ex = &s->ex;
+    call = &s->call;
     s->finished = 1;
-    c = ex->request->connection;
 
-    ex->rc = NGX_HTTP_INTERCOM_OAUTH_EXCHANGE_TIMEOUT;
-    ex->status = 0;
-    ex->elapsed = ngx_current_msec - ex->started;
-    ngx_cpystrn((u_char *) ex->error, (u_char *) "timed out",
-                sizeof(ex->error));
+    call->rc = NGX_HTTP_INTERCOM_OAUTH_CALL_TIMEOUT;
+    call->status = 0;
+    call->elapsed = ngx_current_msec - call->started;
+    ngx_cpystrn((u_char *) call->error, (u_char *) "timed out",
+                sizeof(call->error));
 
     ngx_http_intercom_oauth_subrequest_abort(s->sr);
 
@@ -653,10 +706,27 @@ ngx_http_intercom_oauth_subrequest_timeout(ngx_event_t *ev)
 
     if (!s->reported) {
         s->reported = 1;
-        c->log->action = NULL;
-        ex->done(ex->request, ex);
-        ngx_http_run_posted_requests(c);
+        ngx_http_intercom_oauth_subrequest_done(call);
     }
+}
+
+
+/*
+ * "done" runs out of the subrequest's finalization; it may start another
+ * subrequest (/me after the token) that resuming the request runs.
+ */
+
+static void
+ngx_http_intercom_oauth_subrequest_done(ngx_http_intercom_oauth_call_t *call)
+{
+    ngx_http_request_t  *r;
+
+    r = call->request;
+
+    /* what the subrequest was doing is not what the caller logs about */
+    r->connection->log->action = NULL;
+
+    ngx_http_intercom_oauth_resume(r, call->done(r, call));
 }
 
 

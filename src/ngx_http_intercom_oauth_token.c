@@ -1,8 +1,15 @@
 
 /*
- * yajl's event parser rather than its tree: the module needs three
- * top-level members, and the events let it cap every string it keeps
- * without building a tree of whatever the peer sent.
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+/*
+ * The token endpoint: the token request's form and the parser of its
+ * answer.  yajl's event parser rather than its tree: the module needs
+ * three top-level members, and the events let it cap every string it
+ * keeps without building a tree of whatever the peer sent.
  */
 
 
@@ -12,6 +19,7 @@
 #include <yajl/yajl_parse.h>
 
 #include "ngx_http_intercom_oauth.h"
+#include "ngx_http_intercom_oauth_json.h"
 #include "ngx_http_intercom_oauth_token.h"
 
 
@@ -79,6 +87,49 @@ static yajl_callbacks  ngx_http_intercom_oauth_token_callbacks = {
 
 
 ngx_int_t
+ngx_http_intercom_oauth_token_form(ngx_pool_t *pool, ngx_str_t *code,
+    ngx_str_t *client_id, ngx_str_t *client_secret, ngx_str_t *form)
+{
+    u_char      *p;
+    ngx_uint_t   i;
+    ngx_str_t   *value[3];
+
+    static ngx_str_t  name[3] = {
+        ngx_string("code="),
+        ngx_string("&client_id="),
+        ngx_string("&client_secret=")
+    };
+
+    value[0] = code;
+    value[1] = client_id;
+    value[2] = client_secret;
+
+    form->len = 0;
+
+    for (i = 0; i < 3; i++) {
+        form->len += name[i].len + value[i]->len
+                     + 2 * ngx_escape_uri(NULL, value[i]->data, value[i]->len,
+                                          NGX_ESCAPE_URI_COMPONENT);
+    }
+
+    form->data = ngx_pnalloc(pool, form->len);
+    if (form->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = form->data;
+
+    for (i = 0; i < 3; i++) {
+        p = ngx_cpymem(p, name[i].data, name[i].len);
+        p = (u_char *) ngx_escape_uri(p, value[i]->data, value[i]->len,
+                                      NGX_ESCAPE_URI_COMPONENT);
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
 ngx_http_intercom_oauth_token_parse(ngx_pool_t *pool, u_char *body,
     size_t len, ngx_http_intercom_oauth_token_response_t *tr)
 {
@@ -110,8 +161,8 @@ ngx_http_intercom_oauth_token_parse(ngx_pool_t *pool, u_char *body,
      * Intercom's words go to the log, even from a body that breaks off:
      * no line of theirs may start a line of ours.
      */
-    ngx_http_intercom_oauth_token_clean(&tr->error_code);
-    ngx_http_intercom_oauth_token_clean(&tr->error_message);
+    ngx_http_intercom_oauth_json_clean(&tr->error_code);
+    ngx_http_intercom_oauth_json_clean(&tr->error_message);
 
     if (p.nomem) {
         tr->reason = "out of memory";
@@ -175,19 +226,6 @@ ngx_http_intercom_oauth_token_valid(ngx_str_t *token)
 
 /* a scalar value: counts as an element when it sits in "errors" */
 
-void
-ngx_http_intercom_oauth_token_clean(ngx_str_t *s)
-{
-    size_t  i;
-
-    for (i = 0; i < s->len; i++) {
-        if (s->data[i] < 0x20 || s->data[i] == 0x7f) {
-            s->data[i] = '?';
-        }
-    }
-}
-
-
 static int
 ngx_http_intercom_oauth_token_value(void *ctx)
 {
@@ -233,6 +271,7 @@ ngx_http_intercom_oauth_token_string(void *ctx, const unsigned char *s,
 {
     ngx_http_intercom_oauth_token_parser_t  *p = ctx;
 
+    size_t      max;
     ngx_int_t   rc;
 
     if (!ngx_http_intercom_oauth_token_value(ctx)) {
@@ -240,19 +279,20 @@ ngx_http_intercom_oauth_token_string(void *ctx, const unsigned char *s,
     }
 
     rc = NGX_OK;
+    max = NGX_HTTP_INTERCOM_OAUTH_MAX_ERROR_FIELD;
 
     if (p->depth == 1) {
         switch (p->key) {
 
         case NGX_HTTP_INTERCOM_OAUTH_KEY_ACCESS_TOKEN:
             rc = ngx_http_intercom_oauth_token_copy(p, &p->tr->access_token,
-                                              s, len,
-                                              NGX_HTTP_INTERCOM_OAUTH_MAX_TOKEN);
+                                            s, len,
+                                            NGX_HTTP_INTERCOM_OAUTH_MAX_TOKEN);
             break;
 
         case NGX_HTTP_INTERCOM_OAUTH_KEY_TOKEN:
             rc = ngx_http_intercom_oauth_token_copy(p, &p->token, s, len,
-                                              NGX_HTTP_INTERCOM_OAUTH_MAX_TOKEN);
+                                            NGX_HTTP_INTERCOM_OAUTH_MAX_TOKEN);
             break;
 
         case NGX_HTTP_INTERCOM_OAUTH_KEY_TYPE:
@@ -269,17 +309,14 @@ ngx_http_intercom_oauth_token_string(void *ctx, const unsigned char *s,
         switch (p->error_key) {
 
         case NGX_HTTP_INTERCOM_OAUTH_KEY_CODE:
-            rc = ngx_http_intercom_oauth_token_copy(p, &p->tr->error_code,
-                                        s, ngx_min(len,
-                                        NGX_HTTP_INTERCOM_OAUTH_MAX_ERROR_FIELD),
-                                        NGX_HTTP_INTERCOM_OAUTH_MAX_ERROR_FIELD);
+            rc = ngx_http_intercom_oauth_token_copy(p, &p->tr->error_code, s,
+                                                    ngx_min(len, max), max);
             break;
 
         case NGX_HTTP_INTERCOM_OAUTH_KEY_MESSAGE:
             rc = ngx_http_intercom_oauth_token_copy(p, &p->tr->error_message,
-                                        s, ngx_min(len,
-                                        NGX_HTTP_INTERCOM_OAUTH_MAX_ERROR_FIELD),
-                                        NGX_HTTP_INTERCOM_OAUTH_MAX_ERROR_FIELD);
+                                                    s, ngx_min(len, max),
+                                                    max);
             break;
         }
     }

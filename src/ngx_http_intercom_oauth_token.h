@@ -1,7 +1,14 @@
 
 /*
- * The token endpoint's JSON answer, read with yajl.  Success per
- * intercom-oauth-facts.md section 3:
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+/*
+ * The token endpoint (docs/intercom.md): the token request is a form with
+ * code, client_id and client_secret; its JSON answer is read with yajl.
+ * Success:
  *   {"token_type":"Bearer","token":"<tok>","access_token":"<tok>"}
  * Failure: Intercom's error envelope
  *   {"type":"error.list","request_id":"..","errors":[{"code":"..",
@@ -18,13 +25,22 @@
 
 
 typedef struct {
-    ngx_str_t                   access_token;  /* "access_token", else "token" */
+    ngx_str_t                   access_token;  /* "access_token", else
+                                                  "token" */
     ngx_str_t                   error_code;    /* errors[0].code, if any */
     ngx_str_t                   error_message; /* errors[0].message, if any */
     ngx_uint_t                  nerrors;       /* elements of "errors" */
     const char                 *reason;        /* why it is not a success */
 } ngx_http_intercom_oauth_token_response_t;
 
+
+/*
+ * Builds the token request's body into "form" (from "pool"): the three
+ * values percent-encoded.  It holds the client secret and the code: the
+ * caller wipes it.  Returns NGX_OK or NGX_ERROR.
+ */
+ngx_int_t ngx_http_intercom_oauth_token_form(ngx_pool_t *pool, ngx_str_t *code,
+    ngx_str_t *client_id, ngx_str_t *client_secret, ngx_str_t *form);
 
 /*
  * Parses "len" bytes of "body".  Returns NGX_OK when the body is one JSON
@@ -37,13 +53,6 @@ typedef struct {
  */
 ngx_int_t ngx_http_intercom_oauth_token_parse(ngx_pool_t *pool, u_char *body,
     size_t len, ngx_http_intercom_oauth_token_response_t *tr);
-
-/*
- * Replaces, in place, every control character (below 0x20, and 0x7f) of a
- * string that came from a peer with "?": such strings reach log lines and
- * variables that may go into headers, where a newline would forge a line.
- */
-void ngx_http_intercom_oauth_token_clean(ngx_str_t *s);
 
 
 #endif /* _NGX_HTTP_INTERCOM_OAUTH_TOKEN_H_INCLUDED_ */

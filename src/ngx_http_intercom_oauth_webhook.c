@@ -1,5 +1,11 @@
 
 /*
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+/*
  * The uninstall webhook.
  */
 
@@ -13,10 +19,11 @@
 #include <openssl/hmac.h>
 #include <yajl/yajl_tree.h>
 
-#include "ngx_http_intercom_oauth_webhook.h"
-#include "ngx_http_intercom_oauth_identity.h"
+#include "ngx_http_intercom_oauth_error.h"
+#include "ngx_http_intercom_oauth_json.h"
 #include "ngx_http_intercom_oauth_response.h"
-#include "ngx_http_intercom_oauth_store.h"
+#include "ngx_http_intercom_oauth_storage.h"
+#include "ngx_http_intercom_oauth_webhook.h"
 #include "ngx_http_intercom_oauth_zone.h"
 
 
@@ -24,11 +31,28 @@
 
 
 static void ngx_http_intercom_oauth_webhook_body(ngx_http_request_t *r);
-static ngx_int_t ngx_http_intercom_oauth_webhook_verify(
-    ngx_http_request_t *r, ngx_str_t *body);
+static char *ngx_http_intercom_oauth_webhook_verify(ngx_http_request_t *r,
+    ngx_str_t *body);
 static ngx_int_t ngx_http_intercom_oauth_webhook_answer(
     ngx_http_request_t *r, ngx_uint_t status, ngx_uint_t deleted,
-    char *error);
+    ngx_str_t *error);
+
+
+char *
+ngx_http_intercom_oauth_webhook_args(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_intercom_oauth_loc_conf_t  *olcf = conf;
+
+    if (olcf->webhook_unsigned) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "\"intercom_oauth_uninstall_webhook unsigned\": "
+                           "anyone who can reach this location can delete a "
+                           "workspace's tokens");
+    }
+
+    return NGX_CONF_OK;
+}
 
 
 ngx_int_t
@@ -68,10 +92,12 @@ ngx_http_intercom_oauth_webhook_handler(ngx_http_request_t *r)
 static void
 ngx_http_intercom_oauth_webhook_body(ngx_http_request_t *r)
 {
+    char                                 *why;
     yajl_val                              tree;
     ngx_int_t                             rc;
     ngx_str_t                             body, app_id;
     ngx_uint_t                            deleted;
+    ngx_http_intercom_oauth_error_t      *e;
     ngx_http_intercom_oauth_loc_conf_t   *olcf;
     ngx_http_intercom_oauth_main_conf_t  *omcf;
 
@@ -89,31 +115,32 @@ ngx_http_intercom_oauth_webhook_body(ngx_http_request_t *r)
     }
 
     if (rc == NGX_DECLINED) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+        e = ngx_http_intercom_oauth_error(r,
+                      NGX_HTTP_INTERCOM_OAUTH_ERR_WEBHOOK_TOO_LARGE,
                       "intercom oauth: uninstall webhook refused: body is "
-                      "larger than %d bytes",
-                      NGX_HTTP_INTERCOM_OAUTH_MAX_BODY);
-        ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
-                               NGX_HTTP_INTERCOM_OAUTH_CNT_WEBHOOKS_REFUSED);
-        ngx_http_finalize_request(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE);
+                      "larger than %d bytes", NGX_HTTP_INTERCOM_OAUTH_MAX_BODY);
+        ngx_http_finalize_request(r, e->status);
         return;
     }
 
-    if (olcf->handler != NGX_HTTP_INTERCOM_OAUTH_WEBHOOK_UNSIGNED
-        && ngx_http_intercom_oauth_webhook_verify(r, &body) != NGX_OK)
-    {
-        ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
-                               NGX_HTTP_INTERCOM_OAUTH_CNT_WEBHOOKS_REFUSED);
+    why = olcf->webhook_unsigned
+          ? NULL : ngx_http_intercom_oauth_webhook_verify(r, &body);
+
+    if (why) {
+        e = ngx_http_intercom_oauth_error(r,
+                      NGX_HTTP_INTERCOM_OAUTH_ERR_BAD_SIGNATURE,
+                      "intercom oauth: uninstall webhook refused: %s", why);
         ngx_http_finalize_request(r,
-            ngx_http_intercom_oauth_webhook_answer(r, NGX_HTTP_UNAUTHORIZED,
-                                                   0, "bad_signature"));
+            ngx_http_intercom_oauth_webhook_answer(r, e->status, 0,
+                                                   &e->code));
         return;
     }
 
     tree = ngx_http_intercom_oauth_json_tree(r->pool, body.data, body.len);
 
     if (tree == NULL || !YAJL_IS_OBJECT(tree)
-        || ngx_http_intercom_oauth_json_string(r->pool, tree, path, &app_id)
+        || ngx_http_intercom_oauth_json_string(r->pool, tree, path, 256,
+                                               &app_id)
            != NGX_OK
         || app_id.len == 0 || app_id.len > 255)
     {
@@ -121,28 +148,19 @@ ngx_http_intercom_oauth_webhook_body(ngx_http_request_t *r)
             yajl_tree_free(tree);
         }
 
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+        e = ngx_http_intercom_oauth_error(r,
+                      NGX_HTTP_INTERCOM_OAUTH_ERR_WEBHOOK_INVALID,
                       "intercom oauth: uninstall webhook refused: the body "
                       "is not a JSON object with a string \"app_id\"");
-        ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
-                               NGX_HTTP_INTERCOM_OAUTH_CNT_WEBHOOKS_REFUSED);
         ngx_http_finalize_request(r,
-            ngx_http_intercom_oauth_webhook_answer(r, NGX_HTTP_BAD_REQUEST,
-                                                   0, "invalid_request"));
+            ngx_http_intercom_oauth_webhook_answer(r, e->status, 0,
+                                                   &e->code));
         return;
     }
 
     yajl_tree_free(tree);
 
-    deleted = ngx_http_intercom_oauth_zone_delete_workspace(omcf->shm_zone,
-                                                            &olcf->client_id,
-                                                            &app_id);
-
-    if (omcf->store) {
-        (void) ngx_http_intercom_oauth_store_workspace_delete(r,
-                                                          &olcf->client_id,
-                                                          &app_id);
-    }
+    deleted = ngx_http_intercom_oauth_storage_workspace_delete(r, &app_id);
 
     ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
                                        NGX_HTTP_INTERCOM_OAUTH_CNT_WEBHOOKS);
@@ -165,7 +183,7 @@ ngx_http_intercom_oauth_webhook_body(ngx_http_request_t *r)
  * client secret, compared in constant time.
  */
 
-static ngx_int_t
+static char *
 ngx_http_intercom_oauth_webhook_verify(ngx_http_request_t *r, ngx_str_t *body)
 {
     u_char                              *p;
@@ -184,29 +202,20 @@ ngx_http_intercom_oauth_webhook_verify(ngx_http_request_t *r, ngx_str_t *body)
     sig = ngx_http_intercom_oauth_header(r, &name, &repeated);
 
     if (repeated) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "intercom oauth: uninstall webhook refused: "
-                      "X-Hub-Signature is repeated");
-        return NGX_DECLINED;
+        return "X-Hub-Signature is repeated";
     }
 
     if (sig == NULL) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "intercom oauth: uninstall webhook refused: no "
-                      "X-Hub-Signature; if Intercom sends this notification "
-                      "unsigned, configure "
-                      "\"intercom_oauth_uninstall_webhook unsigned\"");
-        return NGX_DECLINED;
+        return "no X-Hub-Signature; if Intercom sends this notification "
+               "unsigned, configure \"intercom_oauth_uninstall_webhook "
+               "unsigned\"";
     }
 
     if (sig->value.len != sizeof("sha1=") - 1
                           + 2 * NGX_HTTP_INTERCOM_OAUTH_SHA1_LEN
         || ngx_strncasecmp(sig->value.data, (u_char *) "sha1=", 5) != 0)
     {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "intercom oauth: uninstall webhook refused: "
-                      "X-Hub-Signature is not \"sha1=<40 hex digits>\"");
-        return NGX_DECLINED;
+        return "X-Hub-Signature is not \"sha1=<40 hex digits>\"";
     }
 
     p = sig->value.data + 5;
@@ -215,10 +224,7 @@ ngx_http_intercom_oauth_webhook_verify(ngx_http_request_t *r, ngx_str_t *body)
         n = ngx_hextoi(p + 2 * i, 2);
 
         if (n == NGX_ERROR) {
-            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                          "intercom oauth: uninstall webhook refused: "
-                          "X-Hub-Signature is not hexadecimal");
-            return NGX_DECLINED;
+            return "X-Hub-Signature is not hexadecimal";
         }
 
         got[i] = (u_char) n;
@@ -230,19 +236,16 @@ ngx_http_intercom_oauth_webhook_verify(ngx_http_request_t *r, ngx_str_t *body)
         == NULL
         || CRYPTO_memcmp(md, got, NGX_HTTP_INTERCOM_OAUTH_SHA1_LEN) != 0)
     {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "intercom oauth: uninstall webhook refused: "
-                      "X-Hub-Signature does not match the body");
-        return NGX_DECLINED;
+        return "X-Hub-Signature does not match the body";
     }
 
-    return NGX_OK;
+    return NULL;
 }
 
 
 static ngx_int_t
 ngx_http_intercom_oauth_webhook_answer(ngx_http_request_t *r,
-    ngx_uint_t status, ngx_uint_t deleted, char *error)
+    ngx_uint_t status, ngx_uint_t deleted, ngx_str_t *error)
 {
     u_char  *p, *last;
 
@@ -252,7 +255,7 @@ ngx_http_intercom_oauth_webhook_answer(ngx_http_request_t *r,
     }
 
     if (error) {
-        last = ngx_sprintf(p, "{\"error\":\"%s\"}\n", error);
+        last = ngx_sprintf(p, "{\"error\":\"%V\"}\n", error);
 
     } else {
         last = ngx_sprintf(p, "{\"deleted\":%ui}\n", deleted);

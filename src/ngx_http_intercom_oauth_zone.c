@@ -1,5 +1,11 @@
 
 /*
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+/*
  * The shared-memory zone, after ngx_http_limit_req_module: a slab pool, all
  * work under the pool's mutex, used states in a red-black tree keyed by a
  * hash with a full-key compare and expired on insert, tokens in a hash
@@ -8,7 +14,7 @@
  * Tokens are not in a tree: with a million of them a lookup walked some
  * twenty nodes spread over the zone, a cache and TLB miss each, and moving
  * the token to the head of an LRU queue wrote to two more cold nodes; the
- * lookup cost 18 % more CPU than with a thousand tokens (bench/RESULTS.md,
+ * lookup cost much more CPU than with a thousand tokens (bench/RESULTS.md,
  * "Scale").  A chain of a hash table and the CLOCK approximation of LRU (a
  * lookup sets a bit in the token it read; eviction gives such tokens a
  * second chance) touch one or two nodes.
@@ -25,6 +31,8 @@
 #include <openssl/core_names.h>
 #endif
 
+#include "ngx_http_intercom_oauth_record.h"
+#include "ngx_http_intercom_oauth_state.h"
 #include "ngx_http_intercom_oauth_zone.h"
 
 
@@ -41,7 +49,7 @@
 #define NGX_HTTP_INTERCOM_OAUTH_ZONE_BUCKET   512
 
 /* marks a zone made by this layout, so that a reload never misreads one */
-#define NGX_HTTP_INTERCOM_OAUTH_ZONE_LAYOUT   0x494f417a6f6e6533
+#define NGX_HTTP_INTERCOM_OAUTH_ZONE_LAYOUT   0x494f417a6f6e6534
 
 
 /*
@@ -62,7 +70,8 @@ typedef struct {
 
 
 /*
- * A token.  "data" holds "client_id \0 key" then the record.  "next"
+ * A token.  "data" holds "client_id \0 key" then the record
+ * (ngx_http_intercom_oauth_record.h).  "next"
  * chains a bucket of the hash table: an offset from the start of the pool
  * in 8-byte units (slab chunks are 8-byte aligned), 0 at the end; four
  * bytes a token and a bucket instead of eight.
@@ -107,6 +116,15 @@ typedef struct {
 } ngx_http_intercom_oauth_zone_ctx_t;
 
 
+/* a token's key, "client_id \0 key", and its hash */
+
+typedef struct {
+    size_t                           len;
+    uint32_t                         hash;
+    u_char                           data[NGX_HTTP_INTERCOM_OAUTH_ZONE_MAX_KEY];
+} ngx_http_intercom_oauth_zone_key_t;
+
+
 #define ngx_http_intercom_oauth_node(n)                                       \
     ((ngx_http_intercom_oauth_node_t *) &(n)->color)
 
@@ -122,15 +140,22 @@ typedef struct {
     ((uint32_t) (((u_char *) (t) - (u_char *) (ctx)->shpool) >> 3))
 
 
+static ngx_int_t ngx_http_intercom_oauth_zone_init(ngx_shm_zone_t *shm_zone,
+    void *data);
 static void ngx_http_intercom_oauth_zone_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
-static ngx_http_intercom_oauth_node_t *ngx_http_intercom_oauth_zone_lookup(
+static ngx_http_intercom_oauth_node_t *ngx_http_intercom_oauth_zone_state_find(
     ngx_rbtree_t *tree, u_char *key, size_t len, uint32_t hash);
 static uint32_t ngx_http_intercom_oauth_zone_hash(
     ngx_http_intercom_oauth_zone_ctx_t *ctx, u_char *key, size_t len);
-static ngx_http_intercom_oauth_token_t *ngx_http_intercom_oauth_zone_find(
-    ngx_http_intercom_oauth_zone_ctx_t *ctx, u_char *key, size_t len,
-    uint32_t hash);
+static ngx_http_intercom_oauth_zone_ctx_t *
+    ngx_http_intercom_oauth_zone_token_lock(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *client_id, ngx_str_t *key,
+    ngx_http_intercom_oauth_zone_key_t *k,
+    ngx_http_intercom_oauth_token_t **t);
+static ngx_http_intercom_oauth_token_t *ngx_http_intercom_oauth_zone_token_find(
+    ngx_http_intercom_oauth_zone_ctx_t *ctx,
+    ngx_http_intercom_oauth_zone_key_t *k);
 static void *ngx_http_intercom_oauth_zone_alloc(ngx_shm_zone_t *shm_zone,
     size_t size, ngx_uint_t evict);
 static void ngx_http_intercom_oauth_zone_expire(
@@ -138,50 +163,90 @@ static void ngx_http_intercom_oauth_zone_expire(
 static void ngx_http_intercom_oauth_zone_evict(
     ngx_http_intercom_oauth_zone_ctx_t *ctx,
     ngx_http_intercom_oauth_token_t *t);
-static size_t ngx_http_intercom_oauth_zone_key(u_char *buf,
-    ngx_str_t *client_id, ngx_str_t *key);
 
 
-ngx_shm_zone_t *
-ngx_http_intercom_oauth_zone_add(ngx_conf_t *cf, ngx_str_t *name, size_t size)
+char *
+ngx_http_intercom_oauth_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    ngx_http_intercom_oauth_main_conf_t  *omcf = conf;
+
+    u_char                              *p;
+    ssize_t                              size;
+    ngx_str_t                           *value, name, s;
     ngx_shm_zone_t                      *shm_zone;
     ngx_http_intercom_oauth_zone_ctx_t  *ctx;
+
+    if (omcf->shm_zone) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    p = (u_char *) ngx_strchr(value[1].data, ':');
+
+    if (p == NULL || p == value[1].data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"intercom_oauth_zone\" takes NAME:SIZE, "
+                           "not \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    name.data = value[1].data;
+    name.len = p - value[1].data;
+
+    s.data = p + 1;
+    s.len = value[1].data + value[1].len - s.data;
+
+    size = ngx_parse_size(&s);
+
+    if (size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone size \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is too small", &value[1]);
+        return NGX_CONF_ERROR;
+    }
 
     /* a token's offset in the zone must fit 32 bits of 8-byte units */
     if ((uint64_t) size > ((uint64_t) 1 << 35)) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "intercom_oauth_zone \"%V\" is larger than 32g",
-                           name);
-        return NULL;
+                           &name);
+        return NGX_CONF_ERROR;
     }
 
     ctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_intercom_oauth_zone_ctx_t));
     if (ctx == NULL) {
-        return NULL;
+        return NGX_CONF_ERROR;
     }
 
-    shm_zone = ngx_shared_memory_add(cf, name, size,
+    shm_zone = ngx_shared_memory_add(cf, &name, size,
                                      &ngx_http_intercom_oauth_module);
     if (shm_zone == NULL) {
-        return NULL;
+        return NGX_CONF_ERROR;
     }
 
     if (shm_zone->data) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "intercom_oauth_zone \"%V\" is already defined",
-                           name);
-        return NULL;
+                           &name);
+        return NGX_CONF_ERROR;
     }
 
     shm_zone->init = ngx_http_intercom_oauth_zone_init;
     shm_zone->data = ctx;
 
-    return shm_zone;
+    omcf->shm_zone = shm_zone;
+
+    return NGX_CONF_OK;
 }
 
 
-ngx_int_t
+static ngx_int_t
 ngx_http_intercom_oauth_zone_init(ngx_shm_zone_t *shm_zone, void *data)
 {
     ngx_http_intercom_oauth_zone_ctx_t  *octx = data;
@@ -325,7 +390,7 @@ ngx_http_intercom_oauth_zone_insert(ngx_rbtree_node_t *temp,
 
 
 static ngx_http_intercom_oauth_node_t *
-ngx_http_intercom_oauth_zone_lookup(ngx_rbtree_t *tree, u_char *key,
+ngx_http_intercom_oauth_zone_state_find(ngx_rbtree_t *tree, u_char *key,
     size_t len, uint32_t hash)
 {
     ngx_int_t                        rc;
@@ -447,20 +512,20 @@ ngx_http_intercom_oauth_zone_hash(ngx_http_intercom_oauth_zone_ctx_t *ctx,
 
 
 static ngx_http_intercom_oauth_token_t *
-ngx_http_intercom_oauth_zone_find(ngx_http_intercom_oauth_zone_ctx_t *ctx,
-    u_char *key, size_t len, uint32_t hash)
+ngx_http_intercom_oauth_zone_token_find(ngx_http_intercom_oauth_zone_ctx_t *ctx,
+    ngx_http_intercom_oauth_zone_key_t *k)
 {
     uint32_t                          off;
     ngx_http_intercom_oauth_token_t  *t;
 
-    for (off = ctx->sh->buckets[hash & (ctx->sh->nbuckets - 1)];
+    for (off = ctx->sh->buckets[k->hash & (ctx->sh->nbuckets - 1)];
          off;
          off = t->next)
     {
         t = ngx_http_intercom_oauth_token_at(ctx, off);
 
-        if (t->hash == hash && t->len == len
-            && ngx_memcmp(t->data, key, len) == 0)
+        if (t->hash == k->hash && t->len == k->len
+            && ngx_memcmp(t->data, k->data, k->len) == 0)
         {
             return t;
         }
@@ -645,7 +710,7 @@ ngx_http_intercom_oauth_zone_evict(ngx_http_intercom_oauth_zone_ctx_t *ctx,
 
 
 ngx_int_t
-ngx_http_intercom_oauth_zone_state_use(ngx_shm_zone_t *shm_zone,
+ngx_http_intercom_oauth_zone_state_claim(ngx_shm_zone_t *shm_zone,
     u_char *nonce, time_t issued, time_t ttl)
 {
     size_t                               n;
@@ -669,7 +734,7 @@ ngx_http_intercom_oauth_zone_state_use(ngx_shm_zone_t *shm_zone,
 
     ngx_http_intercom_oauth_zone_expire(ctx, 0);
 
-    if (ngx_http_intercom_oauth_zone_lookup(&ctx->sh->states, nonce,
+    if (ngx_http_intercom_oauth_zone_state_find(&ctx->sh->states, nonce,
                                             NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN,
                                             hash)
         != NULL)
@@ -720,119 +785,40 @@ ngx_http_intercom_oauth_zone_state_use(ngx_shm_zone_t *shm_zone,
 }
 
 
-static size_t
-ngx_http_intercom_oauth_zone_key(u_char *buf, ngx_str_t *client_id,
-    ngx_str_t *key)
+/*
+ * Every token operation starts here: the key "client_id \0 key", its hash,
+ * the zone's mutex taken and the token found (*t NULL: none).  Returns the
+ * zone's context, whose mutex the caller unlocks, or NULL, without the
+ * mutex, when the pair is too long to be stored.
+ */
+
+static ngx_http_intercom_oauth_zone_ctx_t *
+ngx_http_intercom_oauth_zone_token_lock(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *client_id, ngx_str_t *key,
+    ngx_http_intercom_oauth_zone_key_t *k,
+    ngx_http_intercom_oauth_token_t **t)
 {
-    u_char  *p;
+    u_char                              *p;
+    ngx_http_intercom_oauth_zone_ctx_t  *ctx;
+
+    ctx = shm_zone->data;
 
     if (client_id->len + 1 + key->len > NGX_HTTP_INTERCOM_OAUTH_ZONE_MAX_KEY) {
-        return 0;
+        return NULL;
     }
 
-    p = ngx_cpymem(buf, client_id->data, client_id->len);
+    p = ngx_cpymem(k->data, client_id->data, client_id->len);
     *p++ = '\0';
     p = ngx_cpymem(p, key->data, key->len);
 
-    return p - buf;
-}
+    k->len = p - k->data;
+    k->hash = ngx_http_intercom_oauth_zone_hash(ctx, k->data, k->len);
 
+    ngx_shmtx_lock(&ctx->shpool->mutex);
 
-/*
- * A record's value in the zone:
- *
- *   token length (2 bytes, big-endian), token,
- *   flags (1 byte: 1 identity, 2 email verified),
- *   then admin id, admin email, workspace id, workspace name and region,
- *   each as a 1-byte length and the bytes.
- */
+    *t = ngx_http_intercom_oauth_zone_token_find(ctx, k);
 
-#define NGX_HTTP_INTERCOM_OAUTH_REC_FIELDS  5
-
-
-static ngx_str_t *
-ngx_http_intercom_oauth_zone_fields(ngx_http_intercom_oauth_record_t *rec,
-    ngx_uint_t i)
-{
-    switch (i) {
-    case 0:
-        return &rec->admin_id;
-    case 1:
-        return &rec->admin_email;
-    case 2:
-        return &rec->workspace_id;
-    case 3:
-        return &rec->workspace_name;
-    default:
-        return &rec->region;
-    }
-}
-
-
-static size_t
-ngx_http_intercom_oauth_zone_record_size(ngx_http_intercom_oauth_record_t *rec)
-{
-    size_t      n;
-    ngx_uint_t  i;
-
-    n = 2 + rec->token.len + 1;
-
-    for (i = 0; i < NGX_HTTP_INTERCOM_OAUTH_REC_FIELDS; i++) {
-        n += 1 + ngx_min(ngx_http_intercom_oauth_zone_fields(rec, i)->len,
-                         255);
-    }
-
-    return n;
-}
-
-
-static void
-ngx_http_intercom_oauth_zone_record_write(u_char *p,
-    ngx_http_intercom_oauth_record_t *rec)
-{
-    size_t      len;
-    ngx_str_t  *f;
-    ngx_uint_t  i;
-
-    *p++ = (u_char) (rec->token.len >> 8);
-    *p++ = (u_char) rec->token.len;
-    p = ngx_cpymem(p, rec->token.data, rec->token.len);
-
-    *p++ = (u_char) ((rec->identity ? 1 : 0)
-                     | (rec->identity && rec->email_verified ? 2 : 0));
-
-    for (i = 0; i < NGX_HTTP_INTERCOM_OAUTH_REC_FIELDS; i++) {
-        f = ngx_http_intercom_oauth_zone_fields(rec, i);
-        len = ngx_min(f->len, 255);
-        *p++ = (u_char) len;
-        p = ngx_cpymem(p, f->data, len);
-    }
-}
-
-
-/* points the record's strings into the value "p" was written at */
-
-static void
-ngx_http_intercom_oauth_zone_record_read(u_char *p,
-    ngx_http_intercom_oauth_record_t *rec)
-{
-    ngx_str_t   *f;
-    ngx_uint_t   i;
-
-    rec->token.len = ((size_t) p[0] << 8) | p[1];
-    rec->token.data = p + 2;
-    p += 2 + rec->token.len;
-
-    rec->identity = (*p & 1) ? 1 : 0;
-    rec->email_verified = (*p & 2) ? 1 : 0;
-    p++;
-
-    for (i = 0; i < NGX_HTTP_INTERCOM_OAUTH_REC_FIELDS; i++) {
-        f = ngx_http_intercom_oauth_zone_fields(rec, i);
-        f->len = *p++;
-        f->data = p;
-        p += f->len;
-    }
+    return ctx;
 }
 
 
@@ -841,30 +827,29 @@ ngx_http_intercom_oauth_zone_token_put(ngx_shm_zone_t *shm_zone,
     ngx_str_t *client_id, ngx_str_t *key,
     ngx_http_intercom_oauth_record_t *rec)
 {
-    size_t                               n, klen, vlen;
-    uint32_t                             hash, *bucket;
+    size_t                               n, vlen;
+    uint32_t                            *bucket;
     ngx_http_intercom_oauth_token_t     *t;
     ngx_http_intercom_oauth_zone_ctx_t  *ctx;
-    u_char                               kbuf[NGX_HTTP_INTERCOM_OAUTH_ZONE_MAX_KEY];
+    ngx_http_intercom_oauth_zone_key_t   k;
 
-    klen = ngx_http_intercom_oauth_zone_key(kbuf, client_id, key);
-    vlen = ngx_http_intercom_oauth_zone_record_size(rec);
+    vlen = ngx_http_intercom_oauth_record_size(rec);
 
-    if (klen == 0 || rec->token.len > 0xffff || vlen > 0xffff) {
+    if (vlen == 0 || vlen > 0xffff) {
         return NGX_ERROR;
     }
 
-    ctx = shm_zone->data;
-    hash = ngx_http_intercom_oauth_zone_hash(ctx, kbuf, klen);
+    ctx = ngx_http_intercom_oauth_zone_token_lock(shm_zone, client_id, key,
+                                                  &k, &t);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
-
-    t = ngx_http_intercom_oauth_zone_find(ctx, kbuf, klen, hash);
     if (t) {
         ngx_http_intercom_oauth_zone_evict(ctx, t);
     }
 
-    n = offsetof(ngx_http_intercom_oauth_token_t, data) + klen + vlen;
+    n = offsetof(ngx_http_intercom_oauth_token_t, data) + k.len + vlen;
 
     t = ngx_http_intercom_oauth_zone_alloc(shm_zone, n, 1);
     if (t == NULL) {
@@ -872,15 +857,15 @@ ngx_http_intercom_oauth_zone_token_put(ngx_shm_zone_t *shm_zone,
         return NGX_ERROR;
     }
 
-    t->hash = hash;
-    t->len = (u_short) klen;
+    t->hash = k.hash;
+    t->len = (u_short) k.len;
     t->value_len = (u_short) vlen;
     t->referenced = 0;
     t->time = ngx_time();
-    ngx_memcpy(t->data, kbuf, klen);
-    ngx_http_intercom_oauth_zone_record_write(t->data + klen, rec);
+    ngx_memcpy(t->data, k.data, k.len);
+    (void) ngx_http_intercom_oauth_record_write(t->data + k.len, rec);
 
-    bucket = &ctx->sh->buckets[hash & (ctx->sh->nbuckets - 1)];
+    bucket = &ctx->sh->buckets[k.hash & (ctx->sh->nbuckets - 1)];
     t->next = *bucket;
     *bucket = ngx_http_intercom_oauth_token_off(ctx, t);
 
@@ -897,49 +882,46 @@ ngx_http_intercom_oauth_zone_token_put(ngx_shm_zone_t *shm_zone,
 ngx_int_t
 ngx_http_intercom_oauth_zone_token_get(ngx_shm_zone_t *shm_zone,
     ngx_str_t *client_id, ngx_str_t *key, ngx_pool_t *pool,
-    ngx_http_intercom_oauth_record_t *rec)
+    ngx_http_intercom_oauth_record_t *rec, time_t *stored)
 {
-    u_char                              *copy;
-    size_t                               klen;
-    uint32_t                             hash;
     ngx_int_t                            rc;
+    ngx_str_t                            copy;
     ngx_http_intercom_oauth_token_t     *t;
     ngx_http_intercom_oauth_zone_ctx_t  *ctx;
-    u_char                               kbuf[NGX_HTTP_INTERCOM_OAUTH_ZONE_MAX_KEY];
+    ngx_http_intercom_oauth_zone_key_t   k;
 
-    klen = ngx_http_intercom_oauth_zone_key(kbuf, client_id, key);
-
-    if (klen == 0) {
+    ctx = ngx_http_intercom_oauth_zone_token_lock(shm_zone, client_id, key,
+                                                  &k, &t);
+    if (ctx == NULL) {
         return NGX_DECLINED;
     }
 
-    ctx = shm_zone->data;
-    hash = ngx_http_intercom_oauth_zone_hash(ctx, kbuf, klen);
-    rc = NGX_OK;
+    rc = NGX_DECLINED;
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    if (t) {
+        rc = NGX_OK;
 
-    t = ngx_http_intercom_oauth_zone_find(ctx, kbuf, klen, hash);
-    if (t == NULL) {
-        ngx_shmtx_unlock(&ctx->shpool->mutex);
-        return NGX_DECLINED;
+        /* written only when it changes: the line is shared by the workers */
+        if (!t->referenced) {
+            t->referenced = 1;
+        }
+
+        if (stored) {
+            *stored = t->time;
+        }
     }
 
-    /* written only when it changes: the line is shared by the workers */
-    if (!t->referenced) {
-        t->referenced = 1;
-    }
-
-    if (pool) {
+    if (t && pool) {
         /* one copy of the value, then the record points into it */
-        copy = ngx_pnalloc(pool, t->value_len);
+        copy.len = t->value_len;
+        copy.data = ngx_pnalloc(pool, copy.len);
 
-        if (copy == NULL) {
+        if (copy.data == NULL) {
             rc = NGX_ERROR;
 
         } else {
-            ngx_memcpy(copy, t->data + t->len, t->value_len);
-            ngx_http_intercom_oauth_zone_record_read(copy, rec);
+            ngx_memcpy(copy.data, t->data + t->len, copy.len);
+            rc = ngx_http_intercom_oauth_record_read(&copy, rec);
         }
     }
 
@@ -950,59 +932,19 @@ ngx_http_intercom_oauth_zone_token_get(ngx_shm_zone_t *shm_zone,
 
 
 ngx_int_t
-ngx_http_intercom_oauth_zone_token_stored(ngx_shm_zone_t *shm_zone,
-    ngx_str_t *client_id, ngx_str_t *key, time_t *stored)
-{
-    size_t                               klen;
-    uint32_t                             hash;
-    ngx_http_intercom_oauth_token_t     *t;
-    ngx_http_intercom_oauth_zone_ctx_t  *ctx;
-    u_char                               kbuf[NGX_HTTP_INTERCOM_OAUTH_ZONE_MAX_KEY];
-
-    klen = ngx_http_intercom_oauth_zone_key(kbuf, client_id, key);
-
-    if (klen == 0) {
-        return NGX_DECLINED;
-    }
-
-    ctx = shm_zone->data;
-    hash = ngx_http_intercom_oauth_zone_hash(ctx, kbuf, klen);
-
-    ngx_shmtx_lock(&ctx->shpool->mutex);
-
-    t = ngx_http_intercom_oauth_zone_find(ctx, kbuf, klen, hash);
-    if (t) {
-        *stored = t->time;
-    }
-
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
-
-    return t ? NGX_OK : NGX_DECLINED;
-}
-
-
-ngx_int_t
 ngx_http_intercom_oauth_zone_token_delete(ngx_shm_zone_t *shm_zone,
     ngx_str_t *client_id, ngx_str_t *key)
 {
-    size_t                               klen;
-    uint32_t                             hash;
     ngx_http_intercom_oauth_token_t     *t;
     ngx_http_intercom_oauth_zone_ctx_t  *ctx;
-    u_char                               kbuf[NGX_HTTP_INTERCOM_OAUTH_ZONE_MAX_KEY];
+    ngx_http_intercom_oauth_zone_key_t   k;
 
-    klen = ngx_http_intercom_oauth_zone_key(kbuf, client_id, key);
-
-    if (klen == 0) {
+    ctx = ngx_http_intercom_oauth_zone_token_lock(shm_zone, client_id, key,
+                                                  &k, &t);
+    if (ctx == NULL) {
         return NGX_DECLINED;
     }
 
-    ctx = shm_zone->data;
-    hash = ngx_http_intercom_oauth_zone_hash(ctx, kbuf, klen);
-
-    ngx_shmtx_lock(&ctx->shpool->mutex);
-
-    t = ngx_http_intercom_oauth_zone_find(ctx, kbuf, klen, hash);
     if (t) {
         ngx_http_intercom_oauth_zone_evict(ctx, t);
     }
@@ -1014,9 +956,10 @@ ngx_http_intercom_oauth_zone_token_delete(ngx_shm_zone_t *shm_zone,
 
 
 ngx_uint_t
-ngx_http_intercom_oauth_zone_delete_workspace(ngx_shm_zone_t *shm_zone,
+ngx_http_intercom_oauth_zone_workspace_delete(ngx_shm_zone_t *shm_zone,
     ngx_str_t *client_id, ngx_str_t *workspace_id)
 {
+    ngx_str_t                            value;
     ngx_uint_t                           n;
     ngx_queue_t                         *q, *next;
     ngx_http_intercom_oauth_token_t     *t;
@@ -1043,9 +986,11 @@ ngx_http_intercom_oauth_zone_delete_workspace(ngx_shm_zone_t *shm_zone,
             continue;
         }
 
-        ngx_http_intercom_oauth_zone_record_read(t->data + t->len, &rec);
+        value.data = t->data + t->len;
+        value.len = t->value_len;
 
-        if (rec.identity
+        if (ngx_http_intercom_oauth_record_read(&value, &rec) == NGX_OK
+            && rec.identity
             && rec.workspace_id.len == workspace_id->len
             && ngx_memcmp(rec.workspace_id.data, workspace_id->data,
                           workspace_id->len) == 0)
@@ -1060,15 +1005,13 @@ ngx_http_intercom_oauth_zone_delete_workspace(ngx_shm_zone_t *shm_zone,
     return n;
 }
 
-
 void
 ngx_http_intercom_oauth_zone_latency(ngx_shm_zone_t *shm_zone, ngx_msec_t ms)
 {
     ngx_uint_t                           i;
     ngx_http_intercom_oauth_zone_ctx_t  *ctx;
-    static ngx_msec_t                    bounds[] = {
-                                             NGX_HTTP_INTERCOM_OAUTH_LATENCY_BUCKETS
-                                         };
+
+    static ngx_msec_t  bounds[] = { NGX_HTTP_INTERCOM_OAUTH_LATENCY_BUCKETS };
 
     ctx = shm_zone->data;
 
@@ -1114,18 +1057,6 @@ ngx_http_intercom_oauth_zone_secret(ngx_shm_zone_t *shm_zone,
 
     secret->len = NGX_HTTP_INTERCOM_OAUTH_SECRET_LEN;
     secret->data = ctx->sh->secret;
-}
-
-
-void
-ngx_http_intercom_oauth_zone_count(ngx_shm_zone_t *shm_zone,
-    ngx_http_intercom_oauth_counter_e counter)
-{
-    ngx_http_intercom_oauth_zone_ctx_t  *ctx;
-
-    ctx = shm_zone->data;
-
-    (void) ngx_atomic_fetch_add(&ctx->sh->counters[counter], 1);
 }
 
 

@@ -1,8 +1,15 @@
 
 /*
- * The shared-memory zone: tokens under (client id, key) in LRU order, the
- * nonces of used states until they expire, the generated state secret and
- * the counters.  Every worker sees the same zone; it survives reloads.
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+/*
+ * The shared-memory zone (intercom_oauth_zone): records under (client id,
+ * key) in LRU order, the nonces of used states until they expire, the
+ * generated state secret and the counters.  Every worker sees the same
+ * zone; it survives reloads.
  */
 
 
@@ -11,39 +18,21 @@
 
 
 #include "ngx_http_intercom_oauth.h"
-#include "ngx_http_intercom_oauth_state.h"
 
 
 #define NGX_HTTP_INTERCOM_OAUTH_SECRET_LEN  32
 
-/* exchange latency histogram bounds, in milliseconds (+Inf after them) */
+/* call latency histogram bounds, in milliseconds (+Inf after them) */
 #define NGX_HTTP_INTERCOM_OAUTH_LATENCY_BUCKETS                               \
     50, 100, 250, 500, 1000, 2500, 5000, 10000
 #define NGX_HTTP_INTERCOM_OAUTH_NBUCKETS  9
-
-
-/*
- * What the zone keeps for one (client id, key): the access token and, when
- * /me answered, who it belongs to.  Identity strings longer than 255 bytes
- * are cut.
- */
-typedef struct {
-    ngx_str_t                   token;
-    ngx_str_t                   admin_id;
-    ngx_str_t                   admin_email;
-    ngx_str_t                   workspace_id;    /* app.id_code */
-    ngx_str_t                   workspace_name;
-    ngx_str_t                   region;
-    ngx_uint_t                  email_verified;  /* 1 only if Intercom said so */
-    ngx_uint_t                  identity;        /* 1 when /me answered */
-} ngx_http_intercom_oauth_record_t;
 
 
 typedef enum {
     NGX_HTTP_INTERCOM_OAUTH_CNT_CONNECT_PAGES = 0,
     NGX_HTTP_INTERCOM_OAUTH_CNT_CALLBACKS,
     NGX_HTTP_INTERCOM_OAUTH_CNT_CALLBACKS_OK,
-    /* refusals, one per error code of the callback */
+    /* the callback's refusals (ngx_http_intercom_oauth_error.h) */
     NGX_HTTP_INTERCOM_OAUTH_CNT_INVALID_REQUEST,
     NGX_HTTP_INTERCOM_OAUTH_CNT_ACCESS_DENIED,
     NGX_HTTP_INTERCOM_OAUTH_CNT_STATE_INVALID,
@@ -52,7 +41,7 @@ typedef enum {
     NGX_HTTP_INTERCOM_OAUTH_CNT_NO_KEY,
     NGX_HTTP_INTERCOM_OAUTH_CNT_ZONE_FULL,
     NGX_HTTP_INTERCOM_OAUTH_CNT_SERVER_ERROR,
-    /* token exchanges */
+    /* token requests */
     NGX_HTTP_INTERCOM_OAUTH_CNT_EXCHANGES_OK,
     NGX_HTTP_INTERCOM_OAUTH_CNT_EXCHANGES_FAILED,
     NGX_HTTP_INTERCOM_OAUTH_CNT_EXCHANGES_TIMEOUT,
@@ -84,64 +73,48 @@ typedef enum {
 
 
 /*
- * Registers the zone "name" of "size" bytes for the intercom_oauth_zone
- * directive.  Returns the zone, or NULL after logging (a zone of that name
- * used by another module or with another size, or allocation failure).
+ * The directive "intercom_oauth_zone NAME:SIZE" (http): registers the zone
+ * in the main configuration.
  */
-ngx_shm_zone_t *ngx_http_intercom_oauth_zone_add(ngx_conf_t *cf,
-    ngx_str_t *name, size_t size);
-
-/*
- * The zone's init callback for ngx_shared_memory_add(): on reload reuses
- * the old zone's data ("data" is the old zone's context), otherwise
- * allocates the trees, queues, counters and a random state secret from the
- * slab pool.  Returns NGX_OK or NGX_ERROR.
- */
-ngx_int_t ngx_http_intercom_oauth_zone_init(ngx_shm_zone_t *shm_zone,
-    void *data);
+char *ngx_http_intercom_oauth_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 /*
  * Records a state's nonce as used, atomically under the zone's mutex, for
  * as long as a state "issued" then (seconds since the epoch) could be
- * accepted: "ttl" (seconds) or the longest ttl the zone has seen.  Used states may fill at most
- * half of the zone; within that half they evict the least recently used
- * tokens when memory is short, but only while tokens hold more than the
- * other half.  Returns NGX_OK when this is the
+ * accepted: "ttl" (seconds) or the longest ttl the zone has seen.  Used
+ * states may fill at most half of the zone; within that half they evict
+ * the least recently used tokens when memory is short, but only while
+ * tokens hold more than the other half.  Returns NGX_OK when this is the
  * first use, NGX_DECLINED when the nonce was used already, NGX_BUSY when
  * there is no room for it even after expiring old ones.
  */
-ngx_int_t ngx_http_intercom_oauth_zone_state_use(ngx_shm_zone_t *shm_zone,
+ngx_int_t ngx_http_intercom_oauth_zone_state_claim(ngx_shm_zone_t *shm_zone,
     u_char *nonce, time_t issued, time_t ttl);
 
 /*
- * Stores or replaces the record for (client_id, key).  When the zone is full
- * the least recently used tokens are evicted to make room (counted and
- * logged).  Returns NGX_OK, or NGX_ERROR when it cannot fit at all.
+ * Stores or replaces the record for (client_id, key).  When the zone is
+ * full the least recently used tokens are evicted to make room (counted
+ * and logged).  Returns NGX_OK, or NGX_ERROR when it cannot fit at all.
  */
 ngx_int_t ngx_http_intercom_oauth_zone_token_put(ngx_shm_zone_t *shm_zone,
     ngx_str_t *client_id, ngx_str_t *key,
     ngx_http_intercom_oauth_record_t *rec);
 
 /*
- * Copies the record for (client_id, key) into "pool" and marks it recently
- * used.  Pass pool NULL to only test for presence.  Returns NGX_OK,
- * NGX_DECLINED when there is none, NGX_ERROR on allocation failure.
+ * Copies the record for (client_id, key) into "pool" and marks it
+ * recently used; with "stored", also tells when it was put in the zone
+ * (seconds since the epoch).  Pass pool NULL to only test for presence.
+ * Returns NGX_OK, NGX_DECLINED when there is none, NGX_ERROR on
+ * allocation failure.
  */
 ngx_int_t ngx_http_intercom_oauth_zone_token_get(ngx_shm_zone_t *shm_zone,
     ngx_str_t *client_id, ngx_str_t *key, ngx_pool_t *pool,
-    ngx_http_intercom_oauth_record_t *rec);
+    ngx_http_intercom_oauth_record_t *rec, time_t *stored);
 
 /*
- * Tells when the record for (client_id, key) was put in the zone (seconds
- * since the epoch), without copying it.  Returns NGX_OK, or NGX_DECLINED
- * when there is none.
- */
-ngx_int_t ngx_http_intercom_oauth_zone_token_stored(ngx_shm_zone_t *shm_zone,
-    ngx_str_t *client_id, ngx_str_t *key, time_t *stored);
-
-/*
- * Removes the record for (client_id, key).  Returns NGX_OK, or NGX_DECLINED
- * when there was none.
+ * Removes the record for (client_id, key).  Returns NGX_OK, or
+ * NGX_DECLINED when there was none.
  */
 ngx_int_t ngx_http_intercom_oauth_zone_token_delete(ngx_shm_zone_t *shm_zone,
     ngx_str_t *client_id, ngx_str_t *key);
@@ -150,18 +123,14 @@ ngx_int_t ngx_http_intercom_oauth_zone_token_delete(ngx_shm_zone_t *shm_zone,
  * Removes every record of client_id whose workspace is workspace_id (the
  * uninstall webhook); walks all tokens under the mutex.  Returns how many.
  */
-ngx_uint_t ngx_http_intercom_oauth_zone_delete_workspace(
+ngx_uint_t ngx_http_intercom_oauth_zone_workspace_delete(
     ngx_shm_zone_t *shm_zone, ngx_str_t *client_id, ngx_str_t *workspace_id);
 
-/*
- * Adds an exchange's latency (ms) to the histogram and its sum.
- */
+/* Adds a token request's latency (ms) to the histogram and its sum. */
 void ngx_http_intercom_oauth_zone_latency(ngx_shm_zone_t *shm_zone,
     ngx_msec_t ms);
 
-/*
- * Bytes of the zone's pool in use and free (whole pages).
- */
+/* Bytes of the zone's pool in use and free (whole pages). */
 void ngx_http_intercom_oauth_zone_bytes(ngx_shm_zone_t *shm_zone,
     size_t *used, size_t *free);
 
@@ -172,13 +141,12 @@ void ngx_http_intercom_oauth_zone_bytes(ngx_shm_zone_t *shm_zone,
 void ngx_http_intercom_oauth_zone_secret(ngx_shm_zone_t *shm_zone,
     ngx_str_t *secret);
 
-/* Adds one to a counter; lock-free. */
-void ngx_http_intercom_oauth_zone_count(ngx_shm_zone_t *shm_zone,
-    ngx_http_intercom_oauth_counter_e counter);
-
 /* Adds n to a counter; lock-free. */
 void ngx_http_intercom_oauth_zone_count_n(ngx_shm_zone_t *shm_zone,
     ngx_http_intercom_oauth_counter_e counter, ngx_uint_t n);
+
+#define ngx_http_intercom_oauth_zone_count(shm_zone, counter)                \
+    ngx_http_intercom_oauth_zone_count_n(shm_zone, counter, 1)
 
 /* Reads a counter. */
 ngx_atomic_uint_t ngx_http_intercom_oauth_zone_counter(

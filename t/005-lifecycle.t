@@ -366,13 +366,13 @@ GET /t
 
 
 
-=== TEST 26: an unknown region
+=== TEST 26: an unknown region (nginx's own enum setter says so)
 --- http_config eval
 $HTTP_CONFIG . "intercom_oauth_region mars;\n"
 --- config
 --- must_die
 --- error_log
-"intercom_oauth_region" takes "us", "eu" or "au", not "mars"
+invalid value "mars"
 
 
 

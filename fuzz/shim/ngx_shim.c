@@ -1,4 +1,9 @@
 /*
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+/*
  * Stand-ins for the few nginx core functions that the fuzzed files call.
  *
  * nginx-dev ships nginx's headers, not its .c files, so the harnesses
@@ -11,6 +16,9 @@
  *    the first "=", refuses a length of 4n+1, and does not check that the
  *    unused low bits of the last character are zero (nginx does not either:
  *    several strings can decode to the same bytes).
+ *  - ngx_escape_uri() (NGX_ESCAPE_URI_COMPONENT only, which the token
+ *    request's form uses) keeps the unreserved characters of RFC 3986 and
+ *    percent-encodes every other byte.
  *  - ngx_unescape_uri() (type 0) decodes "%XX"; after a "%" that is not
  *    followed by a hex digit, the character is kept and the "%" dropped; a
  *    "%X" followed by a non-hex character drops all three.
@@ -379,4 +387,46 @@ ngx_unescape_uri(u_char **dst, u_char **src, size_t size, ngx_uint_t type)
 
     *dst = d;
     *src = s;
+}
+
+
+uintptr_t
+ngx_escape_uri(u_char *dst, u_char *src, size_t size, ngx_uint_t type)
+{
+    u_char      c;
+    size_t      i;
+    uintptr_t   n;
+
+    static u_char  hex[] = "0123456789ABCDEF";
+
+    if (type != NGX_ESCAPE_URI_COMPONENT) {
+        abort();
+    }
+
+    n = 0;
+
+    for (i = 0; i < size; i++) {
+        c = src[i];
+
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+            || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
+            || c == '~')
+        {
+            if (dst) {
+                *dst++ = c;
+            }
+
+            continue;
+        }
+
+        if (dst) {
+            *dst++ = '%';
+            *dst++ = hex[c >> 4];
+            *dst++ = hex[c & 0xf];
+        }
+
+        n++;
+    }
+
+    return dst ? (uintptr_t) dst : n;
 }

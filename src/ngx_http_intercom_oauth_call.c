@@ -1,0 +1,132 @@
+
+/*
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_intercom_oauth_call.h"
+#include "ngx_http_intercom_oauth_curl.h"
+#include "ngx_http_intercom_oauth_request.h"
+#include "ngx_http_intercom_oauth_subrequest.h"
+
+
+ngx_uint_t
+ngx_http_intercom_oauth_call_absolute(ngx_str_t *url)
+{
+    return (url->len > 8
+            && ngx_strncasecmp(url->data, (u_char *) "https://", 8) == 0)
+           || (url->len > 7
+               && ngx_strncasecmp(url->data, (u_char *) "http://", 7) == 0);
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_call_bind(ngx_conf_t *cf, char *directive,
+    ngx_http_intercom_oauth_endpoint_t *endpoint)
+{
+    ngx_str_t  *url;
+
+    url = &endpoint->url;
+
+    if (url->len > 1 && url->data[0] == '/') {
+        /* a location of this server: nginx's own upstreams carry it */
+        endpoint->start = ngx_http_intercom_oauth_subrequest_start;
+        return NGX_OK;
+    }
+
+    if (ngx_http_intercom_oauth_call_absolute(url)) {
+        endpoint->start = ngx_http_intercom_oauth_curl_start;
+        return NGX_OK;
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"%s\" must be an http:// or https:// URL, "
+                       "not \"%V\"", directive, url);
+
+    return NGX_ERROR;
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_call_start(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_endpoint_t *endpoint,
+    ngx_http_intercom_oauth_call_params_t *params,
+    ngx_http_intercom_oauth_call_done_pt done)
+{
+    ngx_http_intercom_oauth_ctx_t  *ctx;
+
+    ctx = ngx_http_intercom_oauth_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    return endpoint->start(r, endpoint, params, done, &ctx->call);
+}
+
+
+char *
+ngx_http_intercom_oauth_call_ca_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_intercom_oauth_loc_conf_t  *olcf = conf;
+
+    ngx_str_t        *value;
+    ngx_file_info_t   fi;
+
+    if (olcf->ca_file.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    olcf->ca_file = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &olcf->ca_file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* curl reads it per transfer; a typo should fail "nginx -t" instead */
+    if (ngx_file_info(olcf->ca_file.data, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"intercom_oauth_ca_file\": cannot stat \"%V\"",
+                           &olcf->ca_file);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+char *
+ngx_http_intercom_oauth_call_proxy(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_str_t  *proxy = data;
+
+    static char  *schemes[] = { "http://", "https://", "socks5://",
+                                "socks5h://", NULL };
+
+    char  **s;
+
+    if (proxy->len == 0) {
+        return NGX_CONF_OK;
+    }
+
+    for (s = schemes; *s; s++) {
+        if (ngx_strncasecmp(proxy->data, (u_char *) *s, ngx_strlen(*s))
+            == 0)
+        {
+            return NGX_CONF_OK;
+        }
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"intercom_oauth_proxy\" must be an http://, "
+                       "https://, socks5:// or socks5h:// URL, "
+                       "not \"%V\"", proxy);
+
+    return NGX_CONF_ERROR;
+}

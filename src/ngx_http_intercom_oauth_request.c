@@ -1,0 +1,128 @@
+
+/*
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_intercom_oauth_request.h"
+#include "ngx_http_intercom_oauth_session.h"
+#include "ngx_http_intercom_oauth_zone.h"
+
+
+ngx_http_intercom_oauth_ctx_t *
+ngx_http_intercom_oauth_ctx(ngx_http_request_t *r)
+{
+    ngx_http_intercom_oauth_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_intercom_oauth_module);
+
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_intercom_oauth_ctx_t));
+        if (ctx == NULL) {
+            return NULL;
+        }
+
+        ngx_http_set_ctx(r, ctx, ngx_http_intercom_oauth_module);
+    }
+
+    return ctx;
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_key(ngx_http_request_t *r, ngx_str_t *key)
+{
+    ngx_http_intercom_oauth_ctx_t       *ctx;
+    ngx_http_intercom_oauth_loc_conf_t  *olcf;
+
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
+
+    if (olcf->key) {
+        return ngx_http_complex_value(r, olcf->key, key);
+    }
+
+    ctx = ngx_http_intercom_oauth_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_intercom_oauth_session_get(r, olcf, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    *key = ctx->session_id;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_intercom_oauth_set_error(ngx_http_request_t *r, ngx_str_t *code)
+{
+    ngx_http_variable_value_t            *v;
+    ngx_http_intercom_oauth_main_conf_t  *omcf;
+
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
+
+    /*
+     * The request's variables, unlike its module contexts, survive the
+     * internal redirect of an error_page.
+     */
+
+    v = &r->variables[omcf->error_index];
+
+    v->len = code->len;
+    v->data = code->data;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_wait(ngx_http_request_t *r)
+{
+    /* a closed client ends the request, and with it what it waits for */
+    r->main->count++;
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    return NGX_DONE;
+}
+
+
+void
+ngx_http_intercom_oauth_resume(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_connection_t  *c;
+
+    c = r->connection;
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+void
+ngx_http_intercom_oauth_state_secret(ngx_http_request_t *r,
+    ngx_str_t *secret)
+{
+    ngx_http_intercom_oauth_loc_conf_t   *olcf;
+    ngx_http_intercom_oauth_main_conf_t  *omcf;
+
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
+
+    if (olcf->state_secret.len) {
+        *secret = olcf->state_secret;
+        return;
+    }
+
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
+
+    ngx_http_intercom_oauth_zone_secret(omcf->shm_zone, secret);
+}

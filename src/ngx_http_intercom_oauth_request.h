@@ -1,0 +1,64 @@
+
+/*
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+/*
+ * What every handler needs of its request: the module's context, the key
+ * a token belongs to, the state secret, $intercom_oauth_error, and
+ * waiting for (and resuming after) a call or the store.
+ */
+
+
+#ifndef _NGX_HTTP_INTERCOM_OAUTH_REQUEST_H_INCLUDED_
+#define _NGX_HTTP_INTERCOM_OAUTH_REQUEST_H_INCLUDED_
+
+
+#include "ngx_http_intercom_oauth.h"
+
+
+/*
+ * The request's context, made on first use; NULL only when the request
+ * pool is exhausted.
+ */
+ngx_http_intercom_oauth_ctx_t *ngx_http_intercom_oauth_ctx(
+    ngx_http_request_t *r);
+
+/*
+ * Who a token of this request belongs to: the intercom_oauth_key value,
+ * or the session id when the directive is not set.  Sets *key to an empty
+ * string when there is nobody.  Returns NGX_OK or NGX_ERROR.
+ */
+ngx_int_t ngx_http_intercom_oauth_key(ngx_http_request_t *r, ngx_str_t *key);
+
+/*
+ * Sets $intercom_oauth_error for the rest of the request, internal
+ * redirects (error_page) included.  "code" must outlive the request.
+ */
+void ngx_http_intercom_oauth_set_error(ngx_http_request_t *r,
+    ngx_str_t *code);
+
+/*
+ * The secret the location's states are signed with:
+ * intercom_oauth_state_secret, or the zone's generated one.
+ */
+void ngx_http_intercom_oauth_state_secret(ngx_http_request_t *r,
+    ngx_str_t *secret);
+
+/*
+ * Makes r wait for an event the module waits for (a call, the store): it
+ * stays open, a browser that goes away ends it.  Returns NGX_DONE, what a
+ * handler or continuation returns then.
+ */
+ngx_int_t ngx_http_intercom_oauth_wait(ngx_http_request_t *r);
+
+/*
+ * After the wait: finalizes r with "rc" (NGX_DONE: it waits again) and
+ * runs the posted requests.
+ */
+void ngx_http_intercom_oauth_resume(ngx_http_request_t *r, ngx_int_t rc);
+
+
+#endif /* _NGX_HTTP_INTERCOM_OAUTH_REQUEST_H_INCLUDED_ */

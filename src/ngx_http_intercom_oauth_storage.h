@@ -1,0 +1,103 @@
+
+/*
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+
+/*
+ * The one API handlers keep tokens and used states through: the zone
+ * first (this host), and the store behind it when intercom_oauth_store is
+ * configured (every host).  Nothing here blocks: where the store must
+ * answer first, the request waits and goes on in a continuation.
+ *
+ * A continuation receives the outcome and returns what the request is
+ * finalized with; when the outcome is known at once, the function that
+ * was called returns the continuation's result itself, so a caller
+ * always writes "return ngx_http_intercom_oauth_storage_...(r, ..., next)".
+ */
+
+
+#ifndef _NGX_HTTP_INTERCOM_OAUTH_STORAGE_H_INCLUDED_
+#define _NGX_HTTP_INTERCOM_OAUTH_STORAGE_H_INCLUDED_
+
+
+#include "ngx_http_intercom_oauth.h"
+#include "ngx_http_intercom_oauth_state.h"
+
+
+/* what claiming a state came to */
+typedef enum {
+    NGX_HTTP_INTERCOM_OAUTH_CLAIMED = 0,       /* its first use anywhere */
+    NGX_HTTP_INTERCOM_OAUTH_CLAIM_USED,        /* used before, here */
+    NGX_HTTP_INTERCOM_OAUTH_CLAIM_USED_ELSEWHERE,
+    NGX_HTTP_INTERCOM_OAUTH_CLAIM_NO_ROOM,     /* the zone is full */
+    NGX_HTTP_INTERCOM_OAUTH_CLAIM_UNREACHABLE, /* the store is not
+                                                  connected */
+    NGX_HTTP_INTERCOM_OAUTH_CLAIM_UNCHECKED    /* the store did not say */
+} ngx_http_intercom_oauth_claim_e;
+
+
+/*
+ * Receives an outcome (NGX_HTTP_INTERCOM_OAUTH_CLAIM* or NGX_OK / NGX_BUSY
+ * / NGX_ERROR, as each function says) and returns what the request is
+ * finalized with, or NGX_DONE when it waits again.
+ */
+typedef ngx_int_t (*ngx_http_intercom_oauth_storage_next_pt)(
+    ngx_http_request_t *r, ngx_int_t outcome);
+
+
+/*
+ * Claims the state "st" for its single use, for as long as any callback
+ * location of this configuration could accept it.  "next" receives an
+ * ngx_http_intercom_oauth_claim_e.
+ */
+ngx_int_t ngx_http_intercom_oauth_storage_state_claim(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_state_t *st,
+    ngx_http_intercom_oauth_storage_next_pt next);
+
+/*
+ * Keeps "rec" under "key" of the location's client id: in the zone, then
+ * in the store, whose copy every host reads.  "next" receives NGX_OK,
+ * NGX_BUSY (the zone has no room) or NGX_ERROR (the store did not take
+ * it: nothing is kept, not even in the zone).
+ */
+ngx_int_t ngx_http_intercom_oauth_storage_token_put(ngx_http_request_t *r,
+    ngx_str_t *key, ngx_http_intercom_oauth_record_t *rec,
+    ngx_http_intercom_oauth_storage_next_pt next);
+
+/*
+ * The record of "key" of the location's client id, copied into "pool"
+ * (pool NULL: only whether there is one).  The zone answers: a record
+ * only in the store was loaded in the rewrite phase.  Returns NGX_OK,
+ * NGX_DECLINED (none) or NGX_ERROR.
+ */
+ngx_int_t ngx_http_intercom_oauth_storage_token_get(ngx_http_request_t *r,
+    ngx_str_t *key, ngx_pool_t *pool, ngx_http_intercom_oauth_record_t *rec);
+
+/*
+ * Forgets the token of "key": in the store (without waiting) and in the
+ * zone.  Returns NGX_OK when the zone had it, NGX_DECLINED otherwise.
+ */
+ngx_int_t ngx_http_intercom_oauth_storage_token_delete(ngx_http_request_t *r,
+    ngx_str_t *key);
+
+/*
+ * Forgets every token of the workspace: in the zone and (without
+ * waiting) in the store.  Returns how many the zone held.
+ */
+ngx_uint_t ngx_http_intercom_oauth_storage_workspace_delete(
+    ngx_http_request_t *r, ngx_str_t *workspace_id);
+
+/*
+ * The rewrite-phase handler that loads a token from the store: when one
+ * is configured, the location has a client id and no handler of the
+ * module other than one that needs the token, and the zone's copy of the
+ * request's key is missing or older than intercom_oauth_store_cache_ttl,
+ * it reads the store before any variable is evaluated.  Returns
+ * NGX_DECLINED to go on now, or NGX_DONE while the request waits.
+ */
+ngx_int_t ngx_http_intercom_oauth_storage_token_load(ngx_http_request_t *r);
+
+
+#endif /* _NGX_HTTP_INTERCOM_OAUTH_STORAGE_H_INCLUDED_ */
