@@ -21,7 +21,8 @@ DEB_CHANGES  := $(DEB_DIR)/$(DEB_PKG)_$(DEB_VERSION)_$(DEB_ARCH).changes
 DEB_TOOLS    := build-essential dpkg-dev debhelper nginx-dev nginx-core \
                 libcurl4-openssl-dev libyajl-dev libhiredis-dev lintian
 # what goes into the package's source tree
-DEB_SOURCES  := config ngx_http_intercom_oauth_module.c src debian README.md conf
+DEB_SOURCES  := config ngx_http_intercom_oauth_module.c src debian README.md \
+                LICENSE CHANGES docs conf
 
 .PHONY: deb deb-deps deb-test
 

@@ -2,7 +2,7 @@
 """A local stand-in for Intercom's OAuth endpoints, for tests and the demo.
 
 Python 3 standard library only. Serves HTTPS (certificates from mkcerts.sh)
-or, with --plain, HTTP. Mirrors what intercom-oauth-facts.md describes:
+or, with --plain, HTTP. Mirrors what docs/intercom.md describes:
 
   GET  /oauth                 consent page (Approve / Deny)
   GET  /oauth/approve         302 to redirect_uri?code=CODE&state=STATE
