@@ -3,8 +3,9 @@
 #   make            build the dynamic module against Debian's nginx-dev tree
 #                   (or NGINX_SRC=/path/to/nginx-source)
 #   make test       install what the tests need, build, run the Test::Nginx
-#                   suite against the local Intercom stand-in, once with
-#                   each exchange engine (libcurl, subrequest)
+#                   block files (t/*.t) and the multi-process tests
+#                   (t/system/*.t) against the local Intercom stand-in,
+#                   once with each exchange engine (libcurl, subrequest)
 #   make run        serve the connect flow locally (stand-in or, with
 #                   INTERCOM_CLIENT_ID and INTERCOM_CLIENT_SECRET_FILE, Intercom)
 #   make deps       install the Debian packages the build and tests need

@@ -59,7 +59,7 @@ $ENV{TEST_NGINX_ROOT}              = $ROOT;
 # a new token under a new session id (it rotates the session at the
 # callback against session fixation), which a block could not follow.
 # The rotation itself is tested where a client follows Set-Cookie
-# (t/006-hostile.t TEST 70, t/020-flow.t, t/011-reload.t).
+# (t/006-hostile.t TEST 70, t/system/020-flow.t, t/system/011-reload.t).
 our $HTTP_CONFIG = <<'_EOC_';
     intercom_oauth_key            $cookie_intercom_oauth_sid;
     intercom_oauth_zone           intercom:1m;

@@ -5,7 +5,7 @@
 # through it; the stand-in sees only the module's headers.
 #
 # Replaced: ports, certificates, the secret file, logs and pid (as in
-# t/030-conf.t); api.intercom.io becomes an upstream{} of that name
+# t/system/030-conf.t); api.intercom.io becomes an upstream{} of that name
 # pointing at the stand-in (nginx looks for one before it asks the
 # resolver, so no DNS is needed), trusted through the test CA under the
 # name "localhost" (proxy_ssl_name), and the client id is the stand-in's.
