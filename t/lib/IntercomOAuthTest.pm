@@ -68,7 +68,8 @@ $ENV{TEST_NGINX_ROOT}              = $ROOT;
 # a new token under a new session id (it rotates the session at the
 # callback against session fixation), which a block could not follow.
 # The rotation itself is tested where a client follows Set-Cookie
-# (t/006-hostile.t TEST 70, t/system/020-flow.t, t/system/011-reload.t).
+# (t/006-hostile-session.t TEST 11, t/system/020-flow.t,
+# t/system/011-reload.t).
 our $HTTP_CONFIG = <<'_EOC_';
     intercom_oauth_key            $cookie_intercom_oauth_sid;
     intercom_oauth_zone           intercom:1m;
@@ -168,8 +169,8 @@ sub callback_http_config {
 # proxy_ssl_trusted_certificate (no ca_file: the system store), and calls
 # to the suite's stand-in go through an upstream{} with keepalive, as
 # libcurl keeps its connections.  Plain-http URLs stay with libcurl: the
-# warning the module gives for them (t/006-hostile.t TEST 59) is about its
-# own URL, which a location URI is not.
+# warning the module gives for them (t/006-hostile-peers.t TEST 9) is
+# about its own URL, which a location URI is not.
 our $ENGINE = $ENV{TEST_INTERCOM_ENGINE} || 'libcurl';
 
 die "TEST_INTERCOM_ENGINE must be libcurl or subrequest, not \"$ENGINE\"\n"
