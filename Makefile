@@ -19,7 +19,8 @@ MODULE       := $(NGX_BUILD)/objs/ngx_http_intercom_oauth_module.so
 CC_OPT       ?= -g -O2 -fstack-protector-strong -Wformat -Werror=format-security -fPIC -Wdate-time -D_FORTIFY_SOURCE=2
 SOURCES      := config ngx_http_intercom_oauth_module.c $(wildcard src/*.c src/*.h)
 
-# what "make deps" installs; see README "Requirements"
+# what "make deps" installs; see README "Requirements".  The tests also
+# need ps (procps) to count nginx's workers, which a minimal Debian lacks.
 DEB_BUILD    := build-essential nginx-core nginx-dev libssl-dev \
                 libcurl4-openssl-dev libyajl-dev libhiredis-dev \
                 libpcre2-dev zlib1g-dev ca-certificates
@@ -28,7 +29,7 @@ DEB_TEST     := openssl python3 curl perl libtest-base-perl \
                 liblist-moreutils-perl libipc-run-perl libwww-perl \
                 liburi-perl libhttp-message-perl libio-socket-ssl-perl \
                 liblwp-protocol-https-perl libhttp-cookies-perl \
-                redis-server
+                redis-server procps
 
 .PHONY: all module deps deps-build deps-test test run stop clean
 

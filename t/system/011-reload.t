@@ -66,6 +66,7 @@ like($status_before, qr/"callbacks":\{"total":1,"ok":1,/,
      'the status counts one good callback before the reload');
 
 my $workers = workers();
+like($workers, qr/^\d+$/, 'one worker before the reload');
 kill 'HUP', $master;
 
 for (1 .. 100) {

@@ -5,10 +5,12 @@
 # through it; the stand-in sees only the module's headers.
 #
 # Replaced: ports, certificates, the secret file, logs and pid (as in
-# t/system/030-conf.t); api.intercom.io becomes an upstream{} of that name
-# pointing at the stand-in (nginx looks for one before it asks the
-# resolver, so no DNS is needed), trusted through the test CA under the
-# name "localhost" (proxy_ssl_name), and the client id is the stand-in's.
+# t/system/030-conf.t), the workers' user (the suite's, see
+# t/lib/IntercomOAuthTest/System.pm); api.intercom.io becomes an
+# upstream{} of that name pointing at the stand-in (nginx looks for one
+# before it asks the resolver, so no DNS is needed), trusted through the
+# test CA under the name "localhost" (proxy_ssl_name), and the client id
+# is the stand-in's.
 #
 # Port: TEST_NGINX_SERVER_PORT + 80.
 
@@ -33,7 +35,8 @@ my $conf = slurp("$root/conf/subrequest.conf");
 my $n = 0;
 
 $n += $conf =~ s{^load_module\s+\S+;}{load_module $MODULE;}m;
-$n += $conf =~ s{^user\s+\S+;\n}{}m;
+# the workers' user: the suite's (IntercomOAuthTest::System)
+$n += $conf =~ s{^user\s+\S+;\n}{worker_user_line()}me;
 $n += $conf =~ s{^pid\s+\S+;}{pid $dir/logs/nginx.pid;}m;
 $n += $conf =~ s{^(\s*access_log)\s+/\S+;}{$1 $dir/logs/access.log;}m;
 $n += $conf =~ s{^(\s*error_log)\s+/\S+\s+\w+;}{$1 $dir/logs/error.log info;}m;

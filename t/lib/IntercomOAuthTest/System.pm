@@ -11,6 +11,7 @@ package IntercomOAuthTest::System;
 #   http_request(PORT, "GET /x", headers...) -> (status, head, body)
 #   http_send(...) -> socket, http_read(socket) -> (status, head, body)
 #   error_log_of(PREFIX), slurp(FILE), secret_file(PATH, TEXT), new_sid()
+#   worker_user_line()
 #
 # The values of $NGINX and $MODULE come from what t/run-tests exports
 # (TEST_NGINX_BINARY, TEST_NGINX_LOAD_MODULES).
@@ -25,7 +26,7 @@ use Time::HiRes ();
 
 our @EXPORT = qw(start_nginx stop_nginx nginx_pid worker_pids wait_workers
                  http_request http_send http_read error_log_of slurp
-                 secret_file new_sid $NGINX $MODULE);
+                 secret_file new_sid worker_user_line $NGINX $MODULE);
 
 sub import {
     IntercomOAuthTest::export_names(__PACKAGE__, \@EXPORT, scalar caller);
@@ -36,6 +37,21 @@ my $ROOT = $IntercomOAuthTest::ROOT;
 our $NGINX  = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
 our $MODULE = $ENV{TEST_NGINX_LOAD_MODULES}
               || "$ROOT/build/nginx/objs/ngx_http_intercom_oauth_module.so";
+
+# The user the workers run as, as openresty's Test::Nginx chooses it:
+# TEST_NGINX_WORKER_USER if set, else, when the suite runs as root, root.
+# Without it a master started by root runs its workers as "nobody", and
+# the workers read files inside the checkout at request time (the test CA
+# that libcurl loads for each exchange, temporary files in the prefix):
+# a checkout in /root or in a "mktemp -d" directory (mode 0700) is closed
+# to "nobody", and every exchange would fail with 502.  Not running as
+# root, nginx cannot change users and the line would only draw a warning.
+sub worker_user_line {
+    my $user = $ENV{TEST_NGINX_WORKER_USER};
+
+    return "user $user;\n" if defined $user && length $user;
+    return $> == 0 ? "user root;\n" : '';
+}
 
 # start_nginx(name, port, server_body, %o) writes
 # t/servroot-NAME-PORT/conf/nginx.conf and starts nginx there; returns the
@@ -65,6 +81,7 @@ sub start_nginx {
     my $connections = $o{worker_connections} || 256;
     my $level = $o{log_level} || 'debug';
     my $main = $o{main} // '';
+    my $user = worker_user_line();
     my $http_config = defined $o{http_config} ? $o{http_config}
                                               : $IntercomOAuthTest::HTTP_CONFIG;
     my $ca = IntercomOAuthTest::engine_ca(join "\n", grep { defined } $http,
@@ -75,7 +92,7 @@ sub start_nginx {
 
     my $conf = <<"_EOC_";
 load_module $MODULE;
-worker_processes $workers;
+${user}worker_processes $workers;
 master_process $master;
 daemon on;
 error_log logs/error.log $level;
