@@ -6,6 +6,9 @@
 #                   block files (t/*.t) and the multi-process tests
 #                   (t/system/*.t) against the local Intercom stand-in,
 #                   once with each exchange engine (libcurl, subrequest)
+#   make test-nginx-upstream TEST_NGINX_LIB=/path/to/test-nginx/lib
+#                   the block files under openresty's Test::Nginx itself
+#                   instead of the compatible runner in t/lib/compat
 #   make run        serve the connect flow locally (stand-in or, with
 #                   INTERCOM_CLIENT_ID and INTERCOM_CLIENT_SECRET_FILE, Intercom)
 #   make deps       install the Debian packages the build and tests need
@@ -31,7 +34,8 @@ DEB_TEST     := openssl python3 curl perl libtest-base-perl \
                 liblwp-protocol-https-perl libhttp-cookies-perl \
                 redis-server procps
 
-.PHONY: all module deps deps-build deps-test test run stop clean
+.PHONY: all module deps deps-build deps-test test test-nginx-upstream \
+        run stop clean
 
 all: module
 
@@ -66,11 +70,27 @@ $(MODULE): $(NGX_BUILD)/objs/Makefile $(SOURCES)
 # TEST_ENGINES=subrequest make test runs one
 TEST_ENGINES ?= libcurl subrequest
 
-test: deps module
+# $(1): the test files (none: t/run-tests' default, all of them);
+# $(2): environment for t/run-tests
+define run_tests
 	@set -e; for engine in $(TEST_ENGINES); do \
 	    echo "=== exchange engine: $$engine"; \
-	    TEST_INTERCOM_ENGINE=$$engine t/run-tests $(MODULE); \
+	    $(2) TEST_INTERCOM_ENGINE=$$engine t/run-tests $(MODULE) $(1); \
 	done
+endef
+
+test: deps module
+	$(call run_tests)
+
+# openresty's Test::Nginx instead of the compatible runner, for the block
+# files: TEST_NGINX_LIB is the lib/ directory of a checkout of
+# https://github.com/openresty/test-nginx (not part of this repository;
+# the Perl modules it needs are in DEB_TEST)
+test-nginx-upstream: deps module
+	@test -f "$(TEST_NGINX_LIB)/Test/Nginx/Socket.pm" || { \
+	    echo "usage: make test-nginx-upstream TEST_NGINX_LIB=/path/to/test-nginx/lib"; \
+	    exit 1; }
+	$(call run_tests,t/*.t,TEST_NGINX_LIB=$(abspath $(TEST_NGINX_LIB)))
 
 run: deps module
 	@util/run-demo $(MODULE)
