@@ -6,6 +6,9 @@
 #                   block files (t/*.t) and the multi-process tests
 #                   (t/system/*.t) against the local Intercom stand-in,
 #                   once with each exchange engine (libcurl, subrequest)
+#   make test-system    t/system/*.t only
+#   make test-clone     t/system/*.t in a fresh clone of HEAD in a mode-0700
+#                       directory, as a newcomer's checkout in /root is
 #   make test-nginx-upstream TEST_NGINX_LIB=/path/to/test-nginx/lib
 #                   the block files under openresty's Test::Nginx itself
 #                   instead of the compatible runner in t/lib/compat
@@ -34,8 +37,8 @@ DEB_TEST     := openssl python3 curl perl libtest-base-perl \
                 liblwp-protocol-https-perl libhttp-cookies-perl \
                 redis-server procps
 
-.PHONY: all module deps deps-build deps-test test test-nginx-upstream \
-        run stop clean
+.PHONY: all module deps deps-build deps-test test test-system test-clone \
+        test-nginx-upstream run stop clean
 
 all: module
 
@@ -81,6 +84,28 @@ endef
 
 test: deps module
 	$(call run_tests)
+
+test-system: deps module
+	$(call run_tests,t/system/*.t)
+
+# The committed HEAD cloned into a fresh "mktemp -d" directory (mode 0700,
+# as /root is) and its system tests run there, as whoever runs this (CI:
+# root), with one engine: what a newcomer who clones the repository sees.
+# nginx started by root runs its workers as "nobody", and what they read
+# inside the checkout (the test CA libcurl loads for each exchange, the
+# request bodies nginx buffers under the prefix) is out of their reach in
+# such a directory unless the tests say otherwise.
+CLONE_ENGINES ?= libcurl
+
+test-clone: deps
+	@util/apt-ensure git
+	@set -e; dir=$$(mktemp -d); chmod 700 "$$dir"; \
+	trap 'rm -rf "$$dir"' EXIT; \
+	git -c advice.detachedHead=false clone -q --no-hardlinks "$(CURDIR)" "$$dir/project"; \
+	echo "test-clone: $$(git -C "$$dir/project" log -1 --format='%h %s' | cut -c1-60)"; \
+	echo "test-clone: in $$dir/project, $$dir mode $$(stat -c %a "$$dir"), as $$(id -un)"; \
+	$(MAKE) -C "$$dir/project" --no-print-directory test-system \
+	    TEST_ENGINES="$(CLONE_ENGINES)" NGINX_SRC="$(NGINX_SRC)"
 
 # openresty's Test::Nginx instead of the compatible runner, for the block
 # files: TEST_NGINX_LIB is the lib/ directory of a checkout of
