@@ -16,7 +16,7 @@
 # zone is carved out of large blocks, so an overflow that stays inside a
 # pool block is invisible to ASan (and to valgrind).  The fuzz harnesses
 # (mk/fuzz.mk) cover that gap for the parsers: there every pool allocation
-# is its own malloc.  See docs/README-reliability.md.
+# is its own malloc.
 
 VALGRIND_TIMEOUT ?= 60
 ASAN_BUILD       := $(BUILD)/asan
