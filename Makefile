@@ -3,8 +3,15 @@
 #   make            build the dynamic module against Debian's nginx-dev tree
 #                   (or NGINX_SRC=/path/to/nginx-source)
 #   make test       install what the tests need, build, run the Test::Nginx
-#                   suite against the local Intercom stand-in, once with
-#                   each exchange engine (libcurl, subrequest)
+#                   block files (t/*.t) and the multi-process tests
+#                   (t/system/*.t) against the local Intercom stand-in,
+#                   once with each exchange engine (libcurl, subrequest)
+#   make test-system    t/system/*.t only
+#   make test-clone     t/system/*.t in a fresh clone of HEAD in a mode-0700
+#                       directory, as a newcomer's checkout in /root is
+#   make test-nginx-upstream TEST_NGINX_LIB=/path/to/test-nginx/lib
+#                   the block files under openresty's Test::Nginx itself
+#                   instead of the compatible runner in t/lib/compat
 #   make run        serve the connect flow locally (stand-in or, with
 #                   INTERCOM_CLIENT_ID and INTERCOM_CLIENT_SECRET_FILE, Intercom)
 #   make deps       install the Debian packages the build and tests need
@@ -18,7 +25,8 @@ MODULE       := $(NGX_BUILD)/objs/ngx_http_intercom_oauth_module.so
 CC_OPT       ?= -g -O2 -fstack-protector-strong -Wformat -Werror=format-security -fPIC -Wdate-time -D_FORTIFY_SOURCE=2
 SOURCES      := config ngx_http_intercom_oauth_module.c $(wildcard src/*.c src/*.h)
 
-# what "make deps" installs; see README "Requirements"
+# what "make deps" installs; see README "Requirements".  The tests also
+# need ps (procps) to count nginx's workers, which a minimal Debian lacks.
 DEB_BUILD    := build-essential nginx-core nginx-dev libssl-dev \
                 libcurl4-openssl-dev libyajl-dev libhiredis-dev \
                 libpcre2-dev zlib1g-dev ca-certificates
@@ -27,9 +35,10 @@ DEB_TEST     := openssl python3 curl perl libtest-base-perl \
                 liblist-moreutils-perl libipc-run-perl libwww-perl \
                 liburi-perl libhttp-message-perl libio-socket-ssl-perl \
                 liblwp-protocol-https-perl libhttp-cookies-perl \
-                redis-server
+                redis-server procps
 
-.PHONY: all module deps deps-build deps-test test run stop clean
+.PHONY: all module deps deps-build deps-test test test-system test-clone \
+        test-nginx-upstream run stop clean
 
 all: module
 
@@ -64,11 +73,49 @@ $(MODULE): $(NGX_BUILD)/objs/Makefile $(SOURCES)
 # TEST_ENGINES=subrequest make test runs one
 TEST_ENGINES ?= libcurl subrequest
 
-test: deps module
+# $(1): the test files (none: t/run-tests' default, all of them);
+# $(2): environment for t/run-tests
+define run_tests
 	@set -e; for engine in $(TEST_ENGINES); do \
 	    echo "=== exchange engine: $$engine"; \
-	    TEST_INTERCOM_ENGINE=$$engine t/run-tests $(MODULE); \
+	    $(2) TEST_INTERCOM_ENGINE=$$engine t/run-tests $(MODULE) $(1); \
 	done
+endef
+
+test: deps module
+	$(call run_tests)
+
+test-system: deps module
+	$(call run_tests,t/system/*.t)
+
+# The committed HEAD cloned into a fresh "mktemp -d" directory (mode 0700,
+# as /root is) and its system tests run there, as whoever runs this (CI:
+# root), with one engine: what a newcomer who clones the repository sees.
+# nginx started by root runs its workers as "nobody", and what they read
+# inside the checkout (the test CA libcurl loads for each exchange, the
+# request bodies nginx buffers under the prefix) is out of their reach in
+# such a directory unless the tests say otherwise.
+CLONE_ENGINES ?= libcurl
+
+test-clone: deps
+	@util/apt-ensure git
+	@set -e; dir=$$(mktemp -d); chmod 700 "$$dir"; \
+	trap 'rm -rf "$$dir"' EXIT; \
+	git -c advice.detachedHead=false clone -q --no-hardlinks "$(CURDIR)" "$$dir/project"; \
+	echo "test-clone: $$(git -C "$$dir/project" log -1 --format='%h %s' | cut -c1-60)"; \
+	echo "test-clone: in $$dir/project, $$dir mode $$(stat -c %a "$$dir"), as $$(id -un)"; \
+	$(MAKE) -C "$$dir/project" --no-print-directory test-system \
+	    TEST_ENGINES="$(CLONE_ENGINES)" NGINX_SRC="$(NGINX_SRC)"
+
+# openresty's Test::Nginx instead of the compatible runner, for the block
+# files: TEST_NGINX_LIB is the lib/ directory of a checkout of
+# https://github.com/openresty/test-nginx (not part of this repository;
+# the Perl modules it needs are in DEB_TEST)
+test-nginx-upstream: deps module
+	@test -f "$(TEST_NGINX_LIB)/Test/Nginx/Socket.pm" || { \
+	    echo "usage: make test-nginx-upstream TEST_NGINX_LIB=/path/to/test-nginx/lib"; \
+	    exit 1; }
+	$(call run_tests,t/*.t,TEST_NGINX_LIB=$(abspath $(TEST_NGINX_LIB)))
 
 run: deps module
 	@util/run-demo $(MODULE)

@@ -6,7 +6,7 @@
 #                        suppressions: t/lib/compat/valgrind-nginx-core.supp
 #                        and valgrind.suppress (nginx's and OpenSSL's own)
 #   make test-asan       the module rebuilt with AddressSanitizer into
-#                        build/asan/, every test file (plain-Perl ones too)
+#                        build/asan/, every test file (t/system/ too)
 #                        against Debian's nginx with libasan preloaded
 #
 # Debian's nginx is not instrumented.  Under ASan the module's own code
@@ -35,15 +35,16 @@ ASAN_LEAKS       ?= 0
 ASAN_TIMEOUT     ?= 20
 ASAN_OPTIONS_RUN := log_path=$(ASAN_BUILD)/logs/asan:halt_on_error=1:abort_on_error=0:detect_leaks=$(ASAN_LEAKS):suppressions=$(ASAN_BUILD)/asan.supp:detect_odr_violation=0:allow_user_segv_handler=1$(if $(filter 1,$(ASAN_LEAKS)),:fast_unwind_on_malloc=0:malloc_context_size=40)
 LSAN_OPTIONS_RUN := suppressions=$(ASAN_BUILD)/lsan.supp:print_suppressions=0
-# the Test::Nginx-format files: valgrind wraps only the nginx they start
-TEST_NGINX_FILES  = $(shell grep -l '^use Test::Nginx::Socket' t/*.t)
+# the Test::Nginx block files (t/*.t; t/system/ holds the plain-Perl ones):
+# valgrind wraps only the nginx they start
+TEST_NGINX_FILES  = $(wildcard t/*.t)
 
 .PHONY: test-valgrind test-asan asan-module deps-sanitize deps-asan asan-force
 
 deps-sanitize:
 	@util/apt-ensure valgrind
 
-# gdb lets t/012-faults.t kill a worker while it holds the zone's lock
+# gdb lets t/system/012-faults.t kill a worker while it holds the zone's lock
 deps-asan:
 	@util/apt-ensure gdb
 

@@ -9,11 +9,7 @@ $ENV{TEST_INTERCOM_SHORT_SECRET} = 'fifteen-bytes!!';
 
 no_shuffle();
 
-add_block_preprocessor(sub {
-    my $block = shift;
-    $block->set_value('http_config', $HTTP_CONFIG)
-        unless defined $block->http_config;
-});
+block_defaults(http_config => $HTTP_CONFIG);
 
 run_tests();
 

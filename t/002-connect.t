@@ -6,11 +6,7 @@ use Test::Nginx::Socket 'no_plan';
 
 no_shuffle();
 
-add_block_preprocessor(sub {
-    my $block = shift;
-    $block->set_value('http_config', $HTTP_CONFIG)
-        unless defined $block->http_config;
-});
+block_defaults(http_config => $HTTP_CONFIG);
 
 run_tests();
 

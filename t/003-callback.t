@@ -10,24 +10,12 @@ use Test::Nginx::Socket 'no_plan';
 
 no_shuffle();
 
-our $Locations = <<'_EOC_';
+our $Locations = <<'_EOC_' . $SEEN_LOCATION;
 location = /callback { intercom_oauth_callback; intercom_oauth_success_uri /home; }
 location = /token { return 200 "[$intercom_oauth_connected][$intercom_access_token]\n"; }
-location = /seen {
-    proxy_pass https://127.0.0.1:$TEST_NGINX_STANDIN_PORT/_standin/requests;
-    proxy_ssl_trusted_certificate $TEST_NGINX_CA_FILE;
-    proxy_ssl_verify on;
-    proxy_ssl_name localhost;
-}
 _EOC_
 
-add_block_preprocessor(sub {
-    my $block = shift;
-    $block->set_value('http_config', $HTTP_CONFIG)
-        unless defined $block->http_config;
-    $block->set_value('config', $Locations)
-        unless defined $block->config;
-});
+block_defaults(http_config => $HTTP_CONFIG, config => $Locations);
 
 our $Nonce = nonce();
 

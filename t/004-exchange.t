@@ -19,29 +19,8 @@ location = /token { return 200 "[$intercom_oauth_connected][$intercom_access_tok
 _EOC_
 
 # every block points the token URL at one of the stand-in's behaviours
-add_block_preprocessor(sub {
-    my $block = shift;
-    my $behave = $block->behave;
-    my $c = $HTTP_CONFIG;
-
-    if (defined $behave) {
-        chomp $behave;
-        $c =~ s{/behave/ok/}{/behave/$behave/};
-    }
-
-    if (defined $block->timeout_directive) {
-        (my $t = $block->timeout_directive) =~ s/\s+$//;
-        $c =~ s{intercom_oauth_timeout\s+\S+;}{$t};
-    }
-
-    $block->set_value('http_config', $c) unless defined $block->http_config;
-    $block->set_value('config', $Locations) unless defined $block->config;
-    $block->set_value('more_headers', session_cookie())
-        unless defined $block->more_headers;
-    $block->set_value('request',
-                      callback_request(code => 'abc', state => make_state()))
-        unless defined $block->request;
-});
+# ("--- behave: NAME", t/lib/IntercomOAuthTest.pm)
+callback_blocks($Locations);
 
 run_tests();
 

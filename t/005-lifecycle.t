@@ -12,7 +12,7 @@ no_shuffle();
 # the lines logged since the previous check: blocks with several requests
 # assert log lines only where every request logs them.
 
-our $Locations = <<'_EOC_';
+our $Locations = <<'_EOC_' . $SEEN_LOCATION;
 location = /callback { intercom_oauth_callback; }
 location = /token { return 200 "[$intercom_oauth_connected][$intercom_access_token]\n"; }
 location = /who {
@@ -24,21 +24,9 @@ location = /status { intercom_oauth_status; }
 # the access phase comes after rewrite: "return" would skip the guard
 location = /private { intercom_oauth_require; }
 location = /private2 { intercom_oauth_require /connect; }
-location = /seen {
-    proxy_pass https://127.0.0.1:$TEST_NGINX_STANDIN_PORT/_standin/requests;
-    proxy_ssl_trusted_certificate $TEST_NGINX_CA_FILE;
-    proxy_ssl_verify on;
-    proxy_ssl_name localhost;
-}
 _EOC_
 
-add_block_preprocessor(sub {
-    my $block = shift;
-    $block->set_value('http_config', $HTTP_CONFIG)
-        unless defined $block->http_config;
-    $block->set_value('config', $Locations)
-        unless defined $block->config;
-});
+block_defaults(http_config => $HTTP_CONFIG, config => $Locations);
 
 our $Uninstall = '{"app_id":"abc12def"}';
 our $UninstallSig = 'sha1=' . hmac_sha1_hex($Uninstall, 'test-secret');

@@ -21,11 +21,7 @@ _EOC_
 
 no_shuffle();
 
-add_block_preprocessor(sub {
-    my $block = shift;
-    $block->set_value('http_config', $HTTP_CONFIG . $STORE)
-        unless defined $block->http_config;
-});
+block_defaults(http_config => $HTTP_CONFIG . $STORE);
 
 run_tests();
 

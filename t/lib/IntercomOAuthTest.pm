@@ -1,10 +1,14 @@
 package IntercomOAuthTest;
 
-# Helpers for the module's Test::Nginx suites: fixed test secrets, states
-# minted exactly as the module mints them (so that a block can send a valid,
-# expired, forged or foreign state without a connect round trip), and the
-# local Intercom stand-in, started here when the caller has not started one
-# (t/run-tests starts one for the whole suite).
+# Helpers for the module's tests: fixed test secrets, states minted
+# exactly as the module mints them (so that a block can send a valid,
+# expired, forged or foreign state without a connect round trip), the
+# configuration every block starts from and the defaults block files give
+# their blocks, the exchange engine under test, and the local Intercom
+# stand-in, started here when the caller has not started one (t/run-tests
+# starts one for the whole suite), and more of it for a test of its own.
+# t/lib/IntercomOAuthTest/System.pm adds what the plain-Perl tests of
+# t/system/ share.
 #
 # Works the same under openresty's Test::Nginx and under t/lib/compat.
 
@@ -14,7 +18,6 @@ use warnings;
 use Cwd qw(abs_path);
 use Digest::SHA qw(hmac_sha256);
 use File::Basename qw(dirname);
-use IO::Socket::INET;
 use MIME::Base64 qw(encode_base64url);
 use POSIX ();
 
@@ -22,20 +25,26 @@ use POSIX ();
 # evaluates "--- x eval" sections in that package, under openresty's
 # Test::Nginx as under t/lib/compat, so unqualified names work in both.
 our @EXPORT = qw(make_state callback_request session_cookie nonce
-                 start_nginx stop_nginx http_request
-                 $SID $OTHER_SID $CLIENT_ID $HTTP_CONFIG $ENGINE);
+                 block_defaults callback_blocks callback_http_config
+                 standin stop_standin
+                 $SID $OTHER_SID $CLIENT_ID $HTTP_CONFIG $SEEN_LOCATION
+                 $ENGINE);
 
-sub import {
-    my $caller = caller;
+sub import { export_names(__PACKAGE__, \@EXPORT, scalar caller) }
+
+# export_names(FROM, [names], INTO): FROM's subs and $variables named in
+# INTO and in Test::Base::Filter
+sub export_names {
+    my ($from, $names, $into) = @_;
 
     no strict 'refs';
 
-    for my $pkg ($caller, 'Test::Base::Filter') {
-        for my $name (@EXPORT) {
+    for my $pkg ($into, 'Test::Base::Filter') {
+        for my $name (@$names) {
             if ($name =~ /^\$(.*)/) {
-                *{"${pkg}::$1"} = \${"IntercomOAuthTest::$1"};
+                *{"${pkg}::$1"} = \${"${from}::$1"};
             } else {
-                *{"${pkg}::$name"} = \&{"IntercomOAuthTest::$name"};
+                *{"${pkg}::$name"} = \&{"${from}::$name"};
             }
         }
     }
@@ -59,7 +68,8 @@ $ENV{TEST_NGINX_ROOT}              = $ROOT;
 # a new token under a new session id (it rotates the session at the
 # callback against session fixation), which a block could not follow.
 # The rotation itself is tested where a client follows Set-Cookie
-# (t/006-hostile.t TEST 70, t/020-flow.t, t/011-reload.t).
+# (t/006-hostile-session.t TEST 11, t/system/020-flow.t,
+# t/system/011-reload.t).
 our $HTTP_CONFIG = <<'_EOC_';
     intercom_oauth_key            $cookie_intercom_oauth_sid;
     intercom_oauth_zone           intercom:1m;
@@ -74,6 +84,79 @@ our $HTTP_CONFIG = <<'_EOC_';
     intercom_oauth_timeout        3s;
 _EOC_
 
+# The stand-in's record of the requests it was sent, for blocks that check
+# what reached Intercom ("GET /seen").
+our $SEEN_LOCATION = <<'_EOC_';
+location = /seen {
+    proxy_pass https://127.0.0.1:$TEST_NGINX_STANDIN_PORT/_standin/requests;
+    proxy_ssl_trusted_certificate $TEST_NGINX_CA_FILE;
+    proxy_ssl_verify on;
+    proxy_ssl_name localhost;
+}
+_EOC_
+
+# block_defaults(section => value, ...): a block preprocessor that gives
+# every block these sections, in this order, unless it has its own; a code
+# reference is called with the block, for a value made for each block (a
+# fresh state).  Call it after "use Test::Nginx::Socket".
+sub block_defaults {
+    my @defaults = @_;
+
+    require Test::Nginx::Util;
+
+    &Test::Nginx::Util::add_block_preprocessor(sub {
+        my $block = shift;
+
+        for (my $i = 0; $i < @defaults; $i += 2) {
+            my ($name, $value) = @defaults[$i, $i + 1];
+
+            next if defined $block->$name;
+            $block->set_value($name, ref $value eq 'CODE' ? $value->($block)
+                                                          : $value);
+        }
+    });
+}
+
+# callback_blocks(locations): the defaults of a file whose blocks are
+# callbacks: callback_http_config, these locations, the session cookie,
+# and "GET /callback?code=abc&state=" with a fresh state
+sub callback_blocks {
+    my $locations = shift;
+
+    block_defaults(
+        http_config  => \&callback_http_config,
+        config       => $locations,
+        more_headers => session_cookie(),
+        request      => sub { callback_request(code => 'abc',
+                                               state => make_state()) });
+}
+
+# $HTTP_CONFIG as a callback block's sections change it:
+#   --- behave: NAME        the stand-in behaviour of the token endpoint
+#   --- token_url: URL      another token endpoint altogether
+#   --- timeout_directive   replaces intercom_oauth_timeout
+sub callback_http_config {
+    my $block = shift;
+    my $c = $HTTP_CONFIG;
+
+    if (defined $block->behave) {
+        (my $behave = $block->behave) =~ s/\s+$//;
+        $c =~ s{/behave/ok/}{/behave/$behave/};
+    }
+
+    if (defined $block->token_url) {
+        (my $url = $block->token_url) =~ s/\s+$//;
+        $c =~ s{intercom_oauth_token_url\s+\S+;}{intercom_oauth_token_url $url;};
+    }
+
+    if (defined $block->timeout_directive) {
+        (my $t = $block->timeout_directive) =~ s/\s+$//;
+        $c =~ s{intercom_oauth_timeout\s+\S+;}{$t};
+    }
+
+    return $c;
+}
+
 # The exchange engine the suite runs against: "libcurl" (the default) or
 # "subrequest" (TEST_INTERCOM_ENGINE=subrequest).  With "subrequest" every
 # https token, API and revoke URL that points at 127.0.0.1 or localhost
@@ -86,8 +169,8 @@ _EOC_
 # proxy_ssl_trusted_certificate (no ca_file: the system store), and calls
 # to the suite's stand-in go through an upstream{} with keepalive, as
 # libcurl keeps its connections.  Plain-http URLs stay with libcurl: the
-# warning the module gives for them (t/006-hostile.t TEST 59) is about its
-# own URL, which a location URI is not.
+# warning the module gives for them (t/006-hostile-peers.t TEST 9) is
+# about its own URL, which a location URI is not.
 our $ENGINE = $ENV{TEST_INTERCOM_ENGINE} || 'libcurl';
 
 die "TEST_INTERCOM_ENGINE must be libcurl or subrequest, not \"$ENGINE\"\n"
@@ -196,55 +279,92 @@ if ($ENGINE eq 'subrequest') {
     &Test::Nginx::Util::add_block_preprocessor(\&engine_block);
 }
 
-my $standin_pid;
+# standin(%o): an Intercom stand-in (t/standin/intercom_standin.py) of the
+# test's own; returns (pid, port) once it listens.  Options: port (0, the
+# default, lets the system pick one), cert (a certificate of
+# TEST_NGINX_CERT_DIR made by mkcerts.sh: "server" by default, "other",
+# "wronghost", "expired"), client_secret (TEST_INTERCOM_CLIENT_SECRET),
+# redirect_uri, log (a file that gets what it prints on stderr).
+# stop_standin(pid, signal) stops one (TERM by default); the ones still
+# running when the test ends are stopped then.
+my %Standins;   # pid => [its stdout, the pid of the process that started it]
 
+sub standin {
+    my %o = @_;
+    my $dir = $ENV{TEST_NGINX_CERT_DIR} || "$ROOT/build/certs";
+    my $cert = $o{cert} || 'server';
+
+    pipe(my $out, my $in) or die "pipe: $!";
+
+    my $pid = fork();
+    die "fork: $!" unless defined $pid;
+
+    if ($pid == 0) {
+        close $out;
+        open STDOUT, '>&', $in or POSIX::_exit(127);
+        if ($o{log}) {
+            open STDERR, '>>', $o{log} or POSIX::_exit(127);
+        }
+        no warnings 'exec';
+        exec 'python3', "$ROOT/t/standin/intercom_standin.py",
+            '--listen', '127.0.0.1:' . ($o{port} || 0),
+            '--cert', "$dir/$cert.crt", '--key', "$dir/$cert.key",
+            '--client-id', $CLIENT_ID,
+            '--client-secret', $o{client_secret}
+                               // $ENV{TEST_INTERCOM_CLIENT_SECRET},
+            defined $o{redirect_uri} ? ('--redirect-uri', $o{redirect_uri})
+                                     : ();
+        POSIX::_exit(127);
+    }
+
+    close $in;
+
+    # its first line: "intercom-standin listening on https://HOST:PORT ..."
+    my $line = <$out>;
+
+    unless (defined $line && $line =~ m{listening on https://[^:]+:(\d+)}) {
+        waitpid $pid, 0;
+        die "a stand-in with $cert.crt did not start"
+            . ($o{log} ? " (see $o{log})" : '') . "\n";
+    }
+
+    $Standins{$pid} = [$out, $$];
+
+    return ($pid, $1);
+}
+
+sub stop_standin {
+    my ($pid, $signal) = @_;
+
+    delete $Standins{$pid} or return;
+    kill $signal || 'TERM', $pid;
+    waitpid $pid, 0;
+}
+
+END {
+    local $?;    # the test's exit status
+    for my $pid (keys %Standins) {
+        stop_standin($pid) if $Standins{$pid}[1] == $$;
+    }
+}
+
+# the suite's stand-in, when no t/run-tests started one (prove t/x.t)
 sub start_standin {
     return if $ENV{TEST_NGINX_STANDIN_PORT};
 
-    my $port  = $ENV{TEST_INTERCOM_STANDIN_PORT} || 1985;
     my $certs = "$ROOT/build/certs";
 
     system('sh', "$ROOT/t/standin/mkcerts.sh", $certs) == 0
         or die "mkcerts.sh failed\n";
 
-    my $pidfile = "$ROOT/build/standin-$$.pid";
-    unlink $pidfile;
+    $ENV{TEST_NGINX_CERT_DIR} = $certs;
+    $ENV{TEST_NGINX_CA_FILE}  = "$certs/ca.crt";
 
-    $standin_pid = fork();
-    die "fork: $!" unless defined $standin_pid;
-
-    if ($standin_pid == 0) {
-        open STDOUT, '>>', "$ROOT/build/standin.log";
-        open STDERR, '>&', \*STDOUT;
-        no warnings 'exec';
-        exec 'python3', "$ROOT/t/standin/intercom_standin.py",
-            '--listen', "127.0.0.1:$port",
-            '--cert', "$certs/server.crt", '--key', "$certs/server.key",
-            '--client-id', $CLIENT_ID,
-            '--client-secret', $ENV{TEST_INTERCOM_CLIENT_SECRET},
-            '--redirect-uri', "https://localhost/callback",
-            '--pidfile', $pidfile;
-        POSIX::_exit(127);
-    }
-
-    for (1 .. 100) {
-        last if -s $pidfile;
-        select undef, undef, undef, 0.05;
-    }
-
-    die "the Intercom stand-in did not start (see build/standin.log)\n"
-        unless -s $pidfile;
+    my (undef, $port) = standin(port => $ENV{TEST_INTERCOM_STANDIN_PORT} || 1985,
+                                redirect_uri => 'https://localhost/callback',
+                                log => "$ROOT/build/standin.log");
 
     $ENV{TEST_NGINX_STANDIN_PORT} = $port;
-    $ENV{TEST_NGINX_CERT_DIR}     = $certs;
-    $ENV{TEST_NGINX_CA_FILE}      = "$certs/ca.crt";
-}
-
-END {
-    if ($standin_pid) {
-        kill 'TERM', $standin_pid;
-        waitpid $standin_pid, 0;
-    }
 }
 
 start_standin();
@@ -299,132 +419,6 @@ sub callback_request {
 sub session_cookie {
     my $sid = shift || $SID;
     return "Cookie: intercom_oauth_sid=$sid";
-}
-
-# For the plain-Perl tests that need what a Test::Nginx block cannot do
-# (concurrent requests, reloads): start_nginx(name, port, http_block_body,
-# master => 1) writes t/servroot-NAME/conf/nginx.conf and starts nginx
-# there; returns the prefix.  The module is TEST_NGINX_LOAD_MODULES.
-sub start_nginx {
-    my ($name, $port, $http, %o) = @_;
-
-    my $prefix = "$ROOT/t/servroot-$name-$port";
-    my $nginx  = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
-    my $module = $ENV{TEST_NGINX_LOAD_MODULES}
-                 || "$ROOT/build/nginx/objs/ngx_http_intercom_oauth_module.so";
-
-    stop_nginx($prefix) if -d $prefix;
-    system('rm', '-rf', $prefix);
-    mkdir $prefix;
-    mkdir "$prefix/$_" for qw(conf logs html);
-
-    my $master = $o{master} ? 'on' : 'off';
-    my $connections = $o{worker_connections} || 256;
-    my $http_config = defined $o{http_config} ? $o{http_config}
-                                              : $HTTP_CONFIG;
-    my $ca = engine_ca(join "\n", grep { defined } $http, $http_config);
-    my $body = engine_config($http, 'server', $ca);
-
-    $http_config = engine_config($http_config, 'http', $ca);
-
-    my $conf = <<"_EOC_";
-load_module $module;
-worker_processes 1;
-master_process $master;
-daemon on;
-error_log logs/error.log debug;
-pid logs/nginx.pid;
-events { worker_connections $connections; accept_mutex off; }
-http {
-    access_log logs/access.log;
-    default_type text/plain;
-$http_config
-    server {
-        listen 127.0.0.1:$port;
-        server_name localhost;
-$body
-    }
-}
-_EOC_
-
-    $conf =~ s/\$(TEST_NGINX_[A-Z0-9_]+)/
-        defined $ENV{$1} ? $ENV{$1} : die "$1 is not set\n"/ge;
-
-    open my $fh, '>', "$prefix/conf/nginx.conf" or die $!;
-    print $fh $conf;
-    close $fh;
-
-    system($nginx, '-p', "$prefix/", '-c', 'conf/nginx.conf') == 0
-        or die "nginx did not start (see $prefix/logs/error.log)\n";
-
-    for (1 .. 100) {
-        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port");
-        return $prefix if $s;
-        select undef, undef, undef, 0.05;
-    }
-
-    die "nginx does not listen on $port\n";
-}
-
-sub stop_nginx {
-    my $prefix = shift;
-    my $pidfile = "$prefix/logs/nginx.pid";
-
-    return unless -s $pidfile;
-
-    open my $fh, '<', $pidfile or return;
-    chomp(my $pid = <$fh>);
-    close $fh;
-
-    kill 'QUIT', $pid;
-
-    for (1 .. 200) {
-        return unless kill 0, $pid;
-        select undef, undef, undef, 0.05;
-    }
-
-    kill 'KILL', $pid;
-}
-
-# http_request(port, "GET /x", headers...) -> (status, headers, body),
-# over one connection that is closed after the answer
-sub http_request {
-    my ($port, $line, @headers) = @_;
-    my $sock = http_send($port, $line, @headers);
-    return http_read($sock);
-}
-
-sub http_send {
-    my ($port, $line, @headers) = @_;
-    my ($req, $body) = split /\n/, $line, 2;
-
-    my $sock = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
-                                     Timeout => 10)
-        or die "connect to $port: $!";
-
-    my $msg = "$req HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
-    $msg .= "$_\r\n" for @headers;
-    $msg .= "Content-Length: " . length($body) . "\r\n" if defined $body;
-    $msg .= "\r\n";
-    $msg .= $body if defined $body;
-
-    print $sock $msg;
-
-    return $sock;
-}
-
-sub http_read {
-    my $sock = shift;
-    local $/;
-    my $raw = <$sock>;
-    close $sock;
-
-    return (0, '', '') unless defined $raw && length $raw;
-
-    my ($head, $body) = split /\r\n\r\n/, $raw, 2;
-    my ($status) = $head =~ m{^HTTP/\d\.\d (\d+)};
-
-    return ($status, $head, $body);
 }
 
 sub _escape {

@@ -9,6 +9,7 @@ use warnings;
 
 use Digest::SHA qw(sha256 hmac_sha256 hmac_sha256_hex);
 use IO::Socket::INET;
+use IntercomOAuthTest::System ();
 use POSIX ();
 
 our @EXPORT = qw(start_redis stop_redis redis_cli redis_pid token_key store_http_config
@@ -120,7 +121,7 @@ _EOC_
 # flow_connect(port, sid): the state of a connect button's redirect
 sub flow_connect {
     my ($port, $sid) = @_;
-    my ($status, $head) = IntercomOAuthTest::http_request($port,
+    my ($status, $head) = IntercomOAuthTest::System::http_request($port,
         'GET /connect', IntercomOAuthTest::session_cookie($sid));
 
     return $head =~ /^Location: \S*[?&]state=([A-Za-z0-9_-]+)/m ? $1 : undef;
@@ -129,7 +130,7 @@ sub flow_connect {
 # flow_callback(port, sid, state): the callback's status
 sub flow_callback {
     my ($port, $sid, $state, $code) = @_;
-    my ($status) = IntercomOAuthTest::http_request($port,
+    my ($status) = IntercomOAuthTest::System::http_request($port,
         IntercomOAuthTest::callback_request(code => $code || 'c-' . rand(),
                                             state => $state),
         IntercomOAuthTest::session_cookie($sid));
@@ -140,7 +141,7 @@ sub flow_callback {
 # token_of(port, sid): "[connected][token]" as /token shows it
 sub token_of {
     my ($port, $sid) = @_;
-    my (undef, undef, $body) = IntercomOAuthTest::http_request($port,
+    my (undef, undef, $body) = IntercomOAuthTest::System::http_request($port,
         'GET /token', IntercomOAuthTest::session_cookie($sid));
 
     return $body;

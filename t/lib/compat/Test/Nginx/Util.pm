@@ -45,6 +45,7 @@ our $LogLevel            = $ENV{TEST_NGINX_LOG_LEVEL} || 'debug';
 our $MasterProcessEnabled = $ENV{TEST_NGINX_MASTER_PROCESS} || 'off';
 our $Timeout             = $ENV{TEST_NGINX_TIMEOUT} || 3;
 our $Verbose             = $ENV{TEST_NGINX_VERBOSE};
+our $WorkerUser          = $ENV{TEST_NGINX_WORKER_USER};
 our $Workers             = 1;
 our $WorkerConnections   = 64;
 our $RepeatEach          = 1;
@@ -63,6 +64,10 @@ our $NoNginxManager = $ENV{TEST_NGINX_NO_NGINX_MANAGER} || 0;
 
 sub gen_rand_port (;$);
 sub bail_out (@);
+
+if (defined $WorkerUser && $WorkerUser !~ /^\w[-\w]+(?:\s+\w[-\w]+)?$/) {
+    die "Bad value in the env TEST_NGINX_WORKER_USER: $WorkerUser\n";
+}
 
 if ($Randomize) {
     $ServerPort = gen_rand_port()
@@ -422,7 +427,11 @@ _EOC_
     }
 _EOC_
 
-    my $user = $> == 0 ? "user root;\n" : '';
+    # TEST_NGINX_WORKER_USER, else root when running as root, as the
+    # original does
+    my $user = defined $WorkerUser ? "user $WorkerUser;\n"
+             : $> == 0             ? "user root;\n"
+             : '';
 
     write_file($ConfFile, <<"_EOC_");
 worker_processes  $Workers;

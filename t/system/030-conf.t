@@ -21,7 +21,7 @@ use File::Temp qw(tempdir);
 use File::Basename qw(basename dirname);
 use Cwd qw(abs_path);
 
-my $root    = abs_path(dirname(__FILE__) . '/..');
+my $root    = abs_path(dirname(__FILE__) . '/../..');
 my $nginx   = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
 my @modules = split ' ', ($ENV{TEST_NGINX_LOAD_MODULES}
                           || "$root/build/nginx/objs/ngx_http_intercom_oauth_module.so");

@@ -10,6 +10,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use IntercomOAuthTest;
+use IntercomOAuthTest::System;
 use Test::More;
 
 my $root  = $IntercomOAuthTest::ROOT;
@@ -78,7 +79,7 @@ my %via = (
 for my $name (qw(h2c h2)) {
     my ($base, @opt) = @{ $via{$name} };
 
-    IntercomOAuthTest::http_request($port, 'GET /reset');
+    http_request($port, 'GET /reset');
 
     my $state = make_state();
     my ($body, $status) = curl("$base/callback?code=$name-1&state=$state",
@@ -92,7 +93,7 @@ for my $name (qw(h2c h2)) {
     ($body, $status) = curl("$base/who", @opt);
     isnt($body, '', "$name: and the identity from /me");
 
-    my (undef, undef, $seen) = IntercomOAuthTest::http_request($port,
+    my (undef, undef, $seen) = http_request($port,
                                                               'GET /seen');
     like($seen, qr/"path":"\/behave\/echo\/auth\/eagle\/token".*"body":"code=$name-1&client_id=test-client&client_secret=test-secret"/s,
          "$name: the stand-in got the module's form");
@@ -102,11 +103,7 @@ for my $name (qw(h2c h2)) {
            "$name: and nothing of the browser's headers");
 }
 
-my $log = do {
-    local $/;
-    open my $fh, '<', "$prefix/logs/error.log" or die $!;
-    <$fh>;
-};
+my $log = error_log_of($prefix);
 unlike($log, qr/\[(alert|crit|emerg)\]/, 'no alert in the error log');
 
 done_testing();

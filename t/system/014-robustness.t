@@ -11,25 +11,12 @@ use strict;
 use warnings;
 use lib 't/lib';
 use IntercomOAuthTest;
+use IntercomOAuthTest::System;
 use IO::Select;
 use IO::Socket::INET;
 use Test::More;
 
 my $base = ($ENV{TEST_NGINX_SERVER_PORT} || 1984) + 30;
-
-sub log_text {
-    my $prefix = shift;
-    open my $fh, '<', "$prefix/logs/error.log" or die $!;
-    local $/;
-    return scalar <$fh>;
-}
-
-sub master_pid {
-    my $prefix = shift;
-    open my $fh, '<', "$prefix/logs/nginx.pid" or die $!;
-    chomp(my $pid = <$fh>);
-    return $pid;
-}
 
 subtest 'a reload waits for the exchanges in flight' => sub {
     my $port = $base;
@@ -42,16 +29,16 @@ _EOC_
         http_config => $http, master => 1);
 
     my @socks = map {
-        IntercomOAuthTest::http_send($port,
+        http_send($port,
             callback_request(code => "inflight-$_", state => make_state()),
             session_cookie());
     } 1 .. 3;
 
     # let the worker start all three exchanges, then reload
     select undef, undef, undef, 0.4;
-    kill 'HUP', master_pid($prefix);
+    kill 'HUP', nginx_pid($prefix);
 
-    my @status = map { (IntercomOAuthTest::http_read($_))[0] } @socks;
+    my @status = map { (http_read($_))[0] } @socks;
     is_deeply(\@status, [302, 302, 302],
               'all three callbacks finished with their redirect');
 
@@ -60,7 +47,7 @@ _EOC_
     is($body, '[1]', 'and the token is there after the reload');
 
     stop_nginx($prefix);
-    unlike(log_text($prefix), qr/open socket #\d+ left|\[alert\]/,
+    unlike(error_log_of($prefix), qr/open socket #\d+ left|\[alert\]/,
            'no socket left open, no alert');
 };
 
@@ -75,14 +62,14 @@ _EOC_
 
     my @socks;
     for my $i (1 .. 8) {
-        push @socks, IntercomOAuthTest::http_send($port,
+        push @socks, http_send($port,
             callback_request(code => "wc-$i", state => make_state()),
             session_cookie());
         select undef, undef, undef, 0.05;
     }
 
     my %seen;
-    $seen{(IntercomOAuthTest::http_read($_))[0]}++ for @socks;
+    $seen{(http_read($_))[0]}++ for @socks;
 
     cmp_ok($seen{302} || 0, '>=', 3, 'the transfers that got a connection '
                                      . 'finished (' . join(', ',
@@ -90,7 +77,7 @@ _EOC_
                                      . ')');
 
     stop_nginx($prefix);
-    my $log = log_text($prefix);
+    my $log = error_log_of($prefix);
     like($log, qr/worker_connections are not enough/,
          'the worker did run out of connections');
     unlike($log, qr/Operation was aborted by an application callback/,
@@ -122,7 +109,7 @@ _EOC_
 
     # five clients give up while the exchange connects, one waits it out
     for my $i (1 .. 5) {
-        my $s = IntercomOAuthTest::http_send($port,
+        my $s = http_send($port,
             callback_request(code => "hole-$i", state => make_state()),
             session_cookie());
         select undef, undef, undef, 0.2;
@@ -135,7 +122,7 @@ _EOC_
     is($status, 504, 'a connect that never completes ends in 504');
 
     stop_nginx($prefix);
-    my $log = log_text($prefix);
+    my $log = error_log_of($prefix);
     unlike($log, qr/\[alert\]/, 'and no alert (no event on a closed socket)');
     close $_ for grep { defined } @filler;
     close $hole;
@@ -192,7 +179,7 @@ _EOC_
     is($kept, 12, 'every victim\'s token is still there');
 
     stop_nginx($prefix);
-    like(log_text($prefix), qr/has no room for another used state/,
+    like(error_log_of($prefix), qr/has no room for another used state/,
          'the log says why');
 };
 
@@ -248,7 +235,7 @@ _EOC_
     print $out $text;
     close $out;
 
-    kill 'HUP', master_pid($prefix);
+    kill 'HUP', nginx_pid($prefix);
     sleep 4;
 
     http_request($port, callback_request(code => 'ttl-r2', state => make_state()),

@@ -8,6 +8,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use IntercomOAuthTest;
+use IntercomOAuthTest::System;
 use JSON::PP ();
 use Test::More;
 
@@ -16,15 +17,13 @@ my $base   = $ENV{TEST_NGINX_SERVER_PORT} || 1984;
 my $port   = $base + 20;
 my $sport  = $base + 21;
 my $run    = "$root/t/servroot-flow-$port";
-my $module = $ENV{TEST_NGINX_LOAD_MODULES}
-             || "$root/build/nginx/objs/ngx_http_intercom_oauth_module.so";
 
 $ENV{PORT}         = $port;
 $ENV{STANDIN_PORT} = $sport;
 $ENV{RUN_DIR}      = $run;
 delete $ENV{INTERCOM_CLIENT_ID};
 
-my $out = `$root/util/run-demo $module --background 2>&1`;
+my $out = `$root/util/run-demo $MODULE --background 2>&1`;
 is($?, 0, 'make run\'s script starts nginx and the stand-in') or diag $out;
 like($out, qr{serving https://localhost:$port/}, 'it prints the URL to open');
 
@@ -77,16 +76,14 @@ is_deeply($st->{disconnects}, { total => 1, revoked => 1, revoke_failed => 0 },
 is_deeply([@{$st->{tokens}}{qw(stored deleted)}, $st->{zone}{tokens}],
           [2, 1, 1], 'status: 2 tokens stored, 1 deleted, 1 left');
 
-open my $log, '<', "$run/logs/error.log" or die $!;
-my $text = do { local $/; <$log> };
+my $text = error_log_of($run);
 like($text, qr/intercom oauth: access token stored/, 'the log says a token was stored');
 like($text, qr/authorization not granted: Intercom sent error "access_denied"/,
      'and says why the denied flow stored none');
 unlike($text, qr/\[(alert|crit|emerg)\]/, 'no alert');
 unlike($text, qr/code=[^\[]/, 'no authorization code in the error log');
 
-open my $acc, '<', "$run/logs/access.log" or die $!;
-my $access = do { local $/; <$acc> };
+my $access = slurp("$run/logs/access.log");
 like($access, qr{"GET /intercom/callback\?\[oauth arguments withheld\] HTTP/1\.1" 302},
      'the access log has the callback without its arguments');
 

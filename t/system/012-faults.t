@@ -21,9 +21,9 @@ use strict;
 use warnings;
 use lib 't/lib';
 use IntercomOAuthTest;
+use IntercomOAuthTest::System;
 use IO::Select;
 use IO::Socket::INET;
-use MIME::Base64 qw(encode_base64url);
 use POSIX ();
 use Test::More;
 use Time::HiRes qw(sleep time);
@@ -31,118 +31,38 @@ use Time::HiRes qw(sleep time);
 my $root   = $IntercomOAuthTest::ROOT;
 my $port   = ($ENV{TEST_NGINX_SERVER_PORT} || 1984) + 50;
 my $sport  = $ENV{TEST_NGINX_STANDIN_PORT};
-my $nginx  = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
-my $module = $ENV{TEST_NGINX_LOAD_MODULES}
-             || "$root/build/nginx/objs/ngx_http_intercom_oauth_module.so";
-my $prefix = "$root/t/servroot-faults";
 
 # ---------------------------------------------------------------------------
-# nginx in master mode with N workers (start_nginx in t/lib has one)
+# nginx in master mode with N workers, logging at info level
 
-my $master;
-
-sub write_conf {
-    my ($workers, $http, $locations) = @_;
-
-    my $conf = <<"_EOC_";
-load_module $module;
-worker_processes $workers;
-master_process on;
-daemon on;
-error_log logs/error.log info;
-pid logs/nginx.pid;
-events { worker_connections 256; accept_mutex off; }
-http {
-    access_log logs/access.log;
-    default_type text/plain;
-$http
-    server {
-        listen 127.0.0.1:$port;
-        server_name localhost;
-$locations
-    }
-}
-_EOC_
-
-    $conf =~ s/\$(TEST_NGINX_[A-Z0-9_]+)/
-        defined $ENV{$1} ? $ENV{$1} : die "$1 is not set\n"/ge;
-
-    open my $fh, '>', "$prefix/conf/nginx.conf" or die $!;
-    print $fh $conf;
-    close $fh;
-}
+my ($prefix, $master);
 
 sub start {
     my ($workers, $http, $locations) = @_;
 
     stop();
-    system('rm', '-rf', $prefix);
-    mkdir $prefix;
-    mkdir "$prefix/$_" for qw(conf logs html);
-
-    write_conf($workers, $http, $locations);
-
-    system($nginx, '-p', "$prefix/", '-c', 'conf/nginx.conf') == 0
-        or die "nginx did not start (see $prefix/logs/error.log)\n";
-
-    for (1 .. 200) {
-        last if -s "$prefix/logs/nginx.pid"
-                && IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port");
-        sleep 0.05;
-    }
-
-    open my $fh, '<', "$prefix/logs/nginx.pid" or die "no pid file\n";
-    chomp($master = <$fh>);
-    close $fh;
-
-    wait_workers($workers);
+    $prefix = start_nginx('faults', $port, $locations, http_config => $http,
+                          master => 1, workers => $workers,
+                          log_level => 'info');
+    $master = nginx_pid($prefix);
+    wait_workers($master, $workers);
 }
 
 sub stop {
     return unless $master;
-    kill 'QUIT', $master;
-    for (1 .. 200) {
-        last unless kill 0, $master;
-        sleep 0.05;
-    }
-    kill 'KILL', $master if kill 0, $master;
+    stop_nginx($prefix);
     $master = undef;
 }
 
 END { stop() }
 
 # the master's live workers (not the ones shutting down after a reload)
-sub workers {
-    my @pids;
-    for (`ps -o pid=,stat=,args= --ppid $master 2>/dev/null`) {
-        my ($pid, $stat, $args) = /^\s*(\d+)\s+(\S+)\s+(.*)$/ or next;
-        next if $stat =~ /Z/ || $args =~ /shutting down/;
-        push @pids, $pid if $args =~ /worker process/;
-    }
-    @pids = sort { $a <=> $b } @pids;
-    return @pids;
-}
+sub workers { worker_pids($master) }
 
-sub wait_workers {
-    my $n = shift;
-    for (1 .. 200) {
-        my @w = workers();
-        return 1 if @w == $n;
-        sleep 0.05;
-    }
-    return 0;
-}
-
-sub error_log {
-    open my $fh, '<', "$prefix/logs/error.log" or return '';
-    local $/;
-    return scalar <$fh>;
-}
+sub error_log { error_log_of($prefix) }
 
 # ---------------------------------------------------------------------------
 # requests
-
-sub new_sid { encode_base64url(join '', map { chr int rand 256 } 1 .. 16) }
 
 sub cookie { "Cookie: intercom_oauth_sid=$_[0]" }
 
@@ -177,7 +97,7 @@ sub callback_send {
     my $state = $o{state} || make_state(sid => $sid);
     my $req = callback_request(code => $o{code} || "c-$sid", state => $state,
                                path => $o{path} || '/callback');
-    return IntercomOAuthTest::http_send($port, $req, cookie($sid));
+    return http_send($port, $req, cookie($sid));
 }
 
 sub standin_requests {
@@ -226,36 +146,18 @@ $ENV{TEST_NGINX_PRIVATE_PORT} = $private_port;
 my $private_pid;
 
 sub private_standin_start {
-    my $pidfile = "$root/build/standin-faults-$$.pid";
-    unlink $pidfile;
-
-    $private_pid = fork // die;
-    if ($private_pid == 0) {
-        open STDOUT, '>>', "$root/build/standin-faults.log";
-        open STDERR, '>&', \*STDOUT;
-        no warnings 'exec';
-        exec { 'python3' } 'python3', "$root/t/standin/intercom_standin.py",
-            '--listen', "127.0.0.1:$private_port",
-            '--cert', "$ENV{TEST_NGINX_CERT_DIR}/server.crt",
-            '--key', "$ENV{TEST_NGINX_CERT_DIR}/server.key",
-            '--client-id', $CLIENT_ID,
-            '--client-secret', $ENV{TEST_INTERCOM_CLIENT_SECRET},
-            '--pidfile', $pidfile;
-        POSIX::_exit(127);
-    }
-
-    for (1 .. 200) {
-        return 1 if -s $pidfile;
-        sleep 0.05;
-    }
-    return 0;
+    ($private_pid) = eval {
+        standin(port => $private_port,
+                log => "$root/build/standin-faults.log");
+    };
+    diag $@ if $@;
+    return $private_pid ? 1 : 0;
 }
 
 sub private_standin_stop {
     my $sig = shift || 'TERM';
     return unless $private_pid;
-    kill $sig, $private_pid;
-    waitpid $private_pid, 0;
+    stop_standin($private_pid, $sig);
     $private_pid = undef;
 }
 
@@ -283,7 +185,7 @@ part(1, 'the same valid state sent 8 times at once: exactly one exchange', sub {
 
     my @socks = map { callback_send($sid, state => $state, code => $code,
                                     path => '/callback-slow') } 1 .. 8;
-    my @answers = map { [IntercomOAuthTest::http_read($_)] } @socks;
+    my @answers = map { [http_read($_)] } @socks;
     my @status = map { $_->[0] } @answers;
     my ($won) = grep { $_->[0] == 302 } @answers;
 
@@ -325,11 +227,11 @@ part(2, 'workers killed with SIGKILL mid-exchange: respawned, zone usable, token
     my ($w) = workers();
     ok(kill('KILL', $w), "SIGKILL to worker $w with 3 exchanges in flight");
 
-    my @got = map { (IntercomOAuthTest::http_read($_))[0] } @slow;
+    my @got = map { (http_read($_))[0] } @slow;
     is_deeply(\@got, [0, 0, 0],
               'the browsers of those exchanges see the connection closed');
 
-    ok(wait_workers(1), 'the master started a new worker');
+    ok(wait_workers($master, 1), 'the master started a new worker');
     isnt((workers())[0], $w, 'a new one');
 
     # kill it again and again while two clients keep the zone busy
@@ -356,7 +258,7 @@ part(2, 'workers killed with SIGKILL mid-exchange: respawned, zone usable, token
 
     my $kills = 1;
     for my $round (1 .. 40) {
-        wait_workers(1);
+        wait_workers($master, 1);
         my ($pid) = workers();
         next unless $pid;
         sleep 0.02 + rand 0.1;
@@ -368,7 +270,7 @@ part(2, 'workers killed with SIGKILL mid-exchange: respawned, zone usable, token
     waitpid $_, 0 for @hammers;
     note "$kills workers killed";
 
-    ok(wait_workers(1), 'a worker is running after the kills');
+    ok(wait_workers($master, 1), 'a worker is running after the kills');
 
     # a lock left held would hang these requests (the client times out)
     my $t0 = time;
@@ -427,7 +329,7 @@ part(6, 'a worker killed while it holds the zone\'s lock', sub {
             unless $attached;
 
         sleep 0.5;
-        my $sock = IntercomOAuthTest::http_send($port, 'GET /token',
+        my $sock = http_send($port, 'GET /token',
                                                 cookie($keep));
         my $out = do { local $/; <$g> };
         close $g;
@@ -435,7 +337,7 @@ part(6, 'a worker killed while it holds the zone\'s lock', sub {
              'the worker stopped inside ngx_shmtx_unlock(), lock held')
             or diag $out;
 
-        ok(wait_workers(1), 'the master started a new worker');
+        ok(wait_workers($master, 1), 'the master started a new worker');
 
         like(error_log(), qr/shared memory zone "intercom" was locked by $w/,
              'the master released the lock the dead worker held');
@@ -499,7 +401,7 @@ part(3, 'nginx -s reload over and over during a stream of flows', sub {
     is(scalar @failed, 0, 'no flow failed')
         or diag join "\n", map { "@$_" } @failed;
 
-    wait_workers(1);
+    wait_workers($master, 1);
     my @lost = grep { token_of($_->[0]) !~ /^\[1\]\[\S+\]$/ } @flows;
     is(scalar @lost, 0, 'every token survived the reloads')
         or diag join "\n", map { "@$_" } @lost;
@@ -542,7 +444,7 @@ part(4, 'the token endpoint goes away and comes back', sub {
     my $sock = callback_send($d, path => '/callback-private-slow');
     sleep 0.7;
     private_standin_stop('KILL');
-    ($status, undef, $body) = IntercomOAuthTest::http_read($sock);
+    ($status, undef, $body) = http_read($sock);
     is($status, 502, 'an exchange whose endpoint dies under it: 502');
     is(token_of($d), '[0][]', 'nothing stored');
 

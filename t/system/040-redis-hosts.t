@@ -13,8 +13,8 @@ use strict;
 use warnings;
 use lib 't/lib';
 use IntercomOAuthTest;
+use IntercomOAuthTest::System;
 use RedisStore;
-use MIME::Base64 qw(encode_base64url);
 use POSIX ();
 use Test::More;
 
@@ -27,12 +27,8 @@ my $dir   = "$root/t/servroot-redis-" . ($base + 40);
 system('rm', '-rf', $dir);
 mkdir $dir;
 
-my $keyfile = "$dir/store.key";
 my $keytext = unpack('H*', IntercomOAuthTest::nonce() . IntercomOAuthTest::nonce());
-open my $kf, '>', $keyfile or die $!;
-print $kf "$keytext\n";
-close $kf;
-chmod 0600, $keyfile;
+my $keyfile = secret_file("$dir/store.key", $keytext);
 
 start_redis($rport, "$dir/redis");
 
@@ -60,15 +56,6 @@ sub start_host {
                               http_config => $http);
 }
 
-sub host_pid {
-    my $h = shift;
-    open my $fh, '<', "$prefix{$h}/logs/nginx.pid" or return;
-    chomp(my $pid = <$fh>);
-    return $pid;
-}
-
-sub sid { encode_base64url(IntercomOAuthTest::nonce()) }
-
 sub wait_store {
     # the hosts reconnect with back-off (at most 2 s between attempts)
     my ($h, $sid) = @_;
@@ -87,7 +74,7 @@ start_host($_) for qw(A B C);
 
 # -- one flow across three hosts ---------------------------------------
 
-my $sid = sid();
+my $sid = new_sid();
 my $state = flow_connect($port{A}, $sid);
 ok($state, 'A: the connect button mints a state');
 
@@ -120,12 +107,12 @@ for my $h (qw(A C)) {
 is($replays, 2, 'A and C log the replay as used on another host');
 
 # two hosts racing for one state: exactly one wins
-my $race_sid = sid();
+my $race_sid = new_sid();
 my $race = flow_connect($port{A}, $race_sid);
-my @socks = map { IntercomOAuthTest::http_send($port{$_},
+my @socks = map { http_send($port{$_},
                       callback_request(code => "race-$_", state => $race),
                       session_cookie($race_sid)) } qw(A B C);
-my @race = sort map { (IntercomOAuthTest::http_read($_))[0] } @socks;
+my @race = sort map { (http_read($_))[0] } @socks;
 is("@race", "302 403 403", 'three hosts given one state at once: one 302');
 
 # -- what Redis holds --------------------------------------------------
@@ -140,14 +127,13 @@ like($keys, qr/^intercom_oauth:token:$CLIENT_ID:[0-9a-f]{64}$/m,
      'token keys are named by an HMAC');
 unlike($keys, qr/\Q$sid\E/, 'no session id in any Redis key');
 
-my $copy_sid = sid();
+my $copy_sid = new_sid();
 redis_cli($rport, 'COPY', $key,
           token_key('intercom_oauth:', $keytext, $CLIENT_ID, $copy_sid));
 is(token_of($port{C}, $copy_sid), '[0][]',
    'the sealed value copied under another key does not open');
 
-open my $cl, '<', "$prefix{C}/logs/error.log" or die $!;
-ok((grep { /a token in Redis does not open/ } <$cl>),
+like(error_log_of($prefix{C}), qr/a token in Redis does not open/,
    'C says so in its log');
 
 like(redis_cli($rport, 'PTTL', "intercom_oauth:state:" . '0' x 32), qr/^-2/,
@@ -160,7 +146,7 @@ ok($pttl > 0 && $pttl <= 601000, "with the state's expiry ($pttl ms left)");
 
 # -- disconnect on one host is seen by every host -----------------------
 
-my $dsid = sid();
+my $dsid = new_sid();
 is(flow_callback($port{B}, $dsid, flow_connect($port{A}, $dsid)), 302,
    'another flow');
 like(token_of($port{A}, $dsid), qr/^\[1\]/, 'A reads it (and caches it)');
@@ -190,10 +176,10 @@ stop_redis($rport, 'KILL');
 is(token_of($port{A}, $sid), $tok,
    'Redis down: A answers from its zone');
 my $t0 = time;
-is(token_of($port{A}, sid()), '[0][]',
+is(token_of($port{A}, new_sid()), '[0][]',
    'Redis down, a key A never saw: not connected');
 ok(time - $t0 <= 1, 'at once, no hang');
-my $down_sid = sid();
+my $down_sid = new_sid();
 is(flow_callback($port{B}, $down_sid, flow_connect($port{A}, $down_sid)), 503,
    'Redis down: a callback is refused with 503');
 
@@ -203,7 +189,7 @@ stop_nginx($prefix{C});
 start_host('C');
 is(token_of($port{C}, $sid), $tok,
    'redis-server killed and restarted: a fresh C reads the token from the AOF');
-is(wait_store('B', sid()), 302,
+is(wait_store('B', new_sid()), 302,
    'B reconnects by itself and completes flows again');
 
 # -- B killed with SIGKILL under a stream of flows ---------------------
@@ -218,7 +204,7 @@ if ($child == 0) {
     open my $out, '>', $results or die $!;
     select((select($out), $| = 1)[0]);
     until (-e $stop) {
-        my $s = sid();
+        my $s = new_sid();
         my $state = flow_connect($port{A}, $s);
         my $cb = eval { flow_callback($port{B}, $s, $state) } || 0;
         print $out "$s $cb\n";
@@ -229,7 +215,7 @@ if ($child == 0) {
 }
 
 select undef, undef, undef, 1;
-kill 'KILL', host_pid('B');
+kill 'KILL', nginx_pid($prefix{B});
 select undef, undef, undef, 0.5;
 start_host('B');
 select undef, undef, undef, 1.5;

@@ -29,19 +29,14 @@ use strict;
 use warnings;
 use lib 't/lib';
 use IntercomOAuthTest;
+use IntercomOAuthTest::System;
 use Digest::SHA qw(hmac_sha1_hex);
-use IO::Socket::INET;
 use MIME::Base64 qw(encode_base64url);
-use POSIX ();
 use Test::More;
 use Time::HiRes qw(sleep);
 
-my $root   = $IntercomOAuthTest::ROOT;
 my $port   = ($ENV{TEST_NGINX_SERVER_PORT} || 1984) + 60;
-my $nginx  = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
-my $module = $ENV{TEST_NGINX_LOAD_MODULES}
-             || "$root/build/nginx/objs/ngx_http_intercom_oauth_module.so";
-my $prefix = "$root/t/servroot-no-secrets-$port";
+my $prefix;
 
 sub random_text { encode_base64url(join '', map { chr int rand 256 } 1 .. shift) }
 
@@ -83,31 +78,9 @@ my @CoreDebug = (
 # ---------------------------------------------------------------------------
 # a private stand-in that knows this run's client secret
 
-my ($standin_pid, $standin_port);
-{
-    $standin_pid = open(my $out, '-|', 'python3',
-                        "$root/t/standin/intercom_standin.py",
-                        '--listen', '127.0.0.1:0',
-                        '--cert', "$ENV{TEST_NGINX_CERT_DIR}/server.crt",
-                        '--key', "$ENV{TEST_NGINX_CERT_DIR}/server.key",
-                        '--client-id', $CLIENT_ID,
-                        '--client-secret', $client_secret,
-                        '--redirect-uri', 'https://localhost/callback')
-        or die "stand-in: $!";
-    my $line = <$out>;
-    ($standin_port) = ($line // '') =~ m{listening on https://[^:]+:(\d+)}
-        or die "the stand-in did not start\n";
-    $ENV{NO_SECRETS_STANDIN_PORT} = $standin_port;
-    our $StandinOut = $out;
-}
-
-my $parent = $$;
-END {
-    if ($$ == $parent && $standin_pid) {
-        kill 'TERM', $standin_pid;
-        waitpid $standin_pid, 0;
-    }
-}
+(undef, $ENV{TEST_NGINX_PRIVATE_PORT}) =
+    standin(client_secret => $client_secret,
+            redirect_uri => 'https://localhost/callback');
 
 # ---------------------------------------------------------------------------
 
@@ -117,10 +90,10 @@ my $http_config = <<'_EOC_';
     intercom_oauth_client_secret  env:NO_SECRETS_CLIENT_SECRET;
     intercom_oauth_state_secret   env:NO_SECRETS_STATE_SECRET;
     intercom_oauth_redirect_uri   https://localhost/callback;
-    intercom_oauth_authorize_url  https://127.0.0.1:$NO_SECRETS_STANDIN_PORT/oauth;
-    intercom_oauth_token_url      https://127.0.0.1:$NO_SECRETS_STANDIN_PORT/behave/ok/auth/eagle/token;
-    intercom_oauth_api_url        https://127.0.0.1:$NO_SECRETS_STANDIN_PORT;
-    intercom_oauth_revoke_url     https://127.0.0.1:$NO_SECRETS_STANDIN_PORT/auth/uninstall;
+    intercom_oauth_authorize_url  https://127.0.0.1:$TEST_NGINX_PRIVATE_PORT/oauth;
+    intercom_oauth_token_url      https://127.0.0.1:$TEST_NGINX_PRIVATE_PORT/behave/ok/auth/eagle/token;
+    intercom_oauth_api_url        https://127.0.0.1:$TEST_NGINX_PRIVATE_PORT;
+    intercom_oauth_revoke_url     https://127.0.0.1:$TEST_NGINX_PRIVATE_PORT/auth/uninstall;
     intercom_oauth_ca_file        $TEST_NGINX_CA_FILE;
     intercom_oauth_timeout        5s;
 _EOC_
@@ -131,13 +104,13 @@ my $locations = <<'_EOC_';
         location = /callback { intercom_oauth_callback; intercom_oauth_success_uri /home; }
         location = /callback-401 {
             intercom_oauth_callback;
-            intercom_oauth_token_url https://127.0.0.1:$NO_SECRETS_STANDIN_PORT/behave/401/auth/eagle/token;
+            intercom_oauth_token_url https://127.0.0.1:$TEST_NGINX_PRIVATE_PORT/behave/401/auth/eagle/token;
         }
         location = /token { return 200 "$intercom_access_token"; }
         location = /private { intercom_oauth_require; return 200 "private\n"; }
         location /intercom-api/ {
             proxy_set_header Authorization "Bearer $intercom_access_token";
-            proxy_pass https://127.0.0.1:$NO_SECRETS_STANDIN_PORT/;
+            proxy_pass https://127.0.0.1:$TEST_NGINX_PRIVATE_PORT/;
             proxy_ssl_trusted_certificate $TEST_NGINX_CA_FILE;
             proxy_ssl_verify on;
             proxy_ssl_name localhost;
@@ -146,64 +119,21 @@ my $locations = <<'_EOC_';
         location = /webhook { intercom_oauth_uninstall_webhook; }
 _EOC_
 
-# the exchange engine under test (TEST_INTERCOM_ENGINE, t/lib/IntercomOAuthTest.pm)
-{
-    my $ca = IntercomOAuthTest::engine_ca($http_config);
-    $locations = IntercomOAuthTest::engine_config($locations, 'server', $ca);
-    $http_config = IntercomOAuthTest::engine_config($http_config, 'http', $ca);
-}
-
+# (start_nginx puts the configuration through the exchange engine under
+# test, TEST_INTERCOM_ENGINE)
 sub start {
     my $level = shift;
 
-    stop();
-    system('rm', '-rf', $prefix);
-    mkdir $prefix;
-    mkdir "$prefix/$_" for qw(conf logs html);
-
-    my $conf = <<"_EOC_";
-load_module $module;
-worker_processes 1;
-master_process on;
-daemon on;
-error_log logs/error.log $level;
-pid logs/nginx.pid;
-env NO_SECRETS_CLIENT_SECRET;
-env NO_SECRETS_STATE_SECRET;
-events { worker_connections 256; accept_mutex off; }
-http {
-    access_log logs/access.log;
-    default_type text/plain;
-$http_config
-    server {
-        listen 127.0.0.1:$port;
-        server_name localhost;
-$locations
-    }
-}
-_EOC_
-
-    $conf =~ s/\$((?:TEST_NGINX|NO_SECRETS)_[A-Z0-9_]+)/
-        defined $ENV{$1} ? $ENV{$1} : die "$1 is not set\n"/ge;
-
-    open my $fh, '>', "$prefix/conf/nginx.conf" or die $!;
-    print $fh $conf;
-    close $fh;
-
-    system($nginx, '-p', "$prefix/", '-c', 'conf/nginx.conf') == 0
-        or die "nginx did not start (see $prefix/logs/error.log)\n";
-
-    for (1 .. 200) {
-        return if -s "$prefix/logs/nginx.pid"
-                  && IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port");
-        sleep 0.05;
-    }
-    die "nginx does not listen on $port\n";
+    $prefix = start_nginx('no-secrets', $port, $locations,
+                          http_config => $http_config, master => 1,
+                          log_level => $level,
+                          main => "env NO_SECRETS_CLIENT_SECRET;\n"
+                                  . "env NO_SECRETS_STATE_SECRET;\n");
 }
 
-sub stop { IntercomOAuthTest::stop_nginx($prefix) }
+sub stop { stop_nginx($prefix) if $prefix }
 
-END { stop() if $$ == $parent }
+END { stop() }
 
 sub get { http_request($port, @_) }
 
@@ -310,12 +240,6 @@ sub run_flows {
     return \%s;
 }
 
-sub slurp {
-    open my $fh, '<', shift or return '';
-    local $/;
-    return scalar <$fh>;
-}
-
 # error.log as entries: a line with a timestamp and what follows it
 # without one (the response header block is one entry over many lines)
 sub entries {
@@ -359,7 +283,7 @@ subtest 'info level: no secret anywhere in error.log or access.log' => sub {
     my $s = run_flows();
     stop();
 
-    my $err = slurp("$prefix/logs/error.log");
+    my $err = error_log_of($prefix);
     my $acc = slurp("$prefix/logs/access.log");
     like($err, qr/intercom oauth: access token stored/,
          'the error log has the module\'s lines');
@@ -380,7 +304,7 @@ subtest 'debug level: secrets only in nginx core\'s own request and response lin
     my $s = run_flows();
     stop();
 
-    my $err = slurp("$prefix/logs/error.log");
+    my $err = error_log_of($prefix);
     my $acc = slurp("$prefix/logs/access.log");
     # the exchange engine's own debug lines (t/lib/IntercomOAuthTest.pm)
     my $engine_debug = $ENGINE eq 'subrequest'

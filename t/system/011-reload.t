@@ -6,6 +6,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use IntercomOAuthTest;
+use IntercomOAuthTest::System;
 use Test::More;
 
 my $port = ($ENV{TEST_NGINX_SERVER_PORT} || 1984) + 11;
@@ -33,19 +34,10 @@ sub state_from_authorize_url {
     return $body =~ /[?&]state=([A-Za-z0-9_-]+)/ ? $1 : undef;
 }
 
-my $master = do {
-    open my $fh, '<', "$prefix/logs/nginx.pid" or die $!;
-    my $pid = <$fh>;
-    chomp $pid;
-    $pid;
-};
+my $master = nginx_pid($prefix);
 
-# the master's live workers (an old one may linger while it finishes)
-sub worker_pids {
-    my @pids = map { /^\s*(\d+)\s+(\S+)/ && $2 ne 'Z' ? $1 : () }
-               `ps -o pid=,stat= --ppid $master`;
-    return join ',', sort @pids;
-}
+# the master's live workers (not one that lingers while it finishes)
+sub workers { join ',', worker_pids($master) }
 
 # a token stored before the reload
 my $s1 = state_from_authorize_url();
@@ -73,15 +65,16 @@ my (undef, undef, $status_before) = http_request($port, 'GET /status');
 like($status_before, qr/"callbacks":\{"total":1,"ok":1,/,
      'the status counts one good callback before the reload');
 
-my $workers = worker_pids();
+my $workers = workers();
+like($workers, qr/^\d+$/, 'one worker before the reload');
 kill 'HUP', $master;
 
 for (1 .. 100) {
-    my $now = worker_pids();
+    my $now = workers();
     last if $now ne $workers && $now =~ /\d/ && $now !~ /,/;
     select undef, undef, undef, 0.1;
 }
-isnt(worker_pids(), $workers, 'the reload replaced the worker');
+isnt(workers(), $workers, 'the reload replaced the worker');
 
 my (undef, undef, $after) = http_request($port, 'GET /token',
                                          session_cookie($new_sid));
@@ -102,8 +95,7 @@ like($status_after,
 
 stop_nginx($prefix);
 
-open my $log, '<', "$prefix/logs/error.log" or die $!;
-my $text = do { local $/; <$log> };
+my $text = error_log_of($prefix);
 like($text, qr/\[warn\] .*intercom oauth: state refused: already used/,
      'the replay has its log line');
 unlike($text, qr/\[(alert|crit|emerg)\]/, 'no alert in the error log');

@@ -8,8 +8,8 @@ use IO::Socket::INET;
 use warnings;
 use lib 't/lib';
 use IntercomOAuthTest;
+use IntercomOAuthTest::System;
 use RedisStore;
-use MIME::Base64 qw(encode_base64url);
 use Time::HiRes qw(time sleep);
 use Test::More;
 
@@ -22,27 +22,16 @@ my $dir   = "$root/t/servroot-redis-" . ($base + 45);
 system('rm', '-rf', $dir);
 mkdir $dir;
 
-sub secret_file {
-    my ($name, $value) = @_;
-    open my $fh, '>', "$dir/$name" or die $!;
-    print $fh "$value\n";
-    close $fh;
-    chmod 0600, "$dir/$name";
-    return "$dir/$name";
-}
-
-my $keyfile  = secret_file('store.key', 'a1' x 32);
+my $keyfile  = secret_file("$dir/store.key", 'a1' x 32);
 my $password = 'redis-pass-' . unpack('H*', IntercomOAuthTest::nonce());
-my $passfile = secret_file('store.pass', $password);
-my $badpass  = secret_file('bad.pass', 'not-the-password');
-my $otherkey = secret_file('other.key', 'b2' x 32);
+my $passfile = secret_file("$dir/store.pass", $password);
+my $badpass  = secret_file("$dir/bad.pass", 'not-the-password');
+my $otherkey = secret_file("$dir/other.key", 'b2' x 32);
 
 my @redis_args = ('--requirepass', $password,
                   '--unixsocket', "$dir/redis.sock", '--unixsocketperm', 700);
 $ENV{REDISCLI_AUTH} = $password;
 start_redis($rport, "$dir/redis", @redis_args);
-
-sub sid { encode_base64url(IntercomOAuthTest::nonce()) }
 
 my $locations = <<'_EOC_';
         location = /connect { intercom_connect_button redirect; }
@@ -73,19 +62,11 @@ sub host {
                     http_config => $http);
 }
 
-
-sub log_of {
-    my $prefix = shift;
-    open my $fh, '<', "$prefix/logs/error.log" or die $!;
-    local $/;
-    return <$fh>;
-}
-
 # -- where things go ---------------------------------------------------
 
 my $prefix = host();
 
-my $sid = sid();
+my $sid = new_sid();
 is(flow_callback($port, $sid, flow_connect($port, $sid)), 302, 'a flow');
 
 my $key = token_key('t41:', 'a1' x 32, $CLIENT_ID, $sid);
@@ -110,7 +91,7 @@ is($who, 'abc12def|ada@example.com', 'and the identity with it');
 
 stop_nginx($prefix);
 $prefix = host(url => "unix:$dir/redis.sock", name => 'unix');
-my $usid = sid();
+my $usid = new_sid();
 is(flow_callback($port, $usid, flow_connect($port, $usid)), 302,
    'through a unix socket: a flow');
 is(redis_cli($rport, '-n', 0, 'EXISTS', token_key('t41:', 'a1' x 32,
@@ -132,7 +113,7 @@ redis_cli($rport, '-n', 2, 'COPY', $key,
           token_key('t41:', 'b2' x 32, $CLIENT_ID, $sid));
 is(token_of($port, $sid), '[0][]',
    'the value copied under the name it looks for does not open either');
-like(log_of($prefix), qr/a token in Redis does not open with intercom_oauth_store_key/,
+like(error_log_of($prefix), qr/a token in Redis does not open with intercom_oauth_store_key/,
      'and the log says so');
 stop_nginx($prefix);
 $prefix = host();
@@ -154,7 +135,7 @@ is(redis_cli($rport, '-n', 2, 'EXISTS', "t41:workspace:$CLIENT_ID:abc12def"),
 # to abc12def.  Uninstalling old0ne must not delete it, whether the write
 # took the key out of old0ne's set or a stale member was left behind.
 
-my $msid = sid();
+my $msid = new_sid();
 my $mkey = token_key('t41:', 'a1' x 32, $CLIENT_ID, $msid);
 my $oldset = "t41:workspace:$CLIENT_ID:old0ne";
 redis_cli($rport, '-n', 2, 'SADD', $oldset, $mkey);
@@ -190,20 +171,20 @@ stop_nginx($prefix);
 
 $prefix = host(pass => $badpass, name => 'badpass');
 sleep 0.3;
-my $bsid = sid();
+my $bsid = new_sid();
 is(flow_callback($port, $bsid, flow_connect($port, $bsid)), 503,
    'wrong password: the callback is refused with 503');
 is(token_of($port, $bsid), '[0][]', 'nothing kept');
-like(log_of($prefix), qr/store "redis:[^"]+" refused AUTH: /,
+like(error_log_of($prefix), qr/store "redis:[^"]+" refused AUTH: /,
      'the log says Redis refused AUTH');
-unlike(log_of($prefix), qr/\Q$password\E|not-the-password/,
+unlike(error_log_of($prefix), qr/\Q$password\E|not-the-password/,
        'and shows no password');
 stop_nginx($prefix);
 
 # -- a slow Redis (stopped with SIGSTOP) ---------------------------------
 
 $prefix = host(name => 'slow');
-my $ssid = sid();
+my $ssid = new_sid();
 is(flow_callback($port, $ssid, flow_connect($port, $ssid)), 302,
    'a flow before Redis stalls');
 my $stok = token_of($port, $ssid);
@@ -211,15 +192,15 @@ my $stok = token_of($port, $ssid);
 kill 'STOP', redis_pid($rport);
 
 my $t0 = time;
-my $waiting = IntercomOAuthTest::http_send($port, 'GET /token',
-                                           session_cookie(sid()));
+my $waiting = http_send($port, 'GET /token',
+                                           session_cookie(new_sid()));
 sleep 0.1;
 my $t1 = time;
 my ($sst) = http_request($port, 'GET /status');
 my $st_dt = time - $t1;
 is($sst, 200, 'while a request waits for the stalled Redis, the worker serves others');
 ok($st_dt < 0.2, sprintf('at once (%.3f s): no blocking call', $st_dt));
-my (undef, undef, $wbody) = IntercomOAuthTest::http_read($waiting);
+my (undef, undef, $wbody) = http_read($waiting);
 is($wbody, '[0][]', 'Redis stalled, a key not in the zone: not connected');
 my $dt = time - $t0;
 ok($dt >= 0.4 && $dt < 1.5,
@@ -227,7 +208,7 @@ ok($dt >= 0.4 && $dt < 1.5,
 is(token_of($port, $ssid), $stok, 'a key in the zone: answered by the zone');
 
 $t0 = time;
-my $csid = sid();
+my $csid = new_sid();
 my $cst = flow_callback($port, $csid, flow_connect($port, $csid));
 $dt = time - $t0;
 is($cst, 503, 'Redis stalled: a callback is refused with 503');
@@ -237,7 +218,7 @@ kill 'CONT', redis_pid($rport);
 
 my $ok = 0;
 for (1 .. 40) {
-    my $s = sid();
+    my $s = new_sid();
     if (flow_callback($port, $s, flow_connect($port, $s)) == 302) {
         $ok = 1;
         last;
@@ -247,10 +228,10 @@ for (1 .. 40) {
 ok($ok, 'Redis back: the host reconnects and flows complete again');
 # a browser leaving while its callback waits for Redis: the request is
 # freed first, the late answer finds nobody
-my $lsid = sid();
+my $lsid = new_sid();
 my $lstate = flow_connect($port, $lsid);
 kill 'STOP', redis_pid($rport);
-my $leaver = IntercomOAuthTest::http_send($port,
+my $leaver = http_send($port,
                  callback_request(code => 'leave-1', state => $lstate),
                  session_cookie($lsid));
 sleep 0.15;
@@ -258,35 +239,35 @@ close $leaver;
 sleep 0.15;
 kill 'CONT', redis_pid($rport);
 sleep 0.3;
-my $after_sid = sid();
+my $after_sid = new_sid();
 is(flow_callback($port, $after_sid, flow_connect($port, $after_sid)), 302,
    'a browser left while its state claim waited: the worker carries on');
 open my $acc, '<', "$prefix/logs/access.log" or die $!;
 ok((grep { m{"GET /callback\?\[oauth arguments withheld\] HTTP/1\.1" 499} } <$acc>),
    'the request that lost its browser ended with 499');
 
-like(log_of($prefix), qr/a command timed out \(intercom_oauth_store_timeout\); reconnecting/,
+like(error_log_of($prefix), qr/a command timed out \(intercom_oauth_store_timeout\); reconnecting/,
      'the log says a command timed out');
-like(log_of($prefix), qr/store "redis:[^"]+" connected again/,
+like(error_log_of($prefix), qr/store "redis:[^"]+" connected again/,
      'and that the store is connected again');
 stop_nginx($prefix);
 
 # -- Redis gone while the exchange runs ----------------------------------
 
 $prefix = host(name => 'gone', token => 'slow-1500');
-my $gsid = sid();
+my $gsid = new_sid();
 my $gstate = flow_connect($port, $gsid);
 sleep 0.3;
-my $sock = IntercomOAuthTest::http_send($port,
+my $sock = http_send($port,
                callback_request(code => 'gone-1', state => $gstate),
                session_cookie($gsid));
 sleep 0.5;
 stop_redis($rport);
-my ($gst, undef, $gbody) = IntercomOAuthTest::http_read($sock);
+my ($gst, undef, $gbody) = http_read($sock);
 is($gst, 503, 'Redis gone during the exchange: the callback answers 503');
 like($gbody, qr/store_unavailable/, 'with store_unavailable');
 is(token_of($port, $gsid), '[0][]', 'and the token is not kept on this host');
-like(log_of($prefix), qr/the access token could not be written to the store; it was not kept/,
+like(error_log_of($prefix), qr/the access token could not be written to the store; it was not kept/,
      'the log says why');
 
 start_redis($rport, "$dir/redis", @redis_args);
@@ -301,16 +282,16 @@ like($status, qr/"callbacks_refused":1\}/, 'the status counts the refusal');
 
 sleep 2.5;    # the longest back-off: connected again
 kill 'STOP', redis_pid($rport);
-my $dropped = IntercomOAuthTest::http_send($port, 'GET /token',
-                                           session_cookie(sid()));
+my $dropped = http_send($port, 'GET /token',
+                                           session_cookie(new_sid()));
 sleep 0.1;
 $t0 = time;
 stop_redis($rport, 'KILL');
-my (undef, undef, $dbody) = IntercomOAuthTest::http_read($dropped);
+my (undef, undef, $dbody) = http_read($dropped);
 $dt = time - $t0;
 is($dbody, '[0][]', 'Redis killed while a read waits: "not connected"');
 ok($dt < 0.3, sprintf('at once, not after the command timeout (%.2f s)', $dt));
-like(log_of($prefix), qr/read failed: connection lost/,
+like(error_log_of($prefix), qr/read failed: connection lost/,
      'the waiting request was told the connection was lost');
 
 stop_nginx($prefix);
@@ -340,11 +321,11 @@ close $fake;
 $prefix = host(url => "redis://127.0.0.1:$fport/0", name => 'unasked');
 sleep 0.5;
 my ($ust, undef, $ubody) = http_request($port, 'GET /token',
-                                        session_cookie(sid()));
+                                        session_cookie(new_sid()));
 is($ust, 200, 'replies nobody asked for: the request is still answered');
 is($ubody, '[0][]', 'as "not connected"');
 sleep 0.3;
-my $ulog = log_of($prefix);
+my $ulog = error_log_of($prefix);
 like($ulog, qr/store "redis:[^"]+": a reply that no command asked for \(a protocol error\); reconnecting/,
      'the log names the protocol error');
 unlike($ulog, qr/exited on signal|Assertion/, 'no worker died');
@@ -357,7 +338,7 @@ stop_nginx($prefix);
 start_redis($rport, "$dir/redis", @redis_args);
 
 for my $p (glob "$root/t/servroot-{faults,unix,otherkey,badpass,slow,gone,unasked}-$port") {
-    my $log = log_of($p);
+    my $log = error_log_of($p);
     unlike($log, qr/\[(alert|crit|emerg)\]/, "$p: no alert");
     ok($log !~ /\Q$password\E/ && $log !~ /a1a1a1a1|b2b2b2b2/,
        "$p: neither the Redis password nor a store key in the log");

@@ -5,10 +5,12 @@
 # through it; the stand-in sees only the module's headers.
 #
 # Replaced: ports, certificates, the secret file, logs and pid (as in
-# t/030-conf.t); api.intercom.io becomes an upstream{} of that name
-# pointing at the stand-in (nginx looks for one before it asks the
-# resolver, so no DNS is needed), trusted through the test CA under the
-# name "localhost" (proxy_ssl_name), and the client id is the stand-in's.
+# t/system/030-conf.t), the workers' user (the suite's, see
+# t/lib/IntercomOAuthTest/System.pm); api.intercom.io becomes an
+# upstream{} of that name pointing at the stand-in (nginx looks for one
+# before it asks the resolver, so no DNS is needed), trusted through the
+# test CA under the name "localhost" (proxy_ssl_name), and the client id
+# is the stand-in's.
 #
 # Port: TEST_NGINX_SERVER_PORT + 80.
 
@@ -16,31 +18,25 @@ use strict;
 use warnings;
 use lib 't/lib';
 use IntercomOAuthTest;
+use IntercomOAuthTest::System;
 use File::Temp qw(tempdir);
 use Test::More;
 
 my $root   = $IntercomOAuthTest::ROOT;
-my $nginx  = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
-my $module = $ENV{TEST_NGINX_LOAD_MODULES}
-             || "$root/build/nginx/objs/ngx_http_intercom_oauth_module.so";
 my $certs  = $ENV{TEST_NGINX_CERT_DIR};
 my $sp     = $ENV{TEST_NGINX_STANDIN_PORT};
 my $port   = ($ENV{TEST_NGINX_SERVER_PORT} || 1984) + 80;
 
-sub slurp { local (@ARGV, $/) = @_; <> }
-
 my $dir = tempdir('intercom-srconf-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 mkdir "$dir/logs";
-open my $sf, '>', "$dir/intercom.secret" or die $!;
-print $sf "$ENV{TEST_INTERCOM_CLIENT_SECRET}\n";
-close $sf;
-chmod 0600, "$dir/intercom.secret";
+secret_file("$dir/intercom.secret", $ENV{TEST_INTERCOM_CLIENT_SECRET});
 
 my $conf = slurp("$root/conf/subrequest.conf");
 my $n = 0;
 
-$n += $conf =~ s{^load_module\s+\S+;}{load_module $module;}m;
-$n += $conf =~ s{^user\s+\S+;\n}{}m;
+$n += $conf =~ s{^load_module\s+\S+;}{load_module $MODULE;}m;
+# the workers' user: the suite's (IntercomOAuthTest::System)
+$n += $conf =~ s{^user\s+\S+;\n}{worker_user_line()}me;
 $n += $conf =~ s{^pid\s+\S+;}{pid $dir/logs/nginx.pid;}m;
 $n += $conf =~ s{^(\s*access_log)\s+/\S+;}{$1 $dir/logs/access.log;}m;
 $n += $conf =~ s{^(\s*error_log)\s+/\S+\s+\w+;}{$1 $dir/logs/error.log info;}m;
@@ -62,10 +58,10 @@ open my $cf, '>', "$dir/nginx.conf" or die $!;
 print $cf $conf;
 close $cf;
 
-system($nginx, '-p', "$dir/", '-c', "$dir/nginx.conf") == 0
+system($NGINX, '-p', "$dir/", '-c', "$dir/nginx.conf") == 0
     or BAIL_OUT('nginx did not start with conf/subrequest.conf: '
                 . slurp("$dir/logs/error.log"));
-END { IntercomOAuthTest::stop_nginx($dir) if $dir }
+END { stop_nginx($dir) if $dir }
 
 for (1 .. 100) {
     last if IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port");

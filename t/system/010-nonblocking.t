@@ -10,6 +10,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use IntercomOAuthTest;
+use IntercomOAuthTest::System;
 use IO::Select;
 use Test::More;
 
@@ -24,7 +25,7 @@ my $prefix = start_nginx('nonblocking', $port, <<'_EOC_', http_config => $http);
         location = /connect { intercom_connect_button; }
 _EOC_
 
-my $slow = IntercomOAuthTest::http_send($port,
+my $slow = http_send($port,
     callback_request(code => 'nonblocking', state => make_state()),
     session_cookie());
 
@@ -43,11 +44,10 @@ for my $i (1 .. 20) {
 is($served, 20, 'all 20 other requests were answered');
 ok(!$sel->can_read(0), 'while the callback was still waiting for the token endpoint');
 
-my ($status, $head) = IntercomOAuthTest::http_read($slow);
+my ($status, $head) = http_read($slow);
 is($status, 302, 'then the callback finished with its redirect');
 
-open my $log, '<', "$prefix/logs/error.log" or die $!;
-my $text = do { local $/; <$log> };
+my $text = error_log_of($prefix);
 like($text, qr/intercom oauth: access token stored \((\d+) ms exchange\)/,
      'the token was stored');
 my ($ms) = $text =~ /access token stored \((\d+) ms exchange\)/;

@@ -1,0 +1,152 @@
+# Hostile input at the callback, the session cookie: garbled, oversized,
+# longer by one character, empty, quoted, a look-alike name, repeated
+# with different values (in one Cookie header or in two) or with the same
+# one, a Cookie header over nginx's buffers; and session fixation: a
+# session id planted before the flow holds no token after it.
+#
+# t/lib/IntercomOAuthTest/Hostile.pm: what the t/006-hostile-*.t files
+# share, and how a block shows that nothing was stored.
+
+use lib 't/lib';
+use IntercomOAuthTest;
+use IntercomOAuthTest::Hostile;
+use Test::Nginx::Socket 'no_plan';
+
+no_shuffle();
+hostile_blocks();
+run_tests();
+
+__DATA__
+
+=== TEST 1: session cookie: garbled (not base64url)
+--- more_headers
+Cookie: intercom_oauth_sid=c2Vzc2lvbi1pZC0xMjM0*Q
+--- error_code: 403
+--- config eval: $::CookieLocations
+--- response_body_like: <code>state_invalid</code> \(403\)
+--- module_log
+intercom oauth: session cookie "intercom_oauth_sid" is malformed
+intercom oauth: state refused: no session cookie "intercom_oauth_sid" (another browser
+
+
+
+=== TEST 2: session cookie: oversized (4000 characters)
+--- more_headers eval
+"Cookie: intercom_oauth_sid=" . ('A' x 4000)
+--- error_code: 403
+--- config eval: $::CookieLocations
+--- response_body_like: <code>state_invalid</code> \(403\)
+--- module_log
+intercom oauth: session cookie "intercom_oauth_sid" is malformed
+intercom oauth: state refused: no session cookie "intercom_oauth_sid" (another browser
+
+
+
+=== TEST 3: session cookie: the right session with one more character
+--- more_headers eval
+"Cookie: intercom_oauth_sid=${SID}A"
+--- error_code: 403
+--- config eval: $::CookieLocations
+--- response_body_like: <code>state_invalid</code> \(403\)
+--- module_log
+intercom oauth: session cookie "intercom_oauth_sid" is malformed
+intercom oauth: state refused: no session cookie "intercom_oauth_sid" (another browser
+
+
+
+=== TEST 4: session cookie: empty
+--- more_headers
+Cookie: intercom_oauth_sid=
+--- error_code: 403
+--- config eval: $::CookieLocations
+--- response_body_like: <code>state_invalid</code> \(403\)
+--- module_log
+intercom oauth: session cookie "intercom_oauth_sid" is malformed
+intercom oauth: state refused: no session cookie "intercom_oauth_sid" (another browser
+
+
+
+=== TEST 5: session cookie: in quotes
+--- more_headers eval
+"Cookie: intercom_oauth_sid=\"$SID\""
+--- error_code: 403
+--- config eval: $::CookieLocations
+--- response_body_like: <code>state_invalid</code> \(403\)
+--- module_log
+intercom oauth: session cookie "intercom_oauth_sid" is malformed
+intercom oauth: state refused: no session cookie "intercom_oauth_sid" (another browser
+
+
+
+=== TEST 6: session cookie: a look-alike name is not the session
+--- more_headers eval
+"Cookie: xintercom_oauth_sid=$SID; intercom_oauth_sidx=$SID"
+--- error_code: 403
+--- config eval: $::CookieLocations
+--- response_body_like: <code>state_invalid</code> \(403\)
+--- module_log
+intercom oauth: state refused: no session cookie "intercom_oauth_sid" (another browser
+
+
+
+=== TEST 7: session cookie: repeated with different values in one header
+--- more_headers eval
+"Cookie: intercom_oauth_sid=$SID; intercom_oauth_sid=$OTHER_SID"
+--- error_code: 403
+--- config eval: $::CookieLocations
+--- response_body_like: <code>state_invalid</code> \(403\)
+--- module_log
+intercom oauth: session cookie "intercom_oauth_sid" is repeated with different values
+intercom oauth: state refused: no session cookie "intercom_oauth_sid" (another browser
+
+
+
+=== TEST 8: session cookie: repeated with different values in two headers (planted cookie)
+--- more_headers eval
+"Cookie: intercom_oauth_sid=$OTHER_SID\nCookie: intercom_oauth_sid=$SID"
+--- error_code: 403
+--- config eval: $::CookieLocations
+--- response_body_like: <code>state_invalid</code> \(403\)
+--- module_log
+intercom oauth: session cookie "intercom_oauth_sid" is repeated with different values
+intercom oauth: state refused: no session cookie "intercom_oauth_sid" (another browser
+
+
+
+=== TEST 9: session cookie: repeated with the same value is the same session
+--- more_headers eval
+"Cookie: a=1; intercom_oauth_sid=$SID; b=2\nCookie: intercom_oauth_sid=$SID"
+--- request eval
+[callback_request(code => 'abc', state => make_state()), "GET /token"]
+--- error_code eval
+[302, 200]
+--- response_body_like eval
+[qr/302 Found/, qr/^\[1\]\[\S+\]$/]
+
+
+
+=== TEST 10: session cookie: a Cookie header over nginx's buffers is refused by nginx itself
+--- more_headers eval
+"Cookie: intercom_oauth_sid=$SID; pad=" . ('x' x 9000)
+--- error_code: 400
+--- response_body_like: Request Header Or Cookie Too Large
+--- module_log
+
+
+
+=== TEST 11: session fixation: a session id planted before the flow does not hold the token after it
+A session id the server never issued ($SID here: a sibling subdomain or an
+XSS elsewhere can plant one) is accepted for the flow, but a successful
+callback gives the browser a new session id and keeps the token under that
+one, so whoever planted the old id cannot use the token.  With
+intercom_oauth_key (the site's own login) this does not apply.
+--- http_config eval
+$HTTP_CONFIG =~ s{\s*intercom_oauth_key\s+\S+;}{}r
+--- request eval
+[callback_request(code => 'abc', state => make_state()), "GET /token"]
+--- error_code eval
+[302, 200]
+--- response_headers_like eval
+["Set-Cookie: intercom_oauth_sid=(?!$SID)[A-Za-z0-9_-]{22};.*", "Content-Type: text/plain"]
+--- response_body_like eval
+[qr/302 Found/, qr/^\[0\]\[\]$/]
