@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # ngx_http_intercom_oauth_module
 #
 #   make            build the dynamic module against Debian's nginx-dev tree
@@ -5,7 +8,7 @@
 #   make test       install what the tests need, build, run the Test::Nginx
 #                   block files (t/*.t) and the multi-process tests
 #                   (t/system/*.t) against the local Intercom stand-in,
-#                   once with each exchange engine (libcurl, subrequest)
+#                   once with each call engine (libcurl, subrequest)
 #   make test-system    t/system/*.t only
 #   make test-clone     t/system/*.t in a fresh clone of HEAD in a mode-0700
 #                       directory, as a newcomer's checkout in /root is
@@ -69,7 +72,7 @@ $(MODULE): $(NGX_BUILD)/objs/Makefile $(SOURCES)
 	$(MAKE) -C $(NGX_BUILD) -f objs/Makefile modules
 	@echo "built $(MODULE)"
 
-# the whole suite once per exchange engine (README "Exchange engines");
+# the whole suite once per call engine (docs/engines.md);
 # TEST_ENGINES=subrequest make test runs one
 TEST_ENGINES ?= libcurl subrequest
 
@@ -77,7 +80,7 @@ TEST_ENGINES ?= libcurl subrequest
 # $(2): environment for t/run-tests
 define run_tests
 	@set -e; for engine in $(TEST_ENGINES); do \
-	    echo "=== exchange engine: $$engine"; \
+	    echo "=== call engine: $$engine"; \
 	    $(2) TEST_INTERCOM_ENGINE=$$engine t/run-tests $(MODULE) $(1); \
 	done
 endef

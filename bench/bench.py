@@ -1,4 +1,7 @@
 #!/usr/bin/env python3
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 """make bench: the module against nginx's own paths and the app-server way.
 
 Starts, on loopback only (ports BASE..BASE+40, BASE=7500 by default):

@@ -1,4 +1,7 @@
 #!/usr/bin/env python3
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 """The non-blocking benchmark's driver.
 
 Sends N callbacks at once (one connection each, fresh states from a record

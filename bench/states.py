@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+
 """States minted exactly as the module mints them, for the load drivers.
 
 The layout is the module's (src/ngx_http_intercom_oauth_state.h), the same

@@ -1,3 +1,9 @@
+
+/*
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
 /*
  * libFuzzer harness: the callback's argument parser,
  * ngx_http_intercom_oauth_args_parse() (src/ngx_http_intercom_oauth_args.c),

@@ -1,3 +1,9 @@
+
+/*
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
 /*
  * libFuzzer harness: the state decoder, ngx_http_intercom_oauth_state_verify()
  * (src/ngx_http_intercom_oauth_state.c), and return_to_valid().

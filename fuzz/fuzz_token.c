@@ -1,3 +1,9 @@
+
+/*
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
 /*
  * libFuzzer harness: the token endpoint's answer,
  * ngx_http_intercom_oauth_token_parse() (src/ngx_http_intercom_oauth_token.c).

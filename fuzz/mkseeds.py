@@ -1,4 +1,7 @@
 #!/usr/bin/env python3
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 """Writes the hand-made seeds in fuzz/corpus/ (committed; rerun after changing
 the state layout).  The state seeds use the harness's fixed secret, session
 id, client id and time (fuzz/fuzz_state.c).  The min-* files beside them are

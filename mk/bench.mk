@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # make bench            the module against nginx's own paths and the
 #                       app-server way; prints one table of ratios
 #                       (bench/RESULTS.md says what it measures and found)

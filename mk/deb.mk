@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # Debian package of the module, built the way Debian's own nginx modules
 # are (debian/: the nginx debhelper addon from nginx-dev, dh_nginx).
 #

@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # make e2e: "Connect with Intercom" in a real browser.
 #
 # Headless Chromium (Debian's chromium package) driven by playwright-core

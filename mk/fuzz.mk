@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # libFuzzer harnesses (fuzz/): the state decoder, the callback's argument
 # parser, the token endpoint's answer and /me's answer, each compiled with
 # clang -fsanitize=fuzzer,address,undefined against nginx's headers and the

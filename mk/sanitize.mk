@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # Memory checks of the whole Test::Nginx suite.
 #
 #   make test-valgrind   every Test::Nginx file with nginx under valgrind
@@ -100,7 +103,7 @@ test-asan: deps deps-asan $(ASAN_MODULE) $(ASAN_BUILD)/nginx-asan
 	@rm -f $(ASAN_BUILD)/logs/asan.*
 	@start=$$(date +%s); rc=0; \
 	for engine in $(TEST_ENGINES); do \
-	    echo "=== exchange engine: $$engine"; \
+	    echo "=== call engine: $$engine"; \
 	    TEST_INTERCOM_ENGINE=$$engine \
 	    TEST_NGINX_BINARY=$(ASAN_BUILD)/nginx-asan NGINX_BIN=$(ASAN_BUILD)/nginx-asan \
 	        TEST_NGINX_TIMEOUT=$(ASAN_TIMEOUT) t/run-tests $(ASAN_MODULE) || rc=1; \

@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # Misconfiguration is caught when nginx reads its configuration, with a
 # message that names the directive.
 

@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # The token exchange: every way the token endpoint can answer, and fail.
 
 use lib 't/lib';

@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # After the flow: identity (/me), disconnect, the uninstall webhook,
 # intercom_oauth_require, regions and the status handler.
 

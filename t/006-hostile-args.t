@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # Hostile input at the callback, its arguments: names (case, NUL,
 # separators), repeated and empty values, the code's encoding and length,
 # the length of the query string and of the request line, and Intercom's

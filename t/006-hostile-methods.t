@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # Hostile input at the callback and the connect button, the method:
 # DELETE, OPTIONS, a method nginx does not know, WebDAV's; HEAD works
 # as GET.

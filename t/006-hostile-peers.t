@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # Misbehaving peers: the token endpoint answers chunked garbage, closes
 # mid-response, drips slower than the timeout, sends an error list with
 # 200, presents a certificate from another CA, for another host or

@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # Hostile input at the callback, a POST's body: chunked over 8k and
 # within the limits, no or another Content-Type, arguments in the query
 # string of a POST, a form over the 4k of arguments, binary bytes, a

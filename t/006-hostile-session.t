@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # Hostile input at the callback, the session cookie: garbled, oversized,
 # longer by one character, empty, quoted, a look-alike name, repeated
 # with different values (in one Cookie header or in two) or with the same

@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # Hostile input at the callback, the state's spelling: percent-encoded
 # once or twice, NUL and UTF-8 inside it or after it, padding, one
 # character cut off, standard base64 instead of base64url, 1024

@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # The zone under a flood: full of tokens it evicts the least recently
 # used ones (a token that is read keeps its place), and used states that
 # fill their half of it make the callback answer 503 zone_full, never 500.

@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # intercom_oauth_store: what "nginx -t" refuses, and one host whose Redis
 # is not there (nothing listens on TEST_NGINX_SERVER_PORT + 44, or the next
 # port up where nothing does): reads fall back to the zone at once,

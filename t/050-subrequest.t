@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # The subrequest engine on its own: what reaches the location (only what
 # the module sets, never the browser's cookies, Authorization or body),
 # locations that are not proxies, and the ways a location fails.  These

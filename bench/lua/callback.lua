@@ -1,3 +1,6 @@
+-- Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+-- SPDX-License-Identifier: BSD-2-Clause
+
 -- wrk driver for the callback: every request carries a fresh, valid,
 -- single-use state with its session cookie, read from a record file that
 -- bench/states.py wrote (fixed-length records, see there).

@@ -1,3 +1,6 @@
+-- Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+-- SPDX-License-Identifier: BSD-2-Clause
+
 -- wrk driver for the whole flow, states minted by the server itself:
 -- GET /connect, take the session cookie from Set-Cookie and the state from
 -- the page's authorize link, then GET the callback with them.  One thread,

@@ -1,3 +1,6 @@
+-- Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+-- SPDX-License-Identifier: BSD-2-Clause
+
 -- wrk driver for token lookups: each request carries the session cookie
 -- of one of COUNT stored tokens, chosen at random (so that a large zone is
 -- walked the way real traffic walks it, not one hot key).

@@ -1,4 +1,7 @@
 #!/usr/bin/env python3
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 """A token endpoint that answers after a delay (default 1 s), for the
 non-blocking benchmark: Intercom's JSON on any request, each connection
 handled on its own asyncio task so that hundreds can wait at once.

@@ -1,3 +1,9 @@
+
+/*
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
 /*
  * What the harnesses need from fuzz/shim/ngx_shim.c besides the nginx
  * functions it stands in for.

@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+
 package RedisStore;
 
 # A real redis-server (the Debian package) for the store's tests, on

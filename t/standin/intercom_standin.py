@@ -1,4 +1,7 @@
 #!/usr/bin/python3
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 """A local stand-in for Intercom's OAuth endpoints, for tests and the demo.
 
 Python 3 standard library only. Serves HTTPS (certificates from mkcerts.sh)

@@ -1,4 +1,7 @@
 #!/bin/sh
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # mkcerts.sh DIR -- make the test PKI for the Intercom stand-in.
 #
 # Creates in DIR (EC P-256 keys, SHA-256 signatures):

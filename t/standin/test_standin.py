@@ -1,4 +1,7 @@
 #!/usr/bin/python3
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 """Tests of the Intercom stand-in: run with
 
     /usr/bin/python3 t/standin/test_standin.py -v

@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # The worker is never blocked: with one worker, a token endpoint that
 # answers only after 2 s does not delay other requests on that worker.
 #

@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # The zone across "nginx -s reload": tokens, used states and the generated
 # state secret survive, so that a flow started before a reload finishes
 # after it, and a state used before cannot be used again after.

@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # Faults: what happens to flows, tokens and the zone when things break.
 #
 #   1. the same valid state sent many times at once, over two workers:

@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # No secret in any log: full flows run twice, once with "error_log ...
 # info" and once with "error_log ... debug" (Debian's nginx is built
 # --with-debug), and every secret the flows handled is looked for in

@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # What an attacker or a bad day can do to the engine and the zone, each
 # found by a hostile review and fixed:
 #   - a reload must not drop callbacks waiting on the token endpoint;

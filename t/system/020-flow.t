@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # The whole flow on real input: nginx terminating real TLS with
 # conf/quickstart.conf (as "make run" serves it), the local Intercom
 # stand-in over HTTPS with a CA made at run time, and curl walking

@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # Every file in conf/ passes "nginx -t" with the built module, so that the
 # examples cannot rot.
 #

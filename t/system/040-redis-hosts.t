@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # Several hosts sharing one Redis (intercom_oauth_store): a real
 # redis-server on loopback with append-only persistence and three nginx
 # instances, A, B and C, with the same state secret and store key.

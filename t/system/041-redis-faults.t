@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # One host and a real redis-server with a password, a database and a key
 # prefix: what is written where, identity across a restart, the uninstall
 # webhook, and the faults: a wrong password, a slow (stopped) Redis, and

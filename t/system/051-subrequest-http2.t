@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # The subrequest engine under a parent request served over HTTP/2, in
 # clear text (h2c, prior knowledge) and over TLS (ALPN): the callback
 # exchanges the code, /me is asked, the token is stored and the browser

@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # conf/subrequest.conf does what README "Exchange engines" says: run as
 # it is written, with only what exists on a real server replaced, a
 # callback exchanges its code through the example's internal token

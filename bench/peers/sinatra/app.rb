@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # "Connect with Intercom" the app-server way, for the benchmark's
 # comparison: a Sinatra app under Thin doing the flow of Intercom's
 # "Setting up OAuth" guide.

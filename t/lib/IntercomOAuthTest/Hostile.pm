@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+
 package IntercomOAuthTest::Hostile;
 
 # What the t/006-hostile-*.t files share.  Hostile input and misbehaving

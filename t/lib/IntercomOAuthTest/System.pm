@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+
 package IntercomOAuthTest::System;
 
 # What the plain-Perl tests in t/system/ share: they do what a Test::Nginx

@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # Requests and response checks of the compat Test::Nginx::Socket.
 use Test::Nginx::Socket;
 

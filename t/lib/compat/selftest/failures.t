@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # Failing expectations must come out as failing assertions: run a test
 # file full of them in a child perl (and prove) and read its TAP.
 use strict;

@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # error.log checks, must_die, skip_nginx, blocks without a config.
 use Test::Nginx::Socket 'no_plan';
 

@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # --- tcp_listen mock server, repeat_each, TEST_NGINX_RAND_PORT_N.
 use Test::Nginx::Socket;
 

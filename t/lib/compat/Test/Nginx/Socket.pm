@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+
 package Test::Nginx::Socket;
 
 # A Test::Nginx::Socket-compatible runner for the project's t/*.t files,
