@@ -187,7 +187,7 @@ static ngx_http_intercom_oauth_secret_post_t
     };
 
 static ngx_conf_post_t  ngx_http_intercom_oauth_proxy_post =
-    { ngx_http_intercom_oauth_call_proxy };
+    { ngx_http_intercom_oauth_curl_proxy };
 
 
 static ngx_command_t  ngx_http_intercom_oauth_commands[] = {
@@ -363,7 +363,7 @@ static ngx_command_t  ngx_http_intercom_oauth_commands[] = {
 
     { ngx_string("intercom_oauth_ca_file"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_intercom_oauth_call_ca_file,
+      ngx_http_intercom_oauth_curl_ca_file,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },

@@ -106,7 +106,7 @@ typedef struct {
     ngx_str_t                   admin_email;
     ngx_str_t                   workspace_id;    /* app.id_code */
     ngx_str_t                   workspace_name;
-    ngx_str_t                   region;
+    ngx_str_t                   workspace_region;
     ngx_uint_t                  email_verified;  /* 1 only if Intercom said */
     ngx_uint_t                  identity;        /* 1 when /me answered */
 } ngx_http_intercom_oauth_record_t;
@@ -245,7 +245,7 @@ typedef struct {
     void                      (*store_reply)(ngx_http_request_t *r,
                                              ngx_int_t rc);
     char                       *store_op;       /* for its log line */
-    ngx_str_t                   store_key;      /* Redis key, for AAD */
+    ngx_str_t                   store_name;     /* Redis key name, AAD */
 
     unsigned                    session_new:1;
     unsigned                    session_checked:1;

@@ -77,13 +77,5 @@ ngx_int_t ngx_http_intercom_oauth_call_start(ngx_http_request_t *r,
     ngx_http_intercom_oauth_call_params_t *params,
     ngx_http_intercom_oauth_call_done_pt done);
 
-/* The directive "intercom_oauth_ca_file PATH". */
-char *ngx_http_intercom_oauth_call_ca_file(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-
-/* The post handler of "intercom_oauth_proxy URL": checks its scheme. */
-char *ngx_http_intercom_oauth_call_proxy(ngx_conf_t *cf, void *post,
-    void *data);
-
 
 #endif /* _NGX_HTTP_INTERCOM_OAUTH_CALL_H_INCLUDED_ */

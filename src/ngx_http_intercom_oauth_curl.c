@@ -27,6 +27,9 @@
  * the socket was opened, tells whether the descriptor is still that socket;
  * if not, the kernel has already dropped it from epoll and the connection is
  * given back without touching epoll.
+ *
+ * The engine's own directives are checked here too: intercom_oauth_ca_file
+ * and intercom_oauth_proxy configure curl and nothing else.
  */
 
 
@@ -1070,4 +1073,67 @@ ngx_http_intercom_oauth_curl_cleanup(void *data)
     }
 
     ngx_http_intercom_oauth_curl_free(t);
+}
+
+
+char *
+ngx_http_intercom_oauth_curl_ca_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_intercom_oauth_loc_conf_t  *olcf = conf;
+
+    ngx_str_t        *value;
+    ngx_file_info_t   fi;
+
+    if (olcf->ca_file.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    olcf->ca_file = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &olcf->ca_file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* curl reads it per transfer; a typo should fail "nginx -t" instead */
+    if (ngx_file_info(olcf->ca_file.data, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"intercom_oauth_ca_file\": cannot stat \"%V\"",
+                           &olcf->ca_file);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+char *
+ngx_http_intercom_oauth_curl_proxy(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_str_t  *proxy = data;
+
+    static char  *schemes[] = { "http://", "https://", "socks5://",
+                                "socks5h://", NULL };
+
+    char  **s;
+
+    if (proxy->len == 0) {
+        return NGX_CONF_OK;
+    }
+
+    for (s = schemes; *s; s++) {
+        if (ngx_strncasecmp(proxy->data, (u_char *) *s, ngx_strlen(*s))
+            == 0)
+        {
+            return NGX_CONF_OK;
+        }
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"intercom_oauth_proxy\" must be an http://, "
+                       "https://, socks5:// or socks5h:// URL, "
+                       "not \"%V\"", proxy);
+
+    return NGX_CONF_ERROR;
 }

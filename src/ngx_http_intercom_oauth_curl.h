@@ -36,5 +36,13 @@ ngx_int_t ngx_http_intercom_oauth_curl_init_process(ngx_cycle_t *cycle);
 /* Per worker: ends every transfer and frees the multi handle. */
 void ngx_http_intercom_oauth_curl_exit_process(ngx_cycle_t *cycle);
 
+/* The directive "intercom_oauth_ca_file PATH". */
+char *ngx_http_intercom_oauth_curl_ca_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* The post handler of "intercom_oauth_proxy URL": checks its scheme. */
+char *ngx_http_intercom_oauth_curl_proxy(ngx_conf_t *cf, void *post,
+    void *data);
+
 
 #endif /* _NGX_HTTP_INTERCOM_OAUTH_CURL_H_INCLUDED_ */

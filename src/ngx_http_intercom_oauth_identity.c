@@ -60,7 +60,7 @@ ngx_http_intercom_oauth_identity_parse(ngx_pool_t *pool, u_char *body,
     ngx_uint_t   i;
     ngx_str_t   *out[] = { &rec->admin_id, &rec->admin_email,
                            &rec->workspace_id, &rec->workspace_name,
-                           &rec->region };
+                           &rec->workspace_region };
 
     static const char  *type_path[] = { "type", NULL };
     static const char  *verified_path[] = { "email_verified", NULL };

@@ -30,7 +30,7 @@ ngx_http_intercom_oauth_record_fields(ngx_http_intercom_oauth_record_t *rec,
     f[2] = &rec->admin_email;
     f[3] = &rec->workspace_id;
     f[4] = &rec->workspace_name;
-    f[5] = &rec->region;
+    f[5] = &rec->workspace_region;
 }
 
 

@@ -10,7 +10,7 @@
  *
  *   version (1 byte, 1), flags (1 byte: 1 identity, 2 email verified),
  *   then the token, admin id, admin email, workspace id, workspace name
- *   and region, each as a 2-byte big-endian length and the bytes.
+ *   and workspace region, each as a 2-byte big-endian length and the bytes.
  */
 
 

@@ -126,3 +126,110 @@ ngx_http_intercom_oauth_state_secret(ngx_http_request_t *r,
 
     ngx_http_intercom_oauth_zone_secret(omcf->shm_zone, secret);
 }
+
+
+ngx_table_elt_t *
+ngx_http_intercom_oauth_header(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_uint_t *repeated)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *found;
+
+    found = NULL;
+
+    if (repeated) {
+        *repeated = 0;
+    }
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len != name->len
+            || ngx_strncasecmp(h[i].key.data, name->data, name->len) != 0)
+        {
+            continue;
+        }
+
+        if (found == NULL) {
+            found = &h[i];
+
+            if (repeated == NULL) {
+                break;
+            }
+
+            continue;
+        }
+
+        *repeated = 1;
+        break;
+    }
+
+    return found;
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_read_only(ngx_http_request_t *r)
+{
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    return ngx_http_discard_request_body(r);
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_body(ngx_http_request_t *r, size_t max,
+    ngx_str_t *body)
+{
+    u_char       *p;
+    size_t        len;
+    ngx_chain_t  *cl;
+
+    len = 0;
+
+    for (cl = r->request_body ? r->request_body->bufs : NULL; cl;
+         cl = cl->next)
+    {
+        if (cl->buf->in_file) {
+            return NGX_DECLINED;
+        }
+
+        len += cl->buf->last - cl->buf->pos;
+    }
+
+    /* a chunked body has no length to check up front */
+    if (len > max) {
+        return NGX_DECLINED;
+    }
+
+    body->len = len;
+    body->data = ngx_pnalloc(r->pool, len ? len : 1);
+    if (body->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = body->data;
+
+    for (cl = r->request_body ? r->request_body->bufs : NULL; cl;
+         cl = cl->next)
+    {
+        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+    }
+
+    return NGX_OK;
+}

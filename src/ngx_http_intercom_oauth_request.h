@@ -7,8 +7,9 @@
 
 /*
  * What every handler needs of its request: the module's context, the key
- * a token belongs to, the state secret, $intercom_oauth_error, and
- * waiting for (and resuming after) a call or the store.
+ * a token belongs to, the state secret, $intercom_oauth_error, waiting
+ * for (and resuming after) a call or the store, and reading its headers
+ * and body.
  */
 
 
@@ -59,6 +60,30 @@ ngx_int_t ngx_http_intercom_oauth_wait(ngx_http_request_t *r);
  * runs the posted requests.
  */
 void ngx_http_intercom_oauth_resume(ngx_http_request_t *r, ngx_int_t rc);
+
+
+/*
+ * The first request header called "name" (case-insensitive), NULL if none;
+ * with "repeated" set, also tells whether there is more than one.
+ */
+ngx_table_elt_t *ngx_http_intercom_oauth_header(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_uint_t *repeated);
+
+/*
+ * A handler that only reads (the connect page, the status): GET and HEAD,
+ * the body discarded.  Returns NGX_OK, or what the handler returns now
+ * (405, or the discarding's result).
+ */
+ngx_int_t ngx_http_intercom_oauth_read_only(ngx_http_request_t *r);
+
+/*
+ * Copies the request body read by ngx_http_read_client_request_body() into
+ * one buffer from r->pool.  Returns NGX_OK, NGX_DECLINED when it is larger
+ * than "max" bytes (or was buffered to a file), NGX_ERROR on allocation
+ * failure.
+ */
+ngx_int_t ngx_http_intercom_oauth_body(ngx_http_request_t *r, size_t max,
+    ngx_str_t *body);
 
 
 #endif /* _NGX_HTTP_INTERCOM_OAUTH_REQUEST_H_INCLUDED_ */

@@ -6,8 +6,8 @@
 
 
 /*
- * HTTP plumbing the handlers share: finding a request header, reading a
- * bounded body, building a redirect target, and answering.
+ * How the handlers answer: building a redirect target, Cache-Control,
+ * redirecting, and sending a body.
  */
 
 
@@ -25,29 +25,6 @@ typedef struct {
     ngx_uint_t                  escape;   /* percent-encode the value */
 } ngx_http_intercom_oauth_arg_t;
 
-
-/*
- * The first request header called "name" (case-insensitive), NULL if none;
- * with "repeated" set, also tells whether there is more than one.
- */
-ngx_table_elt_t *ngx_http_intercom_oauth_header(ngx_http_request_t *r,
-    ngx_str_t *name, ngx_uint_t *repeated);
-
-/*
- * A handler that only reads (the connect page, the status): GET and HEAD,
- * the body discarded.  Returns NGX_OK, or what the handler returns now
- * (405, or the discarding's result).
- */
-ngx_int_t ngx_http_intercom_oauth_read_only(ngx_http_request_t *r);
-
-/*
- * Copies the request body read by ngx_http_read_client_request_body() into
- * one buffer from r->pool.  Returns NGX_OK, NGX_DECLINED when it is larger
- * than "max" bytes (or was buffered to a file), NGX_ERROR on allocation
- * failure.
- */
-ngx_int_t ngx_http_intercom_oauth_body(ngx_http_request_t *r, size_t max,
-    ngx_str_t *body);
 
 /*
  * "uri" with the "n" arguments added to its query string (begun with "?",

@@ -17,6 +17,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_intercom_oauth_error.h"
+#include "ngx_http_intercom_oauth_request.h"
 #include "ngx_http_intercom_oauth_response.h"
 #include "ngx_http_intercom_oauth_status.h"
 #include "ngx_http_intercom_oauth_zone.h"

@@ -246,7 +246,7 @@ ngx_http_intercom_oauth_store_token_get(ngx_http_request_t *r,
     ctx = ngx_http_get_module_ctx(r, ngx_http_intercom_oauth_module);
 
     if (ngx_http_intercom_oauth_store_token_name(r, client_id, key,
-                                                 &ctx->store_key)
+                                                 &ctx->store_name)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -256,7 +256,7 @@ ngx_http_intercom_oauth_store_token_get(ngx_http_request_t *r,
                                      NGX_HTTP_INTERCOM_OAUTH_CNT_STORE_READS);
 
     ngx_str_set(&argv[0], "GET");
-    argv[1] = ctx->store_key;
+    argv[1] = ctx->store_name;
 
     if (ngx_http_intercom_oauth_store_wait(r, "read", 2, argv, reply,
                                     ngx_http_intercom_oauth_store_get_reply)
@@ -447,7 +447,7 @@ ngx_http_intercom_oauth_store_get_reply(void *data, redisReply *reply,
     in.len = reply->len;
 
     rc = ngx_http_intercom_oauth_seal_open(r->pool, omcf->store->seal_key,
-                                           &ctx->store_key, &in, &plain);
+                                           &ctx->store_name, &in, &plain);
 
     if (rc == NGX_OK
         && ngx_http_intercom_oauth_record_read(&plain, &ctx->record)

@@ -92,7 +92,6 @@ ngx_http_intercom_oauth_subrequest_start(ngx_http_request_t *r,
     ngx_http_intercom_oauth_call_done_pt done,
     ngx_http_intercom_oauth_call_t **callp)
 {
-    u_char                                *p, *q, *last;
     ngx_str_t                              uri, args;
     ngx_pool_cleanup_t                    *cln;
     ngx_http_request_t                    *sr;
@@ -120,20 +119,9 @@ ngx_http_intercom_oauth_subrequest_start(ngx_http_request_t *r,
     s->call.started = ngx_current_msec;
 
     /* the URI and the arguments, if any, as the location will see them */
-    p = endpoint->url.data;
-    last = p + endpoint->url.len;
-    q = ngx_strlchr(p, last, '?');
-
-    uri.data = p;
-    uri.len = (q ? q : last) - p;
-
-    if (q) {
-        args.data = q + 1;
-        args.len = last - args.data;
-
-    } else {
-        ngx_str_null(&args);
-    }
+    uri = endpoint->url;
+    ngx_str_null(&args);
+    ngx_http_split_args(r, &uri, &args);
 
     ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
     if (ps == NULL) {

@@ -21,6 +21,7 @@
 
 #include "ngx_http_intercom_oauth_error.h"
 #include "ngx_http_intercom_oauth_json.h"
+#include "ngx_http_intercom_oauth_request.h"
 #include "ngx_http_intercom_oauth_response.h"
 #include "ngx_http_intercom_oauth_storage.h"
 #include "ngx_http_intercom_oauth_webhook.h"

@@ -22,7 +22,7 @@
 
 #define NGX_HTTP_INTERCOM_OAUTH_SECRET_LEN  32
 
-/* call latency histogram bounds, in milliseconds (+Inf after them) */
+/* token request latency histogram bounds in ms (+Inf after them) */
 #define NGX_HTTP_INTERCOM_OAUTH_LATENCY_BUCKETS                               \
     50, 100, 250, 500, 1000, 2500, 5000, 10000
 #define NGX_HTTP_INTERCOM_OAUTH_NBUCKETS  9
