@@ -53,7 +53,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         ngx_str_t  *f[] = { &rec.admin_id, &rec.admin_email,
                             &rec.workspace_id, &rec.workspace_name,
-                            &rec.region };
+                            &rec.workspace_region };
 
         for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
             for (size_t j = 0; j < f[i]->len; j++) {
