@@ -76,7 +76,10 @@ static ngx_int_t ngx_http_intercom_oauth_identity_variable(
 
 /*
  * Intercom's endpoints per region (docs/intercom.md): authorize, token,
- * API, revoke.  Only the US hosts are in Intercom's OAuth documentation.
+ * API, revoke.  The regional API hosts are in Intercom's REST API
+ * reference; its OAuth guide gives api.intercom.io for the token request
+ * (and the uninstall) whatever the region, and that host routes EU and AU
+ * workspaces itself.
  */
 static ngx_str_t  ngx_http_intercom_oauth_region_urls[][4] = {
     { ngx_string("https://app.intercom.com/oauth"),
@@ -84,13 +87,13 @@ static ngx_str_t  ngx_http_intercom_oauth_region_urls[][4] = {
       ngx_string("https://api.intercom.io"),
       ngx_string("https://api.intercom.io/auth/uninstall") },
     { ngx_string("https://app.eu.intercom.com/oauth"),
-      ngx_string("https://api.eu.intercom.io/auth/eagle/token"),
+      ngx_string("https://api.intercom.io/auth/eagle/token"),
       ngx_string("https://api.eu.intercom.io"),
-      ngx_string("https://api.eu.intercom.io/auth/uninstall") },
+      ngx_string("https://api.intercom.io/auth/uninstall") },
     { ngx_string("https://app.au.intercom.com/oauth"),
-      ngx_string("https://api.au.intercom.io/auth/eagle/token"),
+      ngx_string("https://api.intercom.io/auth/eagle/token"),
       ngx_string("https://api.au.intercom.io"),
-      ngx_string("https://api.au.intercom.io/auth/uninstall") }
+      ngx_string("https://api.intercom.io/auth/uninstall") }
 };
 
 
@@ -110,9 +113,9 @@ static ngx_conf_enum_t  ngx_http_intercom_oauth_regions[] = {
 static ngx_http_intercom_oauth_handler_t  ngx_http_intercom_oauth_button = {
     ngx_string("intercom_connect_button"),
     ngx_http_intercom_oauth_button_handler,
-    ngx_string("redirect"),
-    offsetof(ngx_http_intercom_oauth_loc_conf_t, button_redirect),
-    NULL,
+    ngx_null_string,
+    0,
+    ngx_http_intercom_oauth_button_args,
     ngx_http_intercom_oauth_button_merge,
     NGX_HTTP_INTERCOM_OAUTH_NEEDS_ZONE|NGX_HTTP_INTERCOM_OAUTH_NEEDS_CLIENT_ID
     |NGX_HTTP_INTERCOM_OAUTH_NEEDS_STATE
@@ -256,7 +259,7 @@ static ngx_command_t  ngx_http_intercom_oauth_commands[] = {
       &ngx_http_intercom_oauth_regions },
 
     { ngx_string("intercom_connect_button"),
-      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE12,
       ngx_http_intercom_oauth_set_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
@@ -277,7 +280,7 @@ static ngx_command_t  ngx_http_intercom_oauth_commands[] = {
       &ngx_http_intercom_oauth_callback },
 
     { ngx_string("intercom_oauth_disconnect"),
-      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE12,
       ngx_http_intercom_oauth_set_handler,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
@@ -678,7 +681,9 @@ ngx_http_intercom_oauth_create_loc_conf(ngx_conf_t *cf)
      *     conf->api_url = { 0, NULL };
      *     conf->handler = NULL;
      *     conf->disconnect_uri = { 0, NULL };
+     *     conf->disconnect_forget = 0;
      *     conf->button_redirect = 0;
+     *     conf->button_appstore = 0;
      *     conf->webhook_unsigned = 0;
      *     conf->require_uri = { 0, NULL };
      *     conf->success_uri = { 0, NULL };

@@ -194,7 +194,9 @@ typedef struct {
     ngx_array_t                *button_page;  /* ngx_str_t: the text
                                                  around placeholders */
     ngx_str_t                   disconnect_uri;
+    ngx_flag_t                  disconnect_forget;
     ngx_flag_t                  button_redirect;
+    ngx_flag_t                  button_appstore;
     ngx_flag_t                  webhook_unsigned;
 
     ngx_str_t                   success_uri;
@@ -254,6 +256,7 @@ typedef struct {
     unsigned                    token_cached:1;
     unsigned                    store_cleanup:1;
     unsigned                    wipe_cleanup:1;
+    unsigned                    appstore:1;     /* an App Store install */
 } ngx_http_intercom_oauth_ctx_t;
 
 

@@ -240,6 +240,46 @@ ngx_http_intercom_oauth_button_redirect_uri(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
+/* intercom_connect_button [redirect] [appstore] */
+
+char *
+ngx_http_intercom_oauth_button_args(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_intercom_oauth_loc_conf_t  *olcf = conf;
+
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strcmp(value[i].data, "redirect") == 0
+            && !olcf->button_redirect)
+        {
+            olcf->button_redirect = 1;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "appstore") == 0
+            && !olcf->button_appstore)
+        {
+            olcf->button_appstore = 1;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\", \"%V\" takes only "
+                           "\"redirect\" and \"appstore\"", &value[i],
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 /* a page location without intercom_connect_button_template: the built-in */
 
 char *
@@ -379,7 +419,7 @@ ngx_http_intercom_oauth_button_authorize_url(ngx_http_request_t *r,
 
     if (ngx_http_intercom_oauth_state_mint(r, &secret, &ctx->session_id,
                                            &olcf->client_id, &return_to,
-                                           &state)
+                                           olcf->button_appstore, &state)
         != NGX_OK)
     {
         return NGX_ERROR;

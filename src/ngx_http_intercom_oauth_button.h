@@ -42,6 +42,13 @@ ngx_int_t ngx_http_intercom_oauth_button_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_intercom_oauth_button_authorize_url(ngx_http_request_t *r,
     ngx_http_intercom_oauth_ctx_t *ctx);
 
+/*
+ * intercom_connect_button's parameters: "redirect", and "appstore", which
+ * marks the state of an install that started at Intercom's App Store.
+ */
+char *ngx_http_intercom_oauth_button_args(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
 /* A button location's merge: the built-in page unless a template is set. */
 char *ngx_http_intercom_oauth_button_merge(ngx_conf_t *cf, void *conf);
 

@@ -14,7 +14,9 @@
  *   exchange  the token request to the token endpoint;
  *   identity  /me, when intercom_oauth_fetch_identity is on;
  *   save      the token and its identity (the zone, then the store);
- *   redirect  to the state's return_to or intercom_oauth_success_uri.
+ *   redirect  to the state's return_to or intercom_oauth_success_uri;
+ *             an install that started at Intercom's App Store ends at the
+ *             App Store's redirect page instead, whatever the outcome.
  *
  * Each step that waits goes on in a continuation named after what it
  * receives.  A refusal at any step is one row of the error table
@@ -51,6 +53,8 @@ static ngx_int_t ngx_http_intercom_oauth_callback_check(
     ngx_http_request_t *r, ngx_str_t *args);
 static ngx_int_t ngx_http_intercom_oauth_callback_verify(
     ngx_http_request_t *r, ngx_http_intercom_oauth_args_t *a);
+static void ngx_http_intercom_oauth_callback_appstore(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_args_t *a);
 static ngx_int_t ngx_http_intercom_oauth_callback_claimed(
     ngx_http_request_t *r, ngx_int_t claim);
 static ngx_int_t ngx_http_intercom_oauth_callback_exchange(
@@ -306,6 +310,8 @@ ngx_http_intercom_oauth_callback_check(ngx_http_request_t *r, ngx_str_t *args)
     }
 
     if (a.has_error) {
+        ngx_http_intercom_oauth_callback_appstore(r, &a);
+
         /* Intercom's denial; its "error" value is logged only if tame */
         return ngx_http_intercom_oauth_callback_refuse(r,
                       NGX_HTTP_INTERCOM_OAUTH_ERR_ACCESS_DENIED,
@@ -424,10 +430,52 @@ ngx_http_intercom_oauth_callback_verify(ngx_http_request_t *r,
     }
 
     ctx->return_to = st.return_to;
+    ctx->appstore = st.appstore;
     ctx->grant.code = a->code;
 
     return ngx_http_intercom_oauth_storage_state_claim(r, &st,
                                      ngx_http_intercom_oauth_callback_claimed);
+}
+
+
+/*
+ * A denial's state, checked only to learn whether the install started at
+ * Intercom's App Store, whose page the browser must then go back to.  A
+ * state that does not verify changes nothing: the denial is refused as
+ * any other.
+ */
+
+static void
+ngx_http_intercom_oauth_callback_appstore(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_args_t *a)
+{
+    ngx_str_t                            secret;
+    ngx_http_intercom_oauth_ctx_t       *ctx;
+    ngx_http_intercom_oauth_state_t      st;
+    ngx_http_intercom_oauth_loc_conf_t  *olcf;
+
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_intercom_oauth_module);
+
+    if (!a->has_state || a->state.len == 0
+        || a->state.len > NGX_HTTP_INTERCOM_OAUTH_MAX_STATE
+        || ngx_http_intercom_oauth_session_get(r, olcf, ctx) != NGX_OK
+        || ctx->session_id.len == 0)
+    {
+        return;
+    }
+
+    ngx_http_intercom_oauth_state_secret(r, &secret);
+
+    if (ngx_http_intercom_oauth_state_verify(r->pool, &secret,
+                                             &ctx->session_id,
+                                             &olcf->client_id,
+                                             olcf->state_ttl, ngx_time(),
+                                             &a->state, &st)
+        == NGX_HTTP_INTERCOM_OAUTH_STATE_OK)
+    {
+        ctx->appstore = st.appstore;
+    }
 }
 
 
@@ -731,7 +779,7 @@ ngx_http_intercom_oauth_callback_identity_received(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_intercom_oauth_callback_saved(ngx_http_request_t *r, ngx_int_t rc)
 {
-    ngx_str_t                            *uri;
+    ngx_str_t                            *uri, target;
     ngx_connection_t                     *c;
     ngx_http_intercom_oauth_ctx_t        *ctx;
     ngx_http_intercom_oauth_record_t     *rec;
@@ -788,6 +836,18 @@ ngx_http_intercom_oauth_callback_saved(ngx_http_request_t *r, ngx_int_t rc)
 
     uri = ctx->return_to.len ? &ctx->return_to : &olcf->success_uri;
 
+    if (ctx->appstore) {
+        uri = &target;
+
+        if (ngx_http_intercom_oauth_appstore_target(r->pool,
+                                                    &olcf->authorize_url,
+                                                    NULL, uri)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
     return ngx_http_intercom_oauth_redirect(r, NGX_HTTP_MOVED_TEMPORARILY,
                                             uri);
 }
@@ -795,7 +855,8 @@ ngx_http_intercom_oauth_callback_saved(ngx_http_request_t *r, ngx_int_t rc)
 
 /*
  * A refusal: counted and logged as its row of the error table says, then
- * a 302 to intercom_oauth_error_uri?error=CODE when one is set, the
+ * a 302 to the App Store's redirect page for an App Store install, to
+ * intercom_oauth_error_uri?error=CODE when one is set, the
  * location's own error_page for that status when it has one, or the
  * built-in page.  Returns what the request is finalized with.
  */
@@ -809,6 +870,7 @@ ngx_http_intercom_oauth_callback_refuse(ngx_http_request_t *r,
     ngx_str_t                            target;
     ngx_http_core_loc_conf_t            *clcf;
     ngx_http_intercom_oauth_arg_t        arg;
+    ngx_http_intercom_oauth_ctx_t       *ctx;
     ngx_http_intercom_oauth_error_t     *e;
     ngx_http_intercom_oauth_loc_conf_t  *olcf;
 
@@ -822,6 +884,21 @@ ngx_http_intercom_oauth_callback_refuse(ngx_http_request_t *r,
 
     if (ngx_http_intercom_oauth_nocache(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_intercom_oauth_module);
+
+    if (ctx && ctx->appstore) {
+        if (ngx_http_intercom_oauth_appstore_target(r->pool,
+                                                    &olcf->authorize_url,
+                                                    &e->code, &target)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_intercom_oauth_redirect(r, NGX_HTTP_MOVED_TEMPORARILY,
+                                                &target);
     }
 
     if (olcf->error_uri.len) {

@@ -6,9 +6,14 @@
 
 
 /*
- * Disconnect.  The token leaves the zone before Intercom is asked to
- * revoke it: a user who disconnects is disconnected here whatever Intercom
- * answers, and the answer only decides what is logged.
+ * Disconnect.  Intercom's POST /auth/uninstall removes the app from the
+ * whole workspace (every token of it stops working) and then sends the
+ * uninstall notification: so by default every token of the workspace
+ * leaves the storage at once, before Intercom is asked, and the
+ * notification that follows finds nothing left.  A user who disconnects
+ * is disconnected here whatever Intercom answers; the answer only decides
+ * what is logged.  With "forget" only this key's token is dropped and
+ * nothing is sent to Intercom.
  */
 
 
@@ -38,11 +43,25 @@ ngx_http_intercom_oauth_disconnect_args(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_intercom_oauth_loc_conf_t  *olcf = conf;
 
-    ngx_str_t  *value;
+    ngx_str_t   *value;
+    ngx_uint_t   n;
 
     value = cf->args->elts;
+    n = cf->args->nelts;
 
-    if (cf->args->nelts == 2) {
+    if (n > 1 && ngx_strcmp(value[n - 1].data, "forget") == 0) {
+        olcf->disconnect_forget = 1;
+        n--;
+    }
+
+    if (n > 2) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\", \"%V\" takes a URI "
+                           "and \"forget\"", &value[2], &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (n == 2) {
         olcf->disconnect_uri = value[1];
 
     } else {
@@ -58,6 +77,7 @@ ngx_http_intercom_oauth_disconnect_handler(ngx_http_request_t *r)
 {
     ngx_int_t                               rc;
     ngx_str_t                               key;
+    ngx_uint_t                              deleted;
     const char                             *why;
     ngx_http_intercom_oauth_record_t        rec;
     ngx_http_intercom_oauth_loc_conf_t     *olcf;
@@ -99,17 +119,47 @@ ngx_http_intercom_oauth_disconnect_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (key.len
-        && ngx_http_intercom_oauth_storage_token_delete(r, &key) == NGX_OK)
-    {
-        ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
-                                  NGX_HTTP_INTERCOM_OAUTH_CNT_TOKENS_DELETED);
-    }
-
     if (rc == NGX_DECLINED) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "intercom oauth: disconnect: no token to forget");
         return ngx_http_intercom_oauth_disconnect_redirect(r);
+    }
+
+    if (!olcf->disconnect_forget && rec.identity && rec.workspace_id.len) {
+        /* the whole workspace, this key's token with it */
+        deleted = ngx_http_intercom_oauth_storage_workspace_delete(r,
+                                                          &rec.workspace_id);
+
+    } else {
+        deleted = (ngx_http_intercom_oauth_storage_token_delete(r, &key)
+                   == NGX_OK);
+    }
+
+    ngx_http_intercom_oauth_zone_count_n(omcf->shm_zone,
+                                  NGX_HTTP_INTERCOM_OAUTH_CNT_TOKENS_DELETED,
+                                  deleted);
+
+    if (olcf->disconnect_forget) {
+        ngx_explicit_memzero(rec.token.data, rec.token.len);
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "intercom oauth: disconnect: this key's token "
+                      "forgotten, the app stays installed at Intercom");
+        return ngx_http_intercom_oauth_disconnect_redirect(r);
+    }
+
+    if (rec.workspace_id.len) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "intercom oauth: disconnect: %ui token(s) of "
+                      "workspace \"%V\" deleted, uninstalling the app at "
+                      "Intercom", deleted, &rec.workspace_id);
+
+    } else {
+        /* no identity: the notification will delete the others */
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "intercom oauth: disconnect: this key's token "
+                      "deleted (its workspace is unknown), uninstalling "
+                      "the app at Intercom");
     }
 
     /* POST the revoke URL with the token as Bearer */
@@ -150,15 +200,15 @@ ngx_http_intercom_oauth_disconnect_revoked(ngx_http_request_t *r,
         && call->status >= 200 && call->status <= 299)
     {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "intercom oauth: disconnect: token deleted and "
-                      "revoked at Intercom");
+                      "intercom oauth: disconnect: the app is "
+                      "uninstalled from the workspace at Intercom");
         ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
                                        NGX_HTTP_INTERCOM_OAUTH_CNT_REVOKE_OK);
 
     } else {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "intercom oauth: disconnect: token deleted here; "
-                      "revoking it at \"%V\" failed: %s%s (status %l)",
+                      "uninstalling at \"%V\" failed: %s%s (status %l)",
                       &olcf->revoke.url,
                       call->rc == NGX_HTTP_INTERCOM_OAUTH_CALL_TIMEOUT
                       ? "timed out" : "",

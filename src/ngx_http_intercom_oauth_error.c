@@ -58,7 +58,11 @@ ngx_http_intercom_oauth_error_t  ngx_http_intercom_oauth_errors[] = {
       NGX_HTTP_INTERCOM_OAUTH_CNT_WEBHOOKS_REFUSED, NGX_LOG_INFO },
 
     { ngx_string("invalid_request"), NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-      NGX_HTTP_INTERCOM_OAUTH_CNT_WEBHOOKS_REFUSED, NGX_LOG_INFO }
+      NGX_HTTP_INTERCOM_OAUTH_CNT_WEBHOOKS_REFUSED, NGX_LOG_INFO },
+
+    /* a topic webhook sent to the uninstall URL: a configuration mistake */
+    { ngx_string("not_uninstall"), NGX_HTTP_BAD_REQUEST,
+      NGX_HTTP_INTERCOM_OAUTH_CNT_WEBHOOKS_REFUSED, NGX_LOG_WARN }
 };
 
 

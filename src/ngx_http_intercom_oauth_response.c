@@ -68,6 +68,64 @@ ngx_http_intercom_oauth_uri_args(ngx_pool_t *pool, ngx_str_t *uri,
 
 
 ngx_int_t
+ngx_http_intercom_oauth_appstore_target(ngx_pool_t *pool,
+    ngx_str_t *authorize_url, ngx_str_t *error, ngx_str_t *out)
+{
+    u_char                         *p, *last;
+    ngx_str_t                       base, result, message;
+    ngx_http_intercom_oauth_arg_t   args[2];
+
+    /* the authorize URL was checked to be http(s) at configuration */
+    p = authorize_url->data;
+    last = p + authorize_url->len;
+
+    p = ngx_strlchr(p, last, ':');
+    p = (p && last - p > 3) ? p + 3 : authorize_url->data;
+
+    while (p < last && *p != '/' && *p != '?' && *p != '#') {
+        p++;
+    }
+
+    base.len = (p - authorize_url->data) + sizeof("/appstore/redirect") - 1;
+    base.data = ngx_pnalloc(pool, base.len);
+    if (base.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(ngx_cpymem(base.data, authorize_url->data,
+                          p - authorize_url->data),
+               "/appstore/redirect", sizeof("/appstore/redirect") - 1);
+
+    ngx_str_set(&args[0].name, "install_success=");
+    args[0].value = &result;
+    args[0].escape = 0;
+
+    if (error == NULL) {
+        ngx_str_set(&result, "true");
+
+        return ngx_http_intercom_oauth_uri_args(pool, &base, args, 1, out);
+    }
+
+    ngx_str_set(&result, "false");
+
+    message.data = ngx_pnalloc(pool, sizeof("Installation failed: ") - 1
+                                     + error->len);
+    if (message.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    last = ngx_sprintf(message.data, "Installation failed: %V", error);
+    message.len = last - message.data;
+
+    ngx_str_set(&args[1].name, "error_message=");
+    args[1].value = &message;
+    args[1].escape = 1;
+
+    return ngx_http_intercom_oauth_uri_args(pool, &base, args, 2, out);
+}
+
+
+ngx_int_t
 ngx_http_intercom_oauth_nocache(ngx_http_request_t *r)
 {
     ngx_table_elt_t                *h;

@@ -35,6 +35,16 @@ ngx_int_t ngx_http_intercom_oauth_uri_args(ngx_pool_t *pool, ngx_str_t *uri,
     ngx_http_intercom_oauth_arg_t *args, ngx_uint_t n, ngx_str_t *out);
 
 /*
+ * Where an install that started at Intercom's App Store ends: the App
+ * Store's redirect page on the host of "authorize_url" (the region's),
+ * "/appstore/redirect?install_success=true", or with "error" (a refusal's
+ * code) "?install_success=false&error_message=...".  Into "out" from
+ * "pool"; returns NGX_OK or NGX_ERROR.
+ */
+ngx_int_t ngx_http_intercom_oauth_appstore_target(ngx_pool_t *pool,
+    ngx_str_t *authorize_url, ngx_str_t *error, ngx_str_t *out);
+
+/*
  * Adds "Cache-Control: no-store" to a response that carries a state or
  * follows a callback, once.  Returns NGX_OK or NGX_ERROR.
  */

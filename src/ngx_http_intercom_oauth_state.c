@@ -42,7 +42,7 @@ static ngx_int_t ngx_http_intercom_oauth_state_mac(ngx_str_t *secret,
 ngx_int_t
 ngx_http_intercom_oauth_state_mint(ngx_http_request_t *r, ngx_str_t *secret,
     ngx_str_t *session_id, ngx_str_t *client_id, ngx_str_t *return_to,
-    ngx_str_t *state)
+    ngx_uint_t appstore, ngx_str_t *state)
 {
     u_char     *blob, *p;
     size_t      len;
@@ -59,7 +59,8 @@ ngx_http_intercom_oauth_state_mint(ngx_http_request_t *r, ngx_str_t *secret,
     }
 
     p = blob;
-    *p++ = NGX_HTTP_INTERCOM_OAUTH_STATE_VERSION;
+    *p++ = NGX_HTTP_INTERCOM_OAUTH_STATE_VERSION
+           | (appstore ? NGX_HTTP_INTERCOM_OAUTH_STATE_APPSTORE : 0);
 
     now = (uint64_t) ngx_time();
 
@@ -132,7 +133,8 @@ ngx_http_intercom_oauth_state_verify(ngx_pool_t *pool, ngx_str_t *secret,
 
     if (raw.len < NGX_HTTP_INTERCOM_OAUTH_STATE_HEAD
                   + NGX_HTTP_INTERCOM_OAUTH_MAC_LEN
-        || raw.data[0] != NGX_HTTP_INTERCOM_OAUTH_STATE_VERSION)
+        || (raw.data[0] & ~NGX_HTTP_INTERCOM_OAUTH_STATE_APPSTORE)
+           != NGX_HTTP_INTERCOM_OAUTH_STATE_VERSION)
     {
         return NGX_HTTP_INTERCOM_OAUTH_STATE_MALFORMED;
     }
@@ -202,6 +204,8 @@ ngx_http_intercom_oauth_state_verify(ngx_pool_t *pool, ngx_str_t *secret,
     out->issued = (time_t) issued;
     out->return_to.len = rlen;
     out->return_to.data = raw.data + NGX_HTTP_INTERCOM_OAUTH_STATE_HEAD;
+    out->appstore = (raw.data[0] & NGX_HTTP_INTERCOM_OAUTH_STATE_APPSTORE)
+                    ? 1 : 0;
 
     return NGX_HTTP_INTERCOM_OAUTH_STATE_OK;
 }

@@ -11,7 +11,9 @@
  *
  *   state = base64url(version | issued-at | nonce | return_to | mac)
  *
- *   version     1 byte, 1
+ *   version     1 byte, 1; 0x81 for a state minted for an install that
+ *               started at Intercom's App Store (the high bit is a flag
+ *               under the MAC, like return_to)
  *   issued-at   8 bytes, seconds since the epoch, big-endian
  *   nonce       16 bytes from RAND_bytes; the single-use key in the zone
  *   return_to   2-byte big-endian length, then that many bytes (may be 0)
@@ -28,6 +30,7 @@
 
 
 #define NGX_HTTP_INTERCOM_OAUTH_STATE_VERSION     1
+#define NGX_HTTP_INTERCOM_OAUTH_STATE_APPSTORE    0x80
 #define NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN         16
 #define NGX_HTTP_INTERCOM_OAUTH_MAC_LEN           16
 #define NGX_HTTP_INTERCOM_OAUTH_MAX_RETURN_TO     512
@@ -48,18 +51,20 @@ typedef struct {
     u_char                      nonce[NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN];
     time_t                      issued;      /* seconds */
     ngx_str_t                   return_to;   /* points into r->pool */
+    ngx_uint_t                  appstore;    /* an App Store install */
 } ngx_http_intercom_oauth_state_t;
 
 
 /*
  * Mints a state for the session and client id, signed with "secret".
  * "return_to" may be empty; a non-empty one must have passed
- * ngx_http_intercom_oauth_return_to_valid().  The result is allocated from
+ * ngx_http_intercom_oauth_return_to_valid().  "appstore" marks an install
+ * that started at Intercom's App Store.  The result is allocated from
  * r->pool.  Returns NGX_OK or NGX_ERROR (allocation or RAND_bytes failure).
  */
 ngx_int_t ngx_http_intercom_oauth_state_mint(ngx_http_request_t *r,
     ngx_str_t *secret, ngx_str_t *session_id, ngx_str_t *client_id,
-    ngx_str_t *return_to, ngx_str_t *state);
+    ngx_str_t *return_to, ngx_uint_t appstore, ngx_str_t *state);
 
 /*
  * Checks a state received at the callback: its form, its MAC against the

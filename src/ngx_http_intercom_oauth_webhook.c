@@ -6,7 +6,12 @@
 
 
 /*
- * The uninstall webhook.
+ * The uninstall notification: what Intercom POSTs to an app's uninstall
+ * URL when a workspace removes the app, {"app_id": "<workspace id>"},
+ * signed with X-Body-Signature (docs/intercom.md).  Topic webhooks
+ * (conversation.*, ping, ...) are another thing, signed with
+ * X-Hub-Signature and carrying an "app_id" too: they are refused, so that
+ * a subscription pointed at this URL by mistake never wipes a workspace.
  */
 
 
@@ -28,12 +33,13 @@
 #include "ngx_http_intercom_oauth_zone.h"
 
 
-#define NGX_HTTP_INTERCOM_OAUTH_SHA1_LEN  20
+#define NGX_HTTP_INTERCOM_OAUTH_SIG_LEN  32    /* HMAC-SHA256 */
 
 
 static void ngx_http_intercom_oauth_webhook_body(ngx_http_request_t *r);
 static char *ngx_http_intercom_oauth_webhook_verify(ngx_http_request_t *r,
     ngx_str_t *body);
+static char *ngx_http_intercom_oauth_webhook_topic(yajl_val tree);
 static ngx_int_t ngx_http_intercom_oauth_webhook_answer(
     ngx_http_request_t *r, ngx_uint_t status, ngx_uint_t deleted,
     ngx_str_t *error);
@@ -60,6 +66,18 @@ ngx_int_t
 ngx_http_intercom_oauth_webhook_handler(ngx_http_request_t *r)
 {
     ngx_int_t  rc;
+
+    /* Intercom checks a webhook URL with HEAD before it uses it */
+    if (r->method == NGX_HTTP_HEAD) {
+        rc = ngx_http_discard_request_body(r);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_intercom_oauth_send(r, NGX_HTTP_OK,
+                                            "application/json", NULL, 0);
+    }
 
     if (r->method != NGX_HTTP_POST) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -93,7 +111,7 @@ ngx_http_intercom_oauth_webhook_handler(ngx_http_request_t *r)
 static void
 ngx_http_intercom_oauth_webhook_body(ngx_http_request_t *r)
 {
-    char                                 *why;
+    char                                 *why, *topic;
     yajl_val                              tree;
     ngx_int_t                             rc;
     ngx_str_t                             body, app_id;
@@ -159,7 +177,22 @@ ngx_http_intercom_oauth_webhook_body(ngx_http_request_t *r)
         return;
     }
 
+    topic = ngx_http_intercom_oauth_webhook_topic(tree);
+
     yajl_tree_free(tree);
+
+    if (topic) {
+        e = ngx_http_intercom_oauth_error(r,
+                      NGX_HTTP_INTERCOM_OAUTH_ERR_WEBHOOK_TOPIC,
+                      "intercom oauth: uninstall webhook refused: the body "
+                      "is a topic notification (%s), not the uninstall "
+                      "notification: nothing deleted; point webhook "
+                      "subscriptions at another URL", topic);
+        ngx_http_finalize_request(r,
+            ngx_http_intercom_oauth_webhook_answer(r, e->status, 0,
+                                                   &e->code));
+        return;
+    }
 
     deleted = ngx_http_intercom_oauth_storage_workspace_delete(r, &app_id);
 
@@ -180,64 +213,96 @@ ngx_http_intercom_oauth_webhook_body(ngx_http_request_t *r)
 
 
 /*
- * X-Hub-Signature: sha1=<40 hex digits> over the raw body, keyed by the
- * client secret, compared in constant time.
+ * X-Body-Signature: the hexadecimal HMAC-SHA256 of the raw body, keyed by
+ * the client secret, 64 digits without a prefix (Intercom's Canvas Kit
+ * scheme), compared in constant time.  Returns why it is refused, or NULL.
  */
 
 static char *
 ngx_http_intercom_oauth_webhook_verify(ngx_http_request_t *r, ngx_str_t *body)
 {
-    u_char                              *p;
     ngx_int_t                            n;
-    ngx_uint_t                           i, repeated;
+    ngx_uint_t                           i, repeated, hub;
     unsigned int                         mdlen;
     ngx_table_elt_t                     *sig;
     ngx_http_intercom_oauth_loc_conf_t  *olcf;
     u_char                               md[EVP_MAX_MD_SIZE];
-    u_char                               got[NGX_HTTP_INTERCOM_OAUTH_SHA1_LEN];
+    u_char                               got[NGX_HTTP_INTERCOM_OAUTH_SIG_LEN];
 
-    static ngx_str_t  name = ngx_string("X-Hub-Signature");
+    static ngx_str_t  name = ngx_string("X-Body-Signature");
+    static ngx_str_t  topic = ngx_string("X-Hub-Signature");
 
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
 
     sig = ngx_http_intercom_oauth_header(r, &name, &repeated);
 
     if (repeated) {
-        return "X-Hub-Signature is repeated";
+        return "X-Body-Signature is repeated";
     }
 
     if (sig == NULL) {
-        return "no X-Hub-Signature; if Intercom sends this notification "
-               "unsigned, configure \"intercom_oauth_uninstall_webhook "
-               "unsigned\"";
+        hub = ngx_http_intercom_oauth_header(r, &topic, NULL) != NULL;
+
+        return hub ? "no X-Body-Signature, only the X-Hub-Signature of a "
+                     "topic webhook: this location takes only Intercom's "
+                     "uninstall notification, signed with X-Body-Signature"
+                   : "no X-Body-Signature (Intercom signs the uninstall "
+                     "notification with it: HMAC-SHA256 of the body, keyed "
+                     "by the client secret)";
     }
 
-    if (sig->value.len != sizeof("sha1=") - 1
-                          + 2 * NGX_HTTP_INTERCOM_OAUTH_SHA1_LEN
-        || ngx_strncasecmp(sig->value.data, (u_char *) "sha1=", 5) != 0)
-    {
-        return "X-Hub-Signature is not \"sha1=<40 hex digits>\"";
+    if (sig->value.len != 2 * NGX_HTTP_INTERCOM_OAUTH_SIG_LEN) {
+        return "X-Body-Signature is not 64 hexadecimal digits";
     }
 
-    p = sig->value.data + 5;
-
-    for (i = 0; i < NGX_HTTP_INTERCOM_OAUTH_SHA1_LEN; i++) {
-        n = ngx_hextoi(p + 2 * i, 2);
+    for (i = 0; i < NGX_HTTP_INTERCOM_OAUTH_SIG_LEN; i++) {
+        n = ngx_hextoi(sig->value.data + 2 * i, 2);
 
         if (n == NGX_ERROR) {
-            return "X-Hub-Signature is not hexadecimal";
+            return "X-Body-Signature is not 64 hexadecimal digits";
         }
 
         got[i] = (u_char) n;
     }
 
-    if (HMAC(EVP_sha1(), olcf->client_secret.data,
+    if (HMAC(EVP_sha256(), olcf->client_secret.data,
              (int) olcf->client_secret.len, body->data, body->len, md,
              &mdlen)
         == NULL
-        || CRYPTO_memcmp(md, got, NGX_HTTP_INTERCOM_OAUTH_SHA1_LEN) != 0)
+        || CRYPTO_memcmp(md, got, NGX_HTTP_INTERCOM_OAUTH_SIG_LEN) != 0)
     {
-        return "X-Hub-Signature does not match the body";
+        return "X-Body-Signature does not match the body and the client "
+               "secret";
+    }
+
+    return NULL;
+}
+
+
+/*
+ * What makes a body a topic notification rather than the uninstall
+ * notification: "type": "notification_event", or a "topic".  Returns
+ * which, or NULL.
+ */
+
+static char *
+ngx_http_intercom_oauth_webhook_topic(yajl_val tree)
+{
+    char      *t;
+    yajl_val   v;
+
+    static const char  *type[] = { "type", NULL };
+    static const char  *topic[] = { "topic", NULL };
+
+    if (yajl_tree_get(tree, topic, yajl_t_any) != NULL) {
+        return "it has a \"topic\"";
+    }
+
+    v = yajl_tree_get(tree, type, yajl_t_string);
+    t = v ? YAJL_GET_STRING(v) : NULL;
+
+    if (t && ngx_strcmp(t, "notification_event") == 0) {
+        return "\"type\" is \"notification_event\"";
     }
 
     return NULL;

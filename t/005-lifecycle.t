@@ -6,7 +6,7 @@
 
 use lib 't/lib';
 use IntercomOAuthTest;
-use Digest::SHA qw(hmac_sha1_hex);
+use Digest::SHA qw(hmac_sha256_hex);
 use Test::Nginx::Socket 'no_plan';
 
 no_shuffle();
@@ -32,7 +32,7 @@ _EOC_
 block_defaults(http_config => $HTTP_CONFIG, config => $Locations);
 
 our $Uninstall = '{"app_id":"abc12def"}';
-our $UninstallSig = 'sha1=' . hmac_sha1_hex($Uninstall, 'test-secret');
+our $UninstallSig = hmac_sha256_hex($Uninstall, 'test-secret');
 
 run_tests();
 
@@ -190,7 +190,7 @@ session_cookie() . "\nOrigin: http://localhost"
 [callback_request(code => 'wh-1', state => make_state()),
  "POST /webhook\n$::Uninstall", "GET /token"]
 --- more_headers eval
-session_cookie() . "\nContent-Type: application/json\nX-Hub-Signature: $::UninstallSig"
+session_cookie() . "\nContent-Type: application/json\nX-Body-Signature: $::UninstallSig"
 --- error_code eval
 [302, 200, 200]
 --- response_headers_like eval
@@ -200,7 +200,7 @@ session_cookie() . "\nContent-Type: application/json\nX-Hub-Signature: $::Uninst
 
 
 
-=== TEST 14: an unsigned webhook is refused, and the log says how to allow it
+=== TEST 14: an unsigned webhook is refused, and the log names the header Intercom signs with
 --- request eval
 "POST /webhook\n$::Uninstall"
 --- more_headers
@@ -209,7 +209,7 @@ Content-Type: application/json
 --- response_body
 {"error":"bad_signature"}
 --- error_log
-intercom oauth: uninstall webhook refused: no X-Hub-Signature; if Intercom sends this notification unsigned, configure "intercom_oauth_uninstall_webhook unsigned"
+intercom oauth: uninstall webhook refused: no X-Body-Signature (Intercom signs the uninstall notification with it: HMAC-SHA256 of the body, keyed by the client secret)
 
 
 
@@ -217,10 +217,10 @@ intercom oauth: uninstall webhook refused: no X-Hub-Signature; if Intercom sends
 --- request eval
 "POST /webhook\n$::Uninstall"
 --- more_headers eval
-"Content-Type: application/json\nX-Hub-Signature: sha1=" . ("0" x 40)
+"Content-Type: application/json\nX-Body-Signature: " . ("0" x 64)
 --- error_code: 401
 --- error_log
-intercom oauth: uninstall webhook refused: X-Hub-Signature does not match the body
+intercom oauth: uninstall webhook refused: X-Body-Signature does not match the body
 
 
 
@@ -228,10 +228,10 @@ intercom oauth: uninstall webhook refused: X-Hub-Signature does not match the bo
 --- request eval
 "POST /webhook\n$::Uninstall"
 --- more_headers
-X-Hub-Signature: sha256=abcd
+X-Body-Signature: sha256=abcd
 --- error_code: 401
 --- error_log
-X-Hub-Signature is not "sha1=<40 hex digits>"
+X-Body-Signature is not 64 hexadecimal digits
 
 
 
@@ -330,7 +330,7 @@ GET /t
 
 
 
-=== TEST 24: a region's token URL is used when none is set (AU)
+=== TEST 24: a region's token URL is used when none is set (AU: api.intercom.io, as Intercom's OAuth guide gives)
 --- http_config eval
 my $c = $HTTP_CONFIG;
 $c =~ s{\s*intercom_oauth_token_url\s+\S+;}{};
@@ -342,7 +342,7 @@ callback_request(code => 'au-1', state => make_state())
 --- more_headers eval: session_cookie()
 --- error_code: 502
 --- error_log
-token exchange with "https://api.au.intercom.io/auth/eagle/token" failed
+token exchange with "https://api.intercom.io/auth/eagle/token" failed
 
 
 

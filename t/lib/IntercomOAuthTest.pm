@@ -31,7 +31,7 @@ our @EXPORT = qw(make_state callback_request session_cookie nonce
                  block_defaults callback_blocks callback_http_config
                  standin stop_standin
                  $SID $OTHER_SID $CLIENT_ID $HTTP_CONFIG $SEEN_LOCATION
-                 $ENGINE);
+                 $NOTIFIED_LOCATION $ENGINE);
 
 sub import { export_names(__PACKAGE__, \@EXPORT, scalar caller) }
 
@@ -92,6 +92,18 @@ _EOC_
 our $SEEN_LOCATION = <<'_EOC_';
 location = /seen {
     proxy_pass https://127.0.0.1:$TEST_NGINX_STANDIN_PORT/_standin/requests;
+    proxy_ssl_trusted_certificate $TEST_NGINX_CA_FILE;
+    proxy_ssl_verify on;
+    proxy_ssl_name localhost;
+}
+_EOC_
+
+# The uninstall notifications the stand-in sent after a POST
+# /auth/uninstall (to http://127.0.0.1:PORT/webhook), and what they were
+# answered ("GET /notified").
+our $NOTIFIED_LOCATION = <<'_EOC_';
+location = /notified {
+    proxy_pass https://127.0.0.1:$TEST_NGINX_STANDIN_PORT/_standin/notifications;
     proxy_ssl_trusted_certificate $TEST_NGINX_CA_FILE;
     proxy_ssl_verify on;
     proxy_ssl_name localhost;
@@ -287,7 +299,9 @@ if ($ENGINE eq 'subrequest') {
 # default, lets the system pick one), cert (a certificate of
 # TEST_NGINX_CERT_DIR made by mkcerts.sh: "server" by default, "other",
 # "wronghost", "expired"), client_secret (TEST_INTERCOM_CLIENT_SECRET),
-# redirect_uri, log (a file that gets what it prints on stderr).
+# redirect_uri, uninstall_url (where a POST /auth/uninstall sends the
+# signed uninstall notification), log (a file that gets what it prints on
+# stderr).
 # stop_standin(pid, signal) stops one (TERM by default); the ones still
 # running when the test ends are stopped then.
 my %Standins;   # pid => [its stdout, the pid of the process that started it]
@@ -316,7 +330,9 @@ sub standin {
             '--client-secret', $o{client_secret}
                                // $ENV{TEST_INTERCOM_CLIENT_SECRET},
             defined $o{redirect_uri} ? ('--redirect-uri', $o{redirect_uri})
-                                     : ();
+                                     : (),
+            defined $o{uninstall_url}
+                ? ('--uninstall-url', $o{uninstall_url}) : ();
         POSIX::_exit(127);
     }
 
@@ -365,6 +381,9 @@ sub start_standin {
 
     my (undef, $port) = standin(port => $ENV{TEST_INTERCOM_STANDIN_PORT} || 1985,
                                 redirect_uri => 'https://localhost/callback',
+                                uninstall_url => 'http://127.0.0.1:'
+                                    . ($ENV{TEST_NGINX_SERVER_PORT} || 1984)
+                                    . '/webhook',
                                 log => "$ROOT/build/standin.log");
 
     $ENV{TEST_NGINX_STANDIN_PORT} = $port;
@@ -382,7 +401,8 @@ sub nonce {
 }
 
 # make_state(sid => .., client_id => .., secret => .., age => seconds,
-#            nonce => 16 bytes, return_to => '/path', version => 1)
+#            nonce => 16 bytes, return_to => '/path', version => 1,
+#            appstore => 1)
 # The layout is the module's (src/ngx_http_intercom_oauth_state.h).
 sub make_state {
     my %o = @_;
@@ -395,6 +415,9 @@ sub make_state {
     my $nonce     = $o{nonce} || nonce();
     my $return_to = defined $o{return_to} ? $o{return_to} : '';
     my $version   = defined $o{version} ? $o{version} : 1;
+
+    # the App Store mark is the version byte's high bit
+    $version |= 0x80 if $o{appstore};
 
     my $blob = pack('C', $version)
              . pack('N', int($issued / 2**32)) . pack('N', $issued % 2**32)

@@ -11,8 +11,13 @@ or, with --plain, HTTP. Mirrors what docs/intercom.md describes:
   GET  /oauth/approve         302 to redirect_uri?code=CODE&state=STATE
   GET  /oauth/deny            302 to redirect_uri?error=access_denied&...
   POST /auth/eagle/token      code -> {"token_type","token","access_token"}
+                              (a form, or JSON)
   GET  /me                    the admin behind a Bearer token
-  POST /auth/uninstall        revoke a Bearer token
+  POST /auth/uninstall        uninstall the app from the token's workspace:
+                              every token of it stops working, then the
+                              signed {"app_id"} notification goes to
+                              --uninstall-url
+  GET  /appstore/redirect     the App Store's page an install ends at
 
 plus /behave/<name>/<endpoint> for scripted misbehaviour and /_standin/*
 for tests to inspect what was sent. See README.md beside this file.
@@ -22,6 +27,8 @@ import argparse
 import base64
 import collections
 import datetime
+import hashlib
+import hmac
 import html
 import itertools
 import json
@@ -34,7 +41,9 @@ import ssl
 import sys
 import threading
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MAX_BODY = 1024 * 1024          # request bodies above this get 413
@@ -43,6 +52,7 @@ LOG_ENTRIES = 200               # requests kept for /_standin/requests
 HANDSHAKE_TIMEOUT = 10          # seconds for a TLS handshake
 BIG_SIZE = 2 * 1024 * 1024      # size of the "big" behaviour's body
 DRIP_BODY = b'{"token":"dripdripdripdrip12"}'   # 30 bytes, one per second
+NOTIFY_TIMEOUT = 5              # seconds for the uninstall notification
 
 ADMIN = {
     "type": "admin",
@@ -109,7 +119,8 @@ class State:
         self.opts = opts
         self.lock = threading.Lock()
         self.codes = {}          # code -> {client_id, redirect_uri, expires}
-        self.tokens = {}         # token -> {"revoked": bool}
+        self.tokens = {}         # token -> {"revoked", "workspace"}
+        self.notifications = []  # uninstall notifications sent, answers
         self.code_counter = itertools.count()
         self.conn_counter = itertools.count(1)
         self.log = collections.deque(maxlen=LOG_ENTRIES)
@@ -152,15 +163,19 @@ class State:
                 entry["expires"] = 0
 
     def new_token(self, token=None):
-        """Issue (or re-validate) a token. Shaped like Intercom's: base64 of
-        "tok:<uuid>:1:0", 60 characters, starting "dG9rO"."""
+        """Issue (or re-validate) a token of the workspace. Shaped like
+        Intercom's, with the characters real ones carry: base64url of
+        "tok:<uuid>:1:0" and two more bytes, 64 characters, starting
+        "dG9rO", ending "_w==" ('_' and '=' pass through every layer)."""
         if token is None:
             u = secrets.token_hex(16)
             raw = "tok:%s-%s-%s-%s-%s:1:0" % (
                 u[:8], u[8:12], u[12:16], u[16:20], u[20:])
-            token = base64.b64encode(raw.encode()).decode()
+            token = base64.urlsafe_b64encode(
+                raw.encode() + b"\xfb\xff").decode()
         with self.lock:
-            self.tokens[token] = {"revoked": False}
+            self.tokens[token] = {"revoked": False,
+                                  "workspace": ADMIN["app"]["id_code"]}
         return token
 
     def token_valid(self, token):
@@ -168,13 +183,26 @@ class State:
             entry = self.tokens.get(token)
             return entry is not None and not entry["revoked"]
 
-    def revoke(self, token):
+    def uninstall(self, token):
+        """Uninstall the app from the token's workspace, as Intercom's
+        /auth/uninstall does: every token of the workspace stops working.
+        Returns the workspace, or None when the token was not valid."""
         with self.lock:
             entry = self.tokens.get(token)
             if entry is None or entry["revoked"]:
-                return False
-            entry["revoked"] = True
-            return True
+                return None
+            for other in self.tokens.values():
+                if other["workspace"] == entry["workspace"]:
+                    other["revoked"] = True
+            return entry["workspace"]
+
+    def notified(self, record):
+        with self.lock:
+            self.notifications.append(record)
+
+    def notifications_snapshot(self):
+        with self.lock:
+            return dumps(self.notifications)
 
     # -- introspection -----------------------------------------------------
 
@@ -208,6 +236,7 @@ class State:
     def reset(self):
         with self.lock:
             self.log.clear()
+            self.notifications = []
             self.generation += 1
             self.reset_counters()
 
@@ -464,12 +493,25 @@ class Handler(BaseHTTPRequestHandler):
         issuing = name in ("strict", "ok", "token-only", "access-only",
                            "errors", "big")
         ctype = self.headers.get("Content-Type", "")
-        if issuing and ctype.split(";")[0].strip().lower() \
-                != "application/x-www-form-urlencoded":
+        ctype = ctype.split(";")[0].strip().lower()
+        if issuing and ctype not in ("application/x-www-form-urlencoded",
+                                     "application/json"):
             return self.send_json(400, error_list(
                 "parameter_invalid",
-                "Content-Type must be application/x-www-form-urlencoded"))
-        form = parse_form(body.decode("latin-1"))
+                "Content-Type must be application/x-www-form-urlencoded "
+                "or application/json"))
+        if ctype == "application/json":
+            # Intercom's API takes JSON too: the same fields, as strings
+            try:
+                form = json.loads(body.decode("utf-8"))
+            except ValueError:
+                form = None
+            if not isinstance(form, dict):
+                return self.send_json(400, error_list(
+                    "parameter_invalid", "The body is not a JSON object"))
+            form = {k: v for k, v in form.items() if isinstance(v, str)}
+        else:
+            form = parse_form(body.decode("latin-1"))
         client_ok = (form.get("client_id") == opts.client_id
                      and form.get("client_secret") == opts.client_secret)
 
@@ -550,12 +592,16 @@ class Handler(BaseHTTPRequestHandler):
             except ValueError:
                 return self.unknown_behaviour(name)
             name = "ok"
-        if name in ("ok", "unverified", "echo"):
+        if name in ("ok", "unverified", "nulls", "echo"):
             if self.bearer() is None:
                 return
             admin = json.loads(json.dumps(ADMIN))
             if name == "unverified":
                 admin["email_verified"] = False
+            if name == "nulls":
+                # the fields Intercom may send as null
+                admin["email_verified"] = None
+                admin["app"] = None
             if name == "echo":
                 admin["received"] = self.received(body)
             return self.send_json(200, admin)
@@ -567,10 +613,65 @@ class Handler(BaseHTTPRequestHandler):
         tok = self.bearer()
         if tok is None:
             return
-        if not self.server.state.revoke(tok):
+        workspace = self.server.state.uninstall(tok)
+        if workspace is None:
             return self.send_json(401, error_list("token_not_found",
                                                   "Token not found"))
+        # Delivered before the answer, so that a test that saw the answer
+        # can look at what the notification found.
+        self.notify_uninstall(workspace)
         self.send_json(200, {})
+
+    def notify_uninstall(self, workspace):
+        """POST the uninstall notification to --uninstall-url, signed as
+        Intercom signs it: X-Body-Signature, the hex HMAC-SHA256 of the raw
+        body keyed by the client secret. What it answered is kept for
+        /_standin/notifications."""
+        opts = self.server.opts
+        if not opts.uninstall_url:
+            return
+        body = dumps({"app_id": workspace}).encode()
+        sig = hmac.new(opts.client_secret.encode(), body,
+                       hashlib.sha256).hexdigest()
+        record = {"url": opts.uninstall_url, "body": body.decode(),
+                  "signature": sig, "status": None, "answer": None,
+                  "error": None}
+        req = urllib.request.Request(opts.uninstall_url, data=body,
+                                     method="POST", headers={
+            "Content-Type": "application/json",
+            "X-Body-Signature": sig,
+            "User-Agent": "intercom-standin"})
+        ctx = ssl.create_default_context(cafile=opts.uninstall_ca)
+        try:
+            with urllib.request.urlopen(req, timeout=NOTIFY_TIMEOUT,
+                                        context=ctx) as answer:
+                record["status"] = answer.status
+                record["answer"] = answer.read(KEEP_BODY).decode(
+                    "utf-8", "replace")
+        except urllib.error.HTTPError as e:
+            record["status"] = e.code
+            record["answer"] = e.read(KEEP_BODY).decode("utf-8", "replace")
+        except (OSError, ValueError) as e:
+            record["error"] = str(e)
+        self.server.state.notified(record)
+
+    def appstore_redirect(self, q, body, behaviour):
+        """Where an install that started at the App Store ends."""
+        ok = q.get("install_success")
+        if ok not in ("true", "false"):
+            return self.send_html(400, "App Store",
+                                  "<p>install_success must be true or "
+                                  "false.</p>")
+        if ok == "true":
+            return self.send_html(200, "App installed",
+                                  '<p id="install">The app is installed in '
+                                  'your workspace.</p>')
+        message = q.get("error_message", "").encode("latin-1").decode(
+            "utf-8", "replace")
+        self.send_html(200, "App not installed",
+                       '<p id="install">The app could not be installed: '
+                       '<span id="error_message">%s</span></p>'
+                       % html.escape(message))
 
     def received(self, body):
         return {
@@ -657,6 +758,10 @@ class Handler(BaseHTTPRequestHandler):
         self.server.state.reset()
         self.send_json(200, {})
 
+    def st_notifications(self, q, body, behaviour):
+        self.send_raw(200,
+                      self.server.state.notifications_snapshot().encode())
+
     def st_stats(self, q, body, behaviour):
         self.send_json(200, self.server.state.stats())
 
@@ -672,6 +777,8 @@ ROUTES = {
     ("POST", "/auth/eagle/token"): Handler.token,
     ("GET", "/me"): Handler.me,
     ("POST", "/auth/uninstall"): Handler.uninstall,
+    ("GET", "/appstore/redirect"): Handler.appstore_redirect,
+    ("GET", "/_standin/notifications"): Handler.st_notifications,
     ("GET", "/_standin/requests"): Handler.st_requests,
     ("POST", "/_standin/reset"): Handler.st_reset,
     ("GET", "/_standin/stats"): Handler.st_stats,
@@ -799,6 +906,12 @@ def main(argv=None):
                    help="registered Redirect URL(s), comma-separated; the "
                         "first is used when the request names none")
     p.add_argument("--app-name", default="Stand-in App")
+    p.add_argument("--uninstall-url",
+                   help="the app's uninstall URL: a POST /auth/uninstall "
+                        "sends the signed uninstall notification there")
+    p.add_argument("--uninstall-ca",
+                   help="CAs trusted for an https uninstall URL (default: "
+                        "the system's)")
     p.add_argument("--public-url",
                    help="base URL for the consent page's links (default: "
                         "relative links)")

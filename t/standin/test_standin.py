@@ -12,7 +12,10 @@ trusting only the generated CA.
 """
 
 import base64
+import hashlib
+import hmac
 import http.client
+import http.server
 import json
 import os
 import re
@@ -22,6 +25,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import urllib.parse
@@ -347,9 +351,11 @@ class Flow(Base):
         self.assertEqual(set(tok), {"token_type", "token", "access_token"})
         self.assertEqual(tok["token_type"], "Bearer")
         self.assertEqual(tok["token"], tok["access_token"])
-        self.assertEqual(len(tok["token"]), 60)
-        self.assertRegex(base64.b64decode(tok["token"]).decode(),
-                         r"^tok:[0-9a-f-]{36}:1:0$")
+        # Shaped like Intercom's, with the characters real ones carry.
+        self.assertEqual(len(tok["token"]), 64)
+        self.assertRegex(tok["token"], r"^dG9rO[A-Za-z0-9-]+_w==$")
+        self.assertRegex(base64.urlsafe_b64decode(tok["token"])[:-2]
+                         .decode(), r"^tok:[0-9a-f-]{36}:1:0$")
         token = tok["access_token"]
 
         # Single use.
@@ -646,6 +652,140 @@ class Behaviours(Base):
         status, _, data = self.request("POST", "/behave/500/auth/uninstall")
         self.assertEqual(status, 500)
         self.assert_error_list(data, "server_error")
+
+
+class Receiver:
+    """A plain HTTP server that keeps what is POSTed to it: the app's
+    uninstall URL."""
+
+    def __init__(self, status=200):
+        got = self.got = []
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", 0))
+                got.append((self.path, dict(self.headers.items()),
+                            self.rfile.read(n)))
+                body = b'{"deleted":0}'
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        self.srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+        self.url = "http://127.0.0.1:%d/intercom/uninstall" % (
+            self.srv.server_address[1])
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+class AsIntercom(Base):
+    """What issue 12 checked against Intercom's documentation."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.receiver = Receiver()
+        super().setUpClass()
+        cls.srv.stop()
+        cls.srv = cls.start("intercom", extra=[
+            "--uninstall-url", cls.receiver.url])
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.receiver.stop()
+
+    def token(self):
+        return json.loads(self.exchange(self.authorize()[0])[2])["token"]
+
+    def test_uninstall_removes_the_app_from_the_workspace_and_notifies(self):
+        first, second = self.token(), self.token()
+        del self.receiver.got[:]
+        status, _, data = self.request(
+            "POST", "/auth/uninstall",
+            headers={"Authorization": "Bearer " + first})
+        self.assertEqual((status, json.loads(data)), (200, {}))
+        # every token of the workspace stops working, not only this one
+        for tok in (first, second):
+            status, _, data = self.me(tok)
+            self.assertEqual(status, 401)
+            self.assert_error_list(data, "token_not_found")
+        # the notification, signed as Intercom signs it, came before the
+        # answer
+        self.assertEqual(len(self.receiver.got), 1)
+        path, headers, body = self.receiver.got[0]
+        self.assertEqual(path, "/intercom/uninstall")
+        self.assertEqual(json.loads(body), {"app_id": "abc12def"})
+        self.assertEqual(headers["Content-Type"], "application/json")
+        self.assertEqual(headers["X-Body-Signature"], hmac.new(
+            SECRET.encode(), body, hashlib.sha256).hexdigest())
+        self.assertNotIn("X-Hub-Signature", headers)
+        status, _, data = self.get("/_standin/notifications")
+        sent = json.loads(data)[-1]
+        self.assertEqual((sent["status"], sent["answer"], sent["error"]),
+                         (200, '{"deleted":0}', None))
+        # a new install issues tokens that work
+        self.assertEqual(self.me(self.token())[0], 200)
+
+    def test_no_notification_for_a_refused_uninstall(self):
+        del self.receiver.got[:]
+        status, _, _ = self.request(
+            "POST", "/auth/uninstall",
+            headers={"Authorization": "Bearer dG9rOnVua25vd24="})
+        self.assertEqual(status, 401)
+        self.assertEqual(self.receiver.got, [])
+
+    def test_token_request_as_json(self):
+        code = self.authorize()[0]
+        status, _, data = self.request(
+            "POST", "/auth/eagle/token",
+            body=json.dumps({"code": code, "client_id": CID,
+                             "client_secret": SECRET}),
+            headers={"Content-Type": "application/json"})
+        self.assertEqual(status, 200)
+        self.assertEqual(self.me(json.loads(data)["access_token"])[0], 200)
+        status, _, data = self.request(
+            "POST", "/auth/eagle/token", body="[1]",
+            headers={"Content-Type": "application/json"})
+        self.assertEqual(status, 400)
+        self.assert_error_list(data, "parameter_invalid")
+
+    def test_token_errors_are_error_lists(self):
+        for body, ctype in (("code=nope&client_id=%s&client_secret=x" % CID,
+                             FORM),
+                            ("code=x", "text/plain")):
+            status, _, data = self.request(
+                "POST", "/auth/eagle/token", body=body,
+                headers={"Content-Type": ctype})
+            self.assertIn(status, (400, 401))
+            self.assert_error_list(data, "unauthorized" if status == 401
+                                   else "parameter_invalid")
+
+    def test_me_with_nulls(self):
+        status, _, data = self.me(self.token(), "/behave/nulls/me")
+        self.assertEqual(status, 200)
+        admin = json.loads(data)
+        self.assertIsNone(admin["email_verified"])
+        self.assertIsNone(admin["app"])
+        self.assertEqual(admin["id"], "991267")
+
+    def test_appstore_redirect(self):
+        status, _, data = self.get("/appstore/redirect?install_success=true")
+        self.assertEqual(status, 200)
+        self.assertIn(b"The app is installed", data)
+        status, _, data = self.get(
+            "/appstore/redirect?install_success=false&error_message="
+            "Installation%20failed%3A%20%3Cb%3E")
+        self.assertEqual(status, 200)
+        self.assertIn(b'<span id="error_message">Installation failed: '
+                      b'&lt;b&gt;</span>', data)
+        self.assertEqual(self.get("/appstore/redirect")[0], 400)
 
 
 class Introspection(Base):
