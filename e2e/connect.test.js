@@ -329,3 +329,67 @@ e2e('conf/connect-template.html: a custom connect page for intercom_connect_butt
     const foreign = requests.slice(before).filter((u) => !u.startsWith(`${site}/`));
     assert.deepEqual(foreign, [], 'the template loads nothing from another origin');
 });
+
+e2e('disconnect removes the app from the workspace; the signed notification that follows finds nothing left', async (t) => {
+    await context.clearCookies();            // a new visitor
+    await goto(`${site}/connect`);
+    await page.getByRole('link', { name: 'Connect with Intercom', exact: true }).click();
+    await page.waitForURL(`${standin}/oauth?**`);
+    await page.getByRole('link', { name: 'Approve' }).click();
+    await page.waitForURL(`${site}/home`);
+
+    // the page says what the button does
+    assert.equal((await page.locator('#disconnect-note').textContent()).trim(),
+                 'Disconnect removes the app from your Intercom workspace, for every user of it.');
+
+    const disconnect = page.waitForResponse(`${site}/intercom/disconnect`);
+    await page.getByRole('button', { name: 'Disconnect Intercom' }).click();
+    const res = await disconnect;
+    assert.equal(res.status(), 303, 'the form POST (with the browser\'s own Origin) is accepted');
+    await page.waitForURL(`${site}/`);
+    await page.getByText('not connected to Intercom yet').waitFor();
+    const api = await goto(`${site}/intercom-api/me`);
+    assert.equal(api.status(), 401, 'the token is gone');
+
+    // the stand-in uninstalled the app and POSTed its signed notification
+    // to the quickstart's uninstall location before it answered
+    await goto(`${standin}/_standin/notifications`);
+    const sent = JSON.parse(await page.locator('body').textContent());
+    const last = sent[sent.length - 1];
+    assert.equal(last.url, `${site}/intercom/uninstall`);
+    assert.equal(last.body, '{"app_id":"abc12def"}');
+    assert.match(last.signature, /^[0-9a-f]{64}$/);
+    assert.equal(last.status, 200, `the uninstall location answered: ${JSON.stringify(last)}`);
+    assert.equal(last.answer, '{"deleted":0}\n', 'the disconnect had deleted the workspace\'s tokens already');
+    const log = fs.readFileSync(path.join(runDir, 'logs/error.log'), 'utf8');
+    assert.match(log, /uninstall webhook: workspace "abc12def" removed the app, 0 token\(s\) deleted/);
+    t.diagnostic(`${sent.length} notification(s) sent by the stand-in`);
+});
+
+e2e('an install from Intercom\'s App Store ends at the App Store redirect, approved or denied', async () => {
+    await context.clearCookies();
+    // the listing's "direct installation URL" starts the flow at the site
+    await goto(`${site}/intercom/install`);
+    await page.waitForURL(`${standin}/oauth?**`);
+    const callback = page.waitForResponse((r) => r.url().startsWith(`${site}/intercom/callback?`));
+    await page.getByRole('link', { name: 'Approve' }).click();
+    let res = await callback;
+    assert.equal(res.status(), 302);
+    assert.equal(res.headers()['location'], `${standin}/appstore/redirect?install_success=true`);
+    await page.waitForURL(`${standin}/appstore/redirect?install_success=true`);
+    await page.getByText('The app is installed in your workspace.').waitFor();
+    await shot('09-appstore-installed.png');
+
+    await context.clearCookies();
+    await goto(`${site}/intercom/install`);
+    await page.waitForURL(`${standin}/oauth?**`);
+    const denied = page.waitForResponse((r) => r.url().startsWith(`${site}/intercom/callback?`));
+    await page.getByRole('link', { name: 'Deny' }).click();
+    res = await denied;
+    assert.equal(res.status(), 302);
+    assert.equal(res.headers()['location'],
+                 `${standin}/appstore/redirect?install_success=false&error_message=Installation%20failed%3A%20access_denied`);
+    await page.waitForURL(`${standin}/appstore/redirect?**`);
+    assert.equal(await page.locator('#error_message').textContent(), 'Installation failed: access_denied');
+    await shot('10-appstore-denied.png');
+});

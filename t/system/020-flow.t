@@ -76,8 +76,13 @@ is_deeply([@{$st->{callbacks}}{qw(total ok access_denied)}], [3, 2, 1],
 is_deeply($st->{identity}, { ok => 2, failed => 0 }, 'status: 2 identities');
 is_deeply($st->{disconnects}, { total => 1, revoked => 1, revoke_failed => 0 },
           'status: 1 disconnect, revoked');
+# a disconnect uninstalls the app from the workspace: both tokens were of
+# the stand-in's one workspace, and the stand-in's signed notification to
+# the quickstart's uninstall location then found none left
 is_deeply([@{$st->{tokens}}{qw(stored deleted)}, $st->{zone}{tokens}],
-          [2, 1, 1], 'status: 2 tokens stored, 1 deleted, 1 left');
+          [2, 2, 0], 'status: 2 tokens stored, both of the workspace deleted, none left');
+is_deeply($st->{webhooks}, { accepted => 1, refused => 0 },
+          'status: the uninstall notification accepted');
 
 my $text = error_log_of($run);
 like($text, qr/intercom oauth: access token stored/, 'the log says a token was stored');
