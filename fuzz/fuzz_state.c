@@ -14,8 +14,9 @@
  *      verify must not crash, and a state it accepts must hold a return_to
  *      of at most 512 bytes inside the decoded buffer.
  *   1  round trip: the data is a return_to; when return_to_valid() takes
- *      it, mint a state, verify it (must succeed with the same return_to
- *      and issue time), then change one character of it (position and
+ *      it, mint a state (with the App Store mark when the data's last byte
+ *      is odd), verify it (must succeed with the same return_to, issue
+ *      time and mark), then change one character of it (position and
  *      value from the data's last two bytes): verify must refuse the
  *      changed state, even a change only in the unused low bits of the
  *      last character, which the base64url decoder ignores (see
@@ -193,7 +194,8 @@ fuzz_round_trip(ngx_pool_t *pool, const uint8_t *data, size_t size)
     r.pool = pool;
 
     fuzz_assert(ngx_http_intercom_oauth_state_mint(&r, &fuzz_secret, &fuzz_sid,
-                                                   &fuzz_client, &rt, &state)
+                                                   &fuzz_client, &rt,
+                                                   data[size - 1] & 1, &state)
                 == NGX_OK);
 
     fuzz_assert(state.len <= NGX_HTTP_INTERCOM_OAUTH_MAX_STATE);
@@ -204,6 +206,7 @@ fuzz_round_trip(ngx_pool_t *pool, const uint8_t *data, size_t size)
     fuzz_assert(st.return_to.len == rt.len);
     fuzz_assert(rt.len == 0
                 || memcmp(st.return_to.data, rt.data, rt.len) == 0);
+    fuzz_assert(st.appstore == (ngx_uint_t) (data[size - 1] & 1));
 
     /* another session or client id: always refused */
     {
@@ -287,7 +290,11 @@ fuzz_signed(ngx_pool_t *pool, const uint8_t *data, size_t size)
     {
         /* accepted: the layout must be exactly what the header describes */
         fuzz_assert(size >= 27);
-        fuzz_assert(data[0] == NGX_HTTP_INTERCOM_OAUTH_STATE_VERSION);
+        fuzz_assert((data[0] & ~NGX_HTTP_INTERCOM_OAUTH_STATE_APPSTORE)
+                    == NGX_HTTP_INTERCOM_OAUTH_STATE_VERSION);
+        fuzz_assert(st.appstore
+                    == ((data[0] & NGX_HTTP_INTERCOM_OAUTH_STATE_APPSTORE)
+                        != 0));
 
         rlen = ((size_t) data[25] << 8) | data[26];
         fuzz_assert(rlen == size - 27);
