@@ -33,7 +33,7 @@ use warnings;
 use lib 't/lib';
 use IntercomOAuthTest;
 use IntercomOAuthTest::System;
-use Digest::SHA qw(hmac_sha1_hex);
+use Digest::SHA qw(hmac_sha256_hex);
 use MIME::Base64 qw(encode_base64url);
 use Test::More;
 use Time::HiRes qw(sleep);
@@ -234,10 +234,11 @@ sub run_flows {
                     'Origin: http://localhost');
     is($status, 303, 'disconnect');
 
-    # 10. a signed uninstall webhook (HMAC keyed by the client secret)
+    # 10. a signed uninstall webhook (HMAC-SHA256 keyed by the client secret,
+    # X-Body-Signature, as Intercom signs it)
     my $hook = '{"app_id":"abc12def"}';
     ($status) = get("POST /webhook\n$hook", 'Content-Type: application/json',
-                    'X-Hub-Signature: sha1=' . hmac_sha1_hex($hook, $client_secret));
+                    'X-Body-Signature: ' . hmac_sha256_hex($hook, $client_secret));
     is($status, 200, 'a signed webhook');
 
     return \%s;

@@ -47,7 +47,8 @@ my $locations = <<"_EOC_";
             proxy_set_header Authorization "Bearer \$intercom_access_token";
             proxy_pass https://127.0.0.1:$ENV{TEST_NGINX_STANDIN_PORT}/me;
         }
-        location = /disconnect { intercom_oauth_disconnect; }
+        location = /disconnect { intercom_oauth_disconnect / forget; }
+        location = /uninstall { intercom_oauth_disconnect; }
         location = /status { intercom_oauth_status; }
 _EOC_
 
@@ -148,6 +149,8 @@ chomp $pttl;
 ok($pttl > 0 && $pttl <= 601000, "with the state's expiry ($pttl ms left)");
 
 # -- disconnect on one host is seen by every host -----------------------
+# ("forget": only this key's token; a plain disconnect uninstalls the
+# whole workspace, below)
 
 my $dsid = new_sid();
 is(flow_callback($port{B}, $dsid, flow_connect($port{A}, $dsid)), 302,
@@ -239,6 +242,25 @@ ok(@done >= 10 && @done < @stream,
 is(scalar @after, 5, 'the restarted B completes flows again');
 is(scalar @lost, 0, 'no completed flow is lost (read on C)');
 is(scalar @lost_b, 0, 'nor on the restarted B');
+
+# -- a disconnect uninstalls the workspace: every host loses its tokens ----
+
+my $usid = new_sid();
+is(flow_callback($port{B}, $usid, flow_connect($port{A}, $usid)), 302,
+   'a flow of the workspace abc12def');
+my $older = $done[-1][0];
+like(token_of($port{A}, $older), qr/^\[1\]/,
+     'A reads an older token of the same workspace (and caches it)');
+my ($ust) = http_request($port{B}, 'POST /uninstall', session_cookie($usid),
+                         'Origin: http://localhost');
+is($ust, 303, 'B: a disconnect (no "forget")');
+is(redis_cli($rport, 'EXISTS',
+             token_key('intercom_oauth:', $keytext, $CLIENT_ID, $older)),
+   "0\n", 'the workspace\'s other tokens are deleted in Redis too');
+is(token_of($port{C}, $usid), '[0][]', 'C has none for the one who disconnected');
+select undef, undef, undef, 1.2;
+is(token_of($port{A}, $older), '[0][]',
+   'A, once its copy is older than intercom_oauth_store_cache_ttl, has none of the others');
 
 my (undef, undef, $status) = http_request($port{C}, 'GET /status');
 like($status, qr/"store":\{"writes":\d+,"reads":\d+,"hits":\d+,"misses":\d+,"errors":\d+,"callbacks_refused":\d+\}/,
