@@ -121,7 +121,8 @@ ngx_http_intercom_oauth_disconnect_handler(ngx_http_request_t *r)
 
     if (rc == NGX_DECLINED) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "intercom oauth: disconnect: no token to forget");
+                      "intercom oauth: disconnect: this key has no token: "
+                      "nothing deleted, nothing sent to Intercom");
         return ngx_http_intercom_oauth_disconnect_redirect(r);
     }
 
@@ -208,12 +209,12 @@ ngx_http_intercom_oauth_disconnect_revoked(ngx_http_request_t *r,
     } else {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "intercom oauth: disconnect: token deleted here; "
-                      "uninstalling at \"%V\" failed: %s%s (status %l)",
+                      "uninstalling at \"%V\" failed: %s (status %l)",
                       &olcf->revoke.url,
-                      call->rc == NGX_HTTP_INTERCOM_OAUTH_CALL_TIMEOUT
-                      ? "timed out" : "",
                       call->rc == NGX_HTTP_INTERCOM_OAUTH_CALL_OK
-                      ? "not a 2xx answer" : call->error,
+                      ? "not a 2xx answer"
+                      : call->rc == NGX_HTTP_INTERCOM_OAUTH_CALL_TIMEOUT
+                      ? "timed out" : call->error,
                       call->status);
         ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
                                    NGX_HTTP_INTERCOM_OAUTH_CNT_REVOKE_FAILED);

@@ -65,7 +65,8 @@ ngx_http_intercom_oauth_webhook_args(ngx_conf_t *cf, ngx_command_t *cmd,
 ngx_int_t
 ngx_http_intercom_oauth_webhook_handler(ngx_http_request_t *r)
 {
-    ngx_int_t  rc;
+    ngx_int_t                         rc;
+    ngx_http_intercom_oauth_error_t  *e;
 
     /* Intercom checks a webhook URL with HEAD before it uses it */
     if (r->method == NGX_HTTP_HEAD) {
@@ -87,12 +88,22 @@ ngx_http_intercom_oauth_webhook_handler(ngx_http_request_t *r)
     }
 
     if (r->headers_in.content_length_n > NGX_HTTP_INTERCOM_OAUTH_MAX_BODY) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+        e = ngx_http_intercom_oauth_error(r,
+                      NGX_HTTP_INTERCOM_OAUTH_ERR_WEBHOOK_TOO_LARGE,
                       "intercom oauth: uninstall webhook refused: body of "
                       "%O bytes is larger than %d",
                       r->headers_in.content_length_n,
                       NGX_HTTP_INTERCOM_OAUTH_MAX_BODY);
-        return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+
+        /* answered as every other refusal here: JSON, not nginx's page */
+        rc = ngx_http_discard_request_body(r);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_intercom_oauth_webhook_answer(r, e->status, 0,
+                                                      &e->code);
     }
 
     r->request_body_in_single_buf = 1;
@@ -138,7 +149,9 @@ ngx_http_intercom_oauth_webhook_body(ngx_http_request_t *r)
                       NGX_HTTP_INTERCOM_OAUTH_ERR_WEBHOOK_TOO_LARGE,
                       "intercom oauth: uninstall webhook refused: body is "
                       "larger than %d bytes", NGX_HTTP_INTERCOM_OAUTH_MAX_BODY);
-        ngx_http_finalize_request(r, e->status);
+        ngx_http_finalize_request(r,
+            ngx_http_intercom_oauth_webhook_answer(r, e->status, 0,
+                                                   &e->code));
         return;
     }
 
@@ -157,7 +170,9 @@ ngx_http_intercom_oauth_webhook_body(ngx_http_request_t *r)
 
     tree = ngx_http_intercom_oauth_json_tree(r->pool, body.data, body.len);
 
+    /* a workspace id is a string: a number here is not Intercom's */
     if (tree == NULL || !YAJL_IS_OBJECT(tree)
+        || !YAJL_IS_STRING(yajl_tree_get(tree, path, yajl_t_any))
         || ngx_http_intercom_oauth_json_string(r->pool, tree, path, 256,
                                                &app_id)
            != NGX_OK

@@ -156,7 +156,7 @@ POST /disconnect
 session_cookie() . "\nReferer: https://localhost/settings"
 --- error_code: 303
 --- error_log
-intercom oauth: disconnect: no token to forget
+intercom oauth: disconnect: this key has no token: nothing deleted, nothing sent to Intercom
 
 
 

@@ -497,3 +497,83 @@ $HTTP_CONFIG =~ s{intercom_oauth_api_url\s+(\S+);}{intercom_oauth_api_url $1/beh
 --- response_body_like eval
 [qr/302/, qr/^\[1\]\[dG9rO[A-Za-z0-9-]*_w==\]$/, qr/303/,
  qr#"path":"/auth/uninstall","headers":\{[^}]*"Authorization":"Bearer dG9rO[A-Za-z0-9-]*_w=="#]
+
+
+
+=== TEST 34: a correctly signed notification whose app_id is a number is not Intercom's: 400, nothing deleted
+--- request eval
+"POST /webhook\n{\"app_id\":123}"
+--- more_headers eval
+"Content-Type: application/json\nX-Body-Signature: "
+. Digest::SHA::hmac_sha256_hex('{"app_id":123}', 'test-secret')
+--- error_code: 400
+--- response_body
+{"error":"invalid_request"}
+--- error_log
+uninstall webhook refused: the body is not a JSON object with a string "app_id"
+
+
+
+=== TEST 35: a notification over 8 KB (Content-Length): 413 with the JSON every refusal here has
+--- request eval
+"POST /webhook\n" . '{"app_id":"abc12def","pad":"' . ("x" x 9000) . '"}'
+--- more_headers eval
+"Content-Type: application/json\nX-Body-Signature: "
+. Digest::SHA::hmac_sha256_hex('{"app_id":"abc12def","pad":"' . ("x" x 9000) . '"}',
+                  'test-secret')
+--- error_code: 413
+--- response_headers
+Content-Type: application/json
+--- response_body
+{"error":"invalid_request"}
+--- error_log
+uninstall webhook refused: body of 9030 bytes is larger than 8192
+
+
+
+=== TEST 36: a chunked notification over 8 KB: 413 with the same JSON
+--- raw_request eval
+my $body = '{"app_id":"abc12def","pad":"' . ("x" x 9000) . '"}';
+"POST /webhook HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+. "Content-Type: application/json\r\nX-Body-Signature: "
+. Digest::SHA::hmac_sha256_hex($body, 'test-secret') . "\r\n"
+. "Transfer-Encoding: chunked\r\n\r\n"
+. sprintf("%x\r\n%s\r\n0\r\n\r\n", length $body, $body)
+--- error_code: 413
+--- response_headers
+Content-Type: application/json
+--- response_body
+{"error":"invalid_request"}
+--- error_log
+uninstall webhook refused: body is larger than 8192 bytes
+
+
+
+=== TEST 37: Intercom does not answer the uninstall in time: the tokens are gone here, the browser goes on, the log says "timed out" once
+--- http_config eval
+my $c = $HTTP_CONFIG;
+$c =~ s{intercom_oauth_revoke_url\s+(\S+)/auth/uninstall;}{intercom_oauth_revoke_url $1/behave/slow-3000/auth/uninstall;};
+$c =~ s{intercom_oauth_timeout\s+\S+;}{intercom_oauth_timeout 500ms;};
+$c
+--- request eval
+[callback_request(code => 'to-1', state => make_state()), "POST /disconnect", "GET /token", "GET /errlog"]
+--- more_headers eval
+[session_cookie(), $::Origin, session_cookie(), ""]
+--- error_code eval
+[302, 303, 200, 200]
+--- response_body_like eval
+[qr/302/, qr/303/, qr/^\[0\]\[\]$/,
+ qr/uninstalling at "[^"]+\/behave\/slow-3000\/auth\/uninstall" failed: timed out \(status 0\)/]
+
+
+
+=== TEST 38: a disconnect without a token sends nothing and says so
+--- request eval
+["POST /reset", "POST /disconnect", "GET /seen", "GET /errlog"]
+--- more_headers eval
+["", $::Origin, "", ""]
+--- error_code eval
+[200, 303, 200, 200]
+--- response_body_like eval
+[qr/^\{\}$/, qr/303/, qr/^\[\]$/,
+ qr/disconnect: this key has no token: nothing deleted, nothing sent to Intercom/]

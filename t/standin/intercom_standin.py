@@ -608,6 +608,12 @@ class Handler(BaseHTTPRequestHandler):
         return self.generic(name, "Access Token Invalid", ADMIN)
 
     def uninstall(self, q, body, behaviour):
+        if behaviour is not None and behaviour.startswith("slow-"):
+            try:
+                time.sleep(min(int(behaviour[5:]), 600000) / 1000.0)
+            except ValueError:
+                return self.unknown_behaviour(behaviour)
+            behaviour = None
         if behaviour is not None:
             return self.generic(behaviour, "Access Token Invalid", {})
         tok = self.bearer()

@@ -652,6 +652,12 @@ class Behaviours(Base):
         status, _, data = self.request("POST", "/behave/500/auth/uninstall")
         self.assertEqual(status, 500)
         self.assert_error_list(data, "server_error")
+        status, _, data = self.request("POST",
+                                       "/behave/slow-x/auth/uninstall")
+        self.assertEqual(status, 404)
+        status, _, _ = self.request("POST", "/behave/slow-200/auth/uninstall")
+        # after the wait it is the plain uninstall: no token, 401
+        self.assertEqual(status, 401)
 
 
 class Receiver:
