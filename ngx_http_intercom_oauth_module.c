@@ -566,6 +566,21 @@ ngx_http_intercom_oauth_init(ngx_conf_t *cf)
     *h = ngx_http_intercom_oauth_withhold_handler;
 
     /*
+     * And in the log phase, before the log module (its handlers run in
+     * the order of registration), for requests refused before post-read.
+     */
+    a = &cmcf->phases[NGX_HTTP_LOG_PHASE].handlers;
+
+    h = ngx_array_push(a);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h = a->elts;
+    ngx_memmove(&h[1], &h[0], (a->nelts - 1) * sizeof(ngx_http_handler_pt));
+    h[0] = ngx_http_intercom_oauth_withhold_log_handler;
+
+    /*
      * The guard under "satisfy any" runs last in the access phase, so
      * that it is reached only when no access module let the request in:
      * handlers of a phase run from the last registered to the first, and

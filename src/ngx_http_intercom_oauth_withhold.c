@@ -27,6 +27,7 @@
 #define NGX_HTTP_INTERCOM_OAUTH_WITHHELD      "[withheld]"
 
 
+static ngx_int_t ngx_http_intercom_oauth_withhold_what(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_intercom_oauth_withhold_callback(
     ngx_http_request_t *r);
 static ngx_int_t ngx_http_intercom_oauth_withhold_query(ngx_http_request_t *r,
@@ -75,28 +76,42 @@ ngx_http_intercom_oauth_withhold_add(ngx_conf_t *cf)
 ngx_int_t
 ngx_http_intercom_oauth_withhold_handler(ngx_http_request_t *r)
 {
-    ngx_uint_t  all;
+    ngx_int_t  what;
 
-    if (ngx_http_intercom_oauth_withhold_callback(r)) {
-        all = 1;
+    what = ngx_http_intercom_oauth_withhold_what(r);
 
-    } else if (r->args.len
-               && ngx_http_intercom_oauth_withhold_args(&r->args))
-    {
-        /* an attacker's, or a callback sent to the wrong URI */
-        all = 0;
-
-    } else {
+    if (what == NGX_DECLINED) {
         return NGX_DECLINED;
     }
 
-    if (ngx_http_intercom_oauth_withhold_query(r, all) != NGX_OK
+    if (ngx_http_intercom_oauth_withhold_query(r, what) != NGX_OK
         || ngx_http_intercom_oauth_withhold_referrer(r) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return NGX_DECLINED;
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_withhold_log_handler(ngx_http_request_t *r)
+{
+    ngx_int_t  what;
+
+    /* a subrequest logs its main request's line */
+    if (r != r->main || r->request_line.len == 0) {
+        return NGX_OK;
+    }
+
+    what = ngx_http_intercom_oauth_withhold_what(r);
+
+    if (what != NGX_DECLINED) {
+        /* out of memory: nothing better to do than log what there is */
+        (void) ngx_http_intercom_oauth_withhold_query(r, what);
+    }
+
+    return NGX_OK;
 }
 
 
@@ -141,6 +156,28 @@ ngx_http_intercom_oauth_withhold_args(ngx_str_t *args)
     }
 
     return state && grant;
+}
+
+
+/*
+ * What to withhold of r's request line: 1, all of its query (a callback
+ * location's URI); 0, the values of code and state (any other request
+ * whose arguments look like a callback's: an attacker's, or a callback
+ * sent to the wrong URI); NGX_DECLINED, nothing.
+ */
+
+static ngx_int_t
+ngx_http_intercom_oauth_withhold_what(ngx_http_request_t *r)
+{
+    if (ngx_http_intercom_oauth_withhold_callback(r)) {
+        return 1;
+    }
+
+    if (r->args.len && ngx_http_intercom_oauth_withhold_args(&r->args)) {
+        return 0;
+    }
+
+    return NGX_DECLINED;
 }
 
 

@@ -42,6 +42,15 @@ ngx_int_t ngx_http_intercom_oauth_withhold_add(ngx_conf_t *cf);
 ngx_int_t ngx_http_intercom_oauth_withhold_handler(ngx_http_request_t *r);
 
 /*
+ * The same, in the log phase, for requests that never reached the
+ * post-read phase: nginx refused them while reading their headers (a
+ * header or cookie too large, a client that timed out), and logs their
+ * request line in the access log.  Registered first, so that it runs
+ * before the log module.  Always NGX_OK.
+ */
+ngx_int_t ngx_http_intercom_oauth_withhold_log_handler(ngx_http_request_t *r);
+
+/*
  * Replaces the whole query of r's request line, as the post-read handler
  * does for a callback location; the callback handler does it again for a
  * request that reached it in another way (a rewrite, an error_page).

@@ -5,7 +5,8 @@
 #
 #   - the callback's code and state reach no log line, whoever answers
 #     the request: deny, limit_req (refusing or delaying), auth_request,
-#     a guard; other requests keep their arguments;
+#     a guard, nginx itself while it reads the headers (the access log);
+#     other requests keep their arguments;
 #   - intercom_oauth_require: never on the module's own locations, "off",
 #     after the access modules (auth_request_set), "satisfy any", error
 #     pages, unsafe methods from another site, the token loaded from the
@@ -943,3 +944,37 @@ location = /posted { return 200 "posted\n"; }
 [403, 200, 200]
 --- response_body_like eval
 [qr/403 Forbidden/, qr/^posted$/, qr/^posted$/]
+
+
+
+=== TEST 47: a callback nginx refuses while reading its headers (a cookie too large): the access log shows no code
+--- http_config eval: $::HTTP
+--- config
+large_client_header_buffers 4 1k;
+location = /callback { intercom_oauth_callback; }
+--- request eval
+callback_request(code => 'code-t47-secret', state => make_state())
+--- more_headers eval
+"Cookie: bomb=" . ('x' x 1500)
+--- error_code: 400
+--- response_body_like: Request Header Or Cookie Too Large
+--- access_log
+"GET /callback?[oauth arguments withheld] HTTP/1.1" 400
+--- no_access_log eval
+["code-t47-secret", @::Secrets]
+
+
+
+=== TEST 48: ... nor the values of a callback sent elsewhere
+--- http_config eval: $::HTTP
+--- config
+large_client_header_buffers 4 1k;
+--- request eval
+callback_request(path => '/elsewhere', code => 'code-t48-secret', state => make_state())
+--- more_headers eval
+"Cookie: bomb=" . ('x' x 1500)
+--- error_code: 400
+--- access_log
+"GET /elsewhere?code=[withheld]&state=[withheld] HTTP/1.1" 400
+--- no_access_log eval
+["code-t48-secret", @::Secrets]
