@@ -132,7 +132,7 @@ ngx_http_intercom_oauth_withhold_args(ngx_str_t *args)
     grant = 0;
     end = args->data + args->len;
 
-    for (p = args->data; p < end; p = next + 1) {
+    for (p = args->data; /* void */; p = next + 1) {
         next = ngx_strlchr(p, end, '&');
         if (next == NULL) {
             next = end;
@@ -152,6 +152,10 @@ ngx_http_intercom_oauth_withhold_args(ngx_str_t *args)
                        && ngx_strncasecmp(p, (u_char *) "error", 5) == 0))
         {
             grant = 1;
+        }
+
+        if (next == end) {
+            break;
         }
     }
 
