@@ -37,6 +37,7 @@
 #include "ngx_http_intercom_oauth_storage.h"
 #include "ngx_http_intercom_oauth_store.h"
 #include "ngx_http_intercom_oauth_webhook.h"
+#include "ngx_http_intercom_oauth_withhold.h"
 #include "ngx_http_intercom_oauth_zone.h"
 
 
@@ -45,6 +46,7 @@ static ngx_int_t ngx_http_intercom_oauth_init(ngx_conf_t *cf);
 static void *ngx_http_intercom_oauth_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_intercom_oauth_init_main_conf(ngx_conf_t *cf,
     void *conf);
+static void *ngx_http_intercom_oauth_create_srv_conf(ngx_conf_t *cf);
 static void *ngx_http_intercom_oauth_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_intercom_oauth_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
@@ -165,7 +167,18 @@ static ngx_http_intercom_oauth_handler_t  ngx_http_intercom_oauth_status = {
     NGX_HTTP_INTERCOM_OAUTH_NEEDS_ZONE
 };
 
-/* not a handler: the access-phase guard needs the same of its location */
+static ngx_http_intercom_oauth_handler_t  ngx_http_intercom_oauth_check = {
+    ngx_string("intercom_oauth_check"),
+    ngx_http_intercom_oauth_require_check_handler,
+    ngx_null_string,
+    0,
+    NULL,
+    NULL,
+    NGX_HTTP_INTERCOM_OAUTH_NEEDS_ZONE|NGX_HTTP_INTERCOM_OAUTH_NEEDS_CLIENT_ID
+    |NGX_HTTP_INTERCOM_OAUTH_NEEDS_TOKEN
+};
+
+/* not a handler: the guard needs the same of its location */
 static ngx_http_intercom_oauth_handler_t  ngx_http_intercom_oauth_guard = {
     ngx_string("intercom_oauth_require"),
     NULL,
@@ -308,6 +321,13 @@ static ngx_command_t  ngx_http_intercom_oauth_commands[] = {
       0,
       NULL },
 
+    { ngx_string("intercom_oauth_check"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_intercom_oauth_set_handler,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      &ngx_http_intercom_oauth_check },
+
     { ngx_string("intercom_oauth_fetch_identity"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -439,7 +459,7 @@ static ngx_http_module_t  ngx_http_intercom_oauth_module_ctx = {
     ngx_http_intercom_oauth_create_main_conf,  /* create main configuration */
     ngx_http_intercom_oauth_init_main_conf,    /* init main configuration */
 
-    NULL,                                      /* create server configuration */
+    ngx_http_intercom_oauth_create_srv_conf,   /* create server configuration */
     NULL,                                      /* merge server configuration */
 
     ngx_http_intercom_oauth_create_loc_conf,   /* create location conf */
@@ -531,6 +551,7 @@ ngx_http_intercom_oauth_add_variables(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_intercom_oauth_init(ngx_conf_t *cf)
 {
+    ngx_array_t                          *a;
     ngx_http_handler_pt                  *h;
     ngx_http_core_main_conf_t            *cmcf;
     ngx_http_intercom_oauth_main_conf_t  *omcf;
@@ -539,12 +560,65 @@ ngx_http_intercom_oauth_init(ngx_conf_t *cf)
     omcf = ngx_http_conf_get_module_main_conf(cf,
                                               ngx_http_intercom_oauth_module);
 
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    /* the callback's code and state, before anything can log them */
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_POST_READ_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_intercom_oauth_withhold_handler;
+
+    /*
+     * And in the log phase, before the log module (its handlers run in
+     * the order of registration), for requests refused before post-read.
+     */
+    a = &cmcf->phases[NGX_HTTP_LOG_PHASE].handlers;
+
+    h = ngx_array_push(a);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h = a->elts;
+    ngx_memmove(&h[1], &h[0], (a->nelts - 1) * sizeof(ngx_http_handler_pt));
+    h[0] = ngx_http_intercom_oauth_withhold_log_handler;
+
+    /*
+     * The guard under "satisfy any" runs last in the access phase, so
+     * that it is reached only when no access module let the request in:
+     * handlers of a phase run from the last registered to the first, and
+     * this one goes first in the list.
+     */
+    a = &cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers;
+
+    h = ngx_array_push(a);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h = a->elts;
+    ngx_memmove(&h[1], &h[0], (a->nelts - 1) * sizeof(ngx_http_handler_pt));
+    h[0] = ngx_http_intercom_oauth_require_access_handler;
+
+    /*
+     * The guard itself runs after the access phase, with the token loaded
+     * again when the key has changed there (auth_request_set): the load
+     * is registered after it so that it runs before it, and both run
+     * before try_files and mirror.
+     */
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
     if (h == NULL) {
         return NGX_ERROR;
     }
 
     *h = ngx_http_intercom_oauth_require_handler;
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_intercom_oauth_storage_token_load;
 
     /*
      * Variables are evaluated synchronously, "return" and "set" already in
@@ -660,6 +734,26 @@ ngx_http_intercom_oauth_init_main_conf(ngx_conf_t *cf, void *conf)
 
 
 static void *
+ngx_http_intercom_oauth_create_srv_conf(ngx_conf_t *cf)
+{
+    ngx_http_intercom_oauth_srv_conf_t  *oscf;
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     oscf->callbacks = NULL;
+     */
+
+    oscf = ngx_pcalloc(cf->pool, sizeof(ngx_http_intercom_oauth_srv_conf_t));
+    if (oscf == NULL) {
+        return NULL;
+    }
+
+    return oscf;
+}
+
+
+static void *
 ngx_http_intercom_oauth_create_loc_conf(ngx_conf_t *cf)
 {
     ngx_http_intercom_oauth_loc_conf_t  *conf;
@@ -726,6 +820,18 @@ ngx_http_intercom_oauth_merge_loc_conf(ngx_conf_t *cf, void *parent,
     }
 
     ngx_conf_merge_value(conf->fetch_identity, prev->fetch_identity, 1);
+
+    /*
+     * An inherited guard never applies to the module's own locations (the
+     * connect page would redirect to itself); one written there is a
+     * mistake.
+     */
+    if (conf->require == 1 && conf->handler) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"intercom_oauth_require\" cannot guard a "
+                           "location with \"%V\"", &conf->handler->name);
+        return NGX_CONF_ERROR;
+    }
 
     if (conf->require == NGX_CONF_UNSET) {
         conf->require = (prev->require == NGX_CONF_UNSET) ? 0
@@ -959,9 +1065,9 @@ ngx_http_intercom_oauth_check_target(ngx_conf_t *cf, char *directive,
 
 /*
  * intercom_connect_button, intercom_oauth_callback,
- * intercom_oauth_disconnect, intercom_oauth_uninstall_webhook and
- * intercom_oauth_status: one content handler per location, described by
- * the command's "post".
+ * intercom_oauth_disconnect, intercom_oauth_uninstall_webhook,
+ * intercom_oauth_status and intercom_oauth_check: one content handler per
+ * location, described by the command's "post".
  */
 
 static char *
@@ -979,8 +1085,9 @@ ngx_http_intercom_oauth_set_handler(ngx_conf_t *cf, ngx_command_t *cmd,
                            "\"%V\": a location runs one of "
                            "intercom_connect_button, intercom_oauth_callback, "
                            "intercom_oauth_disconnect, "
-                           "intercom_oauth_uninstall_webhook and "
-                           "intercom_oauth_status", &cmd->name);
+                           "intercom_oauth_uninstall_webhook, "
+                           "intercom_oauth_status and intercom_oauth_check",
+                           &cmd->name);
         return NGX_CONF_ERROR;
     }
 
@@ -1008,6 +1115,13 @@ ngx_http_intercom_oauth_set_handler(ngx_conf_t *cf, ngx_command_t *cmd,
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = h->content;
+
+    /* the post-read phase hides the arguments of its URI from the logs */
+    if (h == &ngx_http_intercom_oauth_callback
+        && ngx_http_intercom_oauth_withhold_add(cf) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }

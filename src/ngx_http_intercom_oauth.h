@@ -176,6 +176,17 @@ typedef struct {
 } ngx_http_intercom_oauth_main_conf_t;
 
 
+/*
+ * Per server: what the post-read phase, which runs before any location is
+ * found, must know of the server's locations.
+ */
+typedef struct {
+    ngx_array_t                *callbacks;    /* ngx_http_core_loc_conf_t *
+                                                 of the locations with
+                                                 intercom_oauth_callback */
+} ngx_http_intercom_oauth_srv_conf_t;
+
+
 typedef struct {
     ngx_str_t                   client_id;
     ngx_str_t                   client_secret;
@@ -203,7 +214,8 @@ typedef struct {
     ngx_str_t                   error_uri;
     ngx_flag_t                  fetch_identity;
 
-    ngx_flag_t                  require;
+    ngx_flag_t                  require;      /* never in a location with
+                                                 a handler of the module */
     ngx_str_t                   require_uri;  /* empty: answer 401 */
 
     ngx_http_complex_value_t   *key;
@@ -232,6 +244,9 @@ typedef struct {
     ngx_str_t                   authorize_url;  /* minted once per request */
     ngx_str_t                   return_to;      /* from a verified state */
     ngx_str_t                   key;            /* who the token is for */
+    ngx_str_t                   loaded_key;     /* the key whose token was
+                                                   last loaded from the
+                                                   store, a copy */
     ngx_http_intercom_oauth_call_t      *call;  /* the call under way */
 
     /* the callback's secrets, wiped when the request is freed */

@@ -74,6 +74,13 @@ static ngx_int_t ngx_http_intercom_oauth_button_page(ngx_http_request_t *r,
     ngx_http_intercom_oauth_loc_conf_t *olcf, ngx_str_t *url);
 static ngx_int_t ngx_http_intercom_oauth_button_return_to(
     ngx_http_request_t *r, ngx_str_t *return_to);
+static void ngx_http_intercom_oauth_button_check(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_loc_conf_t *olcf, ngx_str_t *redirect);
+
+
+/* each warning once per worker: they are about the configuration */
+static ngx_uint_t  ngx_http_intercom_oauth_button_warned_late;
+static ngx_uint_t  ngx_http_intercom_oauth_button_warned_http;
 
 
 /*
@@ -433,6 +440,8 @@ ngx_http_intercom_oauth_button_authorize_url(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    ngx_http_intercom_oauth_button_check(r, olcf, &redirect);
+
     ngx_str_set(&args[0].name, "client_id=");
     args[0].value = &olcf->client_id;
     args[0].escape = 1;
@@ -449,6 +458,52 @@ ngx_http_intercom_oauth_button_authorize_url(ngx_http_request_t *r,
     return ngx_http_intercom_oauth_uri_args(r->pool, &olcf->authorize_url,
                                             args, redirect.len ? 3 : 2,
                                             &ctx->authorize_url);
+}
+
+
+/*
+ * What only shows at run time.  A session cookie set in a subrequest (an
+ * SSI include) or after the header was sent never reaches the browser,
+ * whose callback then has no session to match the state.  A
+ * redirect_uri with variables may turn out http:// where a load balancer
+ * ends TLS and $scheme is "http"; Intercom refuses it.
+ */
+
+static void
+ngx_http_intercom_oauth_button_check(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_loc_conf_t *olcf, ngx_str_t *redirect)
+{
+    if ((r != r->main || r->header_sent)
+        && !ngx_http_intercom_oauth_button_warned_late)
+    {
+        ngx_http_intercom_oauth_button_warned_late = 1;
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "intercom oauth: \"$intercom_oauth_authorize_url\" "
+                      "evaluated in a subrequest (an SSI include) or after "
+                      "the response header was sent: the session cookie "
+                      "cannot be set from there, and a browser without one "
+                      "fails at the callback with state_invalid; evaluate "
+                      "it with \"set\" in the page's own location");
+    }
+
+    if (olcf->redirect_uri && olcf->redirect_uri->lengths
+        && redirect->len >= sizeof("http://") - 1
+        && ngx_strncasecmp(redirect->data, (u_char *) "http://",
+                           sizeof("http://") - 1)
+           == 0
+        && !ngx_http_intercom_oauth_button_warned_http)
+    {
+        ngx_http_intercom_oauth_button_warned_http = 1;
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "intercom oauth: \"intercom_oauth_redirect_uri\" "
+                      "evaluated to an http:// URI, which Intercom does not "
+                      "accept: where a load balancer ends TLS, $scheme is "
+                      "\"http\"; take the scheme from X-Forwarded-Proto "
+                      "(a map on $http_x_forwarded_proto) or write the "
+                      "https:// URI (docs/troubleshooting.md)");
+    }
 }
 
 

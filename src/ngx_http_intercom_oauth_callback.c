@@ -41,11 +41,10 @@
 #include "ngx_http_intercom_oauth_state.h"
 #include "ngx_http_intercom_oauth_storage.h"
 #include "ngx_http_intercom_oauth_token.h"
+#include "ngx_http_intercom_oauth_withhold.h"
 #include "ngx_http_intercom_oauth_zone.h"
 
 
-static ngx_int_t ngx_http_intercom_oauth_callback_redact(
-    ngx_http_request_t *r);
 static void ngx_http_intercom_oauth_callback_wipe(void *data);
 static ngx_int_t ngx_http_intercom_oauth_callback_post(ngx_http_request_t *r);
 static void ngx_http_intercom_oauth_callback_body(ngx_http_request_t *r);
@@ -81,8 +80,12 @@ ngx_http_intercom_oauth_callback_handler(ngx_http_request_t *r)
     ngx_http_intercom_oauth_ctx_t        *ctx;
     ngx_http_intercom_oauth_main_conf_t  *omcf;
 
-    /* before anything is logged, whatever the method */
-    if (ngx_http_intercom_oauth_callback_redact(r) != NGX_OK) {
+    /*
+     * The post-read phase withheld the query already when the request's
+     * URI is this location's; not when a rewrite or an error_page brought
+     * it here.  Before anything is logged, whatever the method.
+     */
+    if (ngx_http_intercom_oauth_withhold_line(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -128,54 +131,6 @@ ngx_http_intercom_oauth_callback_handler(ngx_http_request_t *r)
     }
 
     return ngx_http_intercom_oauth_callback_check(r, &r->args);
-}
-
-
-/*
- * The request line carries the authorization code and the state: nginx
- * prints it with every error log line of the request and the access log
- * writes it as $request.  From here on both see the path only.
- */
-
-static ngx_int_t
-ngx_http_intercom_oauth_callback_redact(ngx_http_request_t *r)
-{
-    u_char     *p, *q;
-    size_t      path;
-    ngx_str_t   line;
-
-    q = ngx_strlchr(r->unparsed_uri.data,
-                    r->unparsed_uri.data + r->unparsed_uri.len, '?');
-    if (q == NULL) {
-        return NGX_OK;
-    }
-
-    path = q - r->unparsed_uri.data;
-
-    line.len = r->method_name.len + 1 + path
-               + sizeof("?[oauth arguments withheld]") - 1
-               + 1 + r->http_protocol.len;
-
-    line.data = ngx_pnalloc(r->pool, line.len);
-    if (line.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_cpymem(line.data, r->method_name.data, r->method_name.len);
-    *p++ = ' ';
-    p = ngx_cpymem(p, r->unparsed_uri.data, path);
-    p = ngx_cpymem(p, "?[oauth arguments withheld]",
-                   sizeof("?[oauth arguments withheld]") - 1);
-
-    if (r->http_protocol.len) {
-        *p++ = ' ';
-        p = ngx_cpymem(p, r->http_protocol.data, r->http_protocol.len);
-    }
-
-    line.len = p - line.data;
-    r->request_line = line;
-
-    return NGX_OK;
 }
 
 

@@ -262,20 +262,41 @@ ngx_http_intercom_oauth_storage_token_load(ngx_http_request_t *r)
     }
 
     ctx = ngx_http_intercom_oauth_ctx(r);
-    if (ctx == NULL || ctx->token_loaded) {
+    if (ctx == NULL || ngx_http_intercom_oauth_key(r, &key) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    /*
+     * Once per key: the rewrite phase loads the key it sees, and the
+     * access and precontent phases load again only when the key has
+     * changed since (auth_request_set may set what intercom_oauth_key
+     * reads after the rewrite phase).
+     */
+    if (ctx->token_loaded
+        && key.len == ctx->loaded_key.len
+        && (key.len == 0
+            || ngx_memcmp(key.data, ctx->loaded_key.data, key.len) == 0))
+    {
         return NGX_DECLINED;
     }
 
     ctx->token_loaded = 1;
+    ngx_str_null(&ctx->loaded_key);
+
+    if (key.len == 0 || key.len > NGX_HTTP_INTERCOM_OAUTH_MAX_KEY) {
+        return NGX_DECLINED;
+    }
+
+    ctx->loaded_key.data = ngx_pstrdup(r->pool, &key);
+    if (ctx->loaded_key.data == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ctx->loaded_key.len = key.len;
+    key = ctx->loaded_key;
 
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
     omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
-
-    if (ngx_http_intercom_oauth_key(r, &key) != NGX_OK
-        || key.len == 0 || key.len > NGX_HTTP_INTERCOM_OAUTH_MAX_KEY)
-    {
-        return NGX_DECLINED;
-    }
 
     if (ngx_http_intercom_oauth_zone_token_get(omcf->shm_zone,
                                                &olcf->client_id, &key, NULL,

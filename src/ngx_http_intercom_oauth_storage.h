@@ -90,12 +90,15 @@ ngx_uint_t ngx_http_intercom_oauth_storage_workspace_delete(
     ngx_http_request_t *r, ngx_str_t *workspace_id);
 
 /*
- * The rewrite-phase handler that loads a token from the store: when one
- * is configured, the location has a client id and no handler of the
- * module other than one that needs the token, and the zone's copy of the
+ * The phase handler that loads a token from the store: when one is
+ * configured, the location has a client id and no handler of the module
+ * other than one that needs the token, and the zone's copy of the
  * request's key is missing or older than intercom_oauth_store_cache_ttl,
- * it reads the store before any variable is evaluated.  Returns
- * NGX_DECLINED to go on now, or NGX_DONE while the request waits.
+ * it reads the store.  In the rewrite phase, before any variable is
+ * evaluated; in the access phase (the guard under "satisfy any") and the
+ * precontent phase again, only when the key has changed since.  Main
+ * requests only.  Returns NGX_DECLINED to go on now, or NGX_DONE while
+ * the request waits (the phase's handler runs again afterwards).
  */
 ngx_int_t ngx_http_intercom_oauth_storage_token_load(ngx_http_request_t *r);
 

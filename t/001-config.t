@@ -248,7 +248,7 @@ invalid parameter "popup", "intercom_connect_button" takes only "redirect"
 location = /x { intercom_connect_button; intercom_oauth_callback; }
 --- must_die
 --- error_log
-"intercom_oauth_callback": a location runs one of intercom_connect_button, intercom_oauth_callback, intercom_oauth_disconnect, intercom_oauth_uninstall_webhook and intercom_oauth_status
+"intercom_oauth_callback": a location runs one of intercom_connect_button, intercom_oauth_callback, intercom_oauth_disconnect, intercom_oauth_uninstall_webhook, intercom_oauth_status and intercom_oauth_check
 
 
 

@@ -70,6 +70,14 @@ GET /t
 GET /t
 --- timeout: 200ms
 --- response_body: 0123456789
+
+=== TEST 7: no_access_log alone, and a line has it
+--- config
+    location = /t { return 200; }
+--- request
+GET /t?leaked=1
+--- no_access_log
+leaked=1
 _EOT_
 close $out;
 
@@ -93,12 +101,13 @@ my @expect = (
     qr/^not ok \d+ - \S+ TEST 5: must_die but nginx starts - die as expected$/m,
     qr/^not ok \d+ - ERROR: client socket timed out - \S+ TEST 6: /m,
     qr/^not ok \d+ - \S+ TEST 6: .* - response_body - response is expected/m,
+    qr/^not ok \d+ - \S+ TEST 7: .* - pattern "leaked=1" should not match any line in access\.log but matches line/m,
 );
 
 like($tap, $_, "TAP matches $_") for @expect;
 
 my @not_ok = $tap =~ /^not ok/mg;
-is(scalar @not_ok, 10, 'ten failing assertions') or diag($tap);
+is(scalar @not_ok, 11, 'eleven failing assertions') or diag($tap);
 isnt($status, 0, "the test file exits with a failure status ($status)");
 
 my $prove = `prove -I$compat $t 2>&1`;

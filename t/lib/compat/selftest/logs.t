@@ -155,3 +155,32 @@ GET /t
 --- request
 GET /t
 --- error_code: 204
+
+
+=== TEST 13: no_access_log alone: a pattern that no line has passes
+--- config
+    location = /t { return 200; }
+--- request
+GET /t?visible=1
+--- no_access_log
+GET /t?hidden=1
+
+
+
+=== TEST 14: access_log alone
+--- config
+    location = /t { return 200; }
+--- request
+GET /t?visible=1
+--- access_log
+GET /t?visible=1 HTTP/1.1
+
+
+
+=== TEST 15: no_shutdown_error_log alone
+--- config
+    location = /t { return 200; }
+--- request
+GET /t
+--- no_shutdown_error_log
+[alert]

@@ -923,7 +923,10 @@ sub check_error_log ($$;$) {
 
 sub check_access_log ($$) {
     my ($block, $rep) = @_;
-    my ($must, $must_not) = ($block->access_log, $block->no_access_log);
+    # scalar(): Test::Base's accessor of an absent section returns an
+    # empty list, which would shift --- no_access_log into $must
+    my $must = scalar $block->access_log;
+    my $must_not = scalar $block->no_access_log;
 
     return unless defined $must || defined $must_not;
 
@@ -935,8 +938,8 @@ sub check_access_log ($$) {
 # stopping after the block.
 sub check_shutdown_error_log ($$) {
     my ($block, $dry_run) = @_;
-    my ($must, $must_not)
-        = ($block->shutdown_error_log, $block->no_shutdown_error_log);
+    my $must = scalar $block->shutdown_error_log;
+    my $must_not = scalar $block->no_shutdown_error_log;
 
     return unless defined $must || defined $must_not;
 
