@@ -53,6 +53,9 @@ static char *ngx_http_intercom_oauth_merge_loc_conf(ngx_conf_t *cf,
 static char *ngx_http_intercom_oauth_merge_urls(ngx_conf_t *cf,
     ngx_http_intercom_oauth_loc_conf_t *prev,
     ngx_http_intercom_oauth_loc_conf_t *conf);
+static char *ngx_http_intercom_oauth_merge_realm(ngx_conf_t *cf,
+    ngx_http_intercom_oauth_loc_conf_t *prev,
+    ngx_http_intercom_oauth_loc_conf_t *conf);
 static char *ngx_http_intercom_oauth_check_handler(ngx_conf_t *cf,
     ngx_http_intercom_oauth_loc_conf_t *conf);
 static ngx_int_t ngx_http_intercom_oauth_check_target(ngx_conf_t *cf,
@@ -354,6 +357,13 @@ static ngx_command_t  ngx_http_intercom_oauth_commands[] = {
       ngx_http_set_complex_value_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_intercom_oauth_loc_conf_t, key),
+      NULL },
+
+    { ngx_string("intercom_oauth_realm"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_intercom_oauth_loc_conf_t, realm),
       NULL },
 
     { ngx_string("intercom_oauth_session_cookie"),
@@ -667,6 +677,11 @@ ngx_http_intercom_oauth_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    omcf->client_ids = ngx_array_create(cf->pool, 2, sizeof(ngx_str_t));
+    if (omcf->client_ids == NULL) {
+        return NULL;
+    }
+
     omcf->error_index = NGX_ERROR;
     omcf->store_conf.connect_timeout = NGX_CONF_UNSET_MSEC;
     omcf->store_conf.timeout = NGX_CONF_UNSET_MSEC;
@@ -782,8 +797,10 @@ ngx_http_intercom_oauth_create_loc_conf(ngx_conf_t *cf)
      *     conf->require_uri = { 0, NULL };
      *     conf->success_uri = { 0, NULL };
      *     conf->error_uri = { 0, NULL };
+     *     conf->realm = { 0, NULL };
      *     conf->cookie_name = { 0, NULL };
      *     conf->cookie_attrs = { 0, NULL };
+     *     conf->cookie_prev = { 0, NULL };
      *     conf->state_secret = { 0, NULL };
      *     conf->ca_file = { 0, NULL };
      *     conf->proxy = { 0, NULL };
@@ -844,16 +861,11 @@ ngx_http_intercom_oauth_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_conf_merge_str_value(conf->error_uri, prev->error_uri, "");
     ngx_conf_merge_ptr_value(conf->key, prev->key, NULL);
 
-    if (conf->cookie_name.data == NULL) {
-        if (prev->cookie_name.data) {
-            conf->cookie_name = prev->cookie_name;
-            conf->cookie_attrs = prev->cookie_attrs;
-
-        } else {
-            ngx_str_set(&conf->cookie_name, NGX_HTTP_INTERCOM_OAUTH_COOKIE);
-            ngx_str_set(&conf->cookie_attrs,
-                        NGX_HTTP_INTERCOM_OAUTH_COOKIE_ATTRS);
-        }
+    if (ngx_http_intercom_oauth_merge_realm(cf, prev, conf) != NGX_CONF_OK
+        || ngx_http_intercom_oauth_session_merge(cf, prev, conf)
+           != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
     }
 
     ngx_conf_merge_str_value(conf->state_secret, prev->state_secret, "");
@@ -885,6 +897,74 @@ ngx_http_intercom_oauth_merge_loc_conf(ngx_conf_t *cf, void *parent,
     }
 
     return ngx_http_intercom_oauth_check_handler(cf, conf);
+}
+
+
+/*
+ * The realm tokens are kept in: intercom_oauth_realm, else the first
+ * server_name of the server{} (empty without one), so that two virtual
+ * hosts sharing the zone and the client id do not share tokens.  The
+ * callback of a replaced session deletes its tokens of every client id
+ * configured: they are collected here.
+ */
+
+static char *
+ngx_http_intercom_oauth_merge_realm(ngx_conf_t *cf,
+    ngx_http_intercom_oauth_loc_conf_t *prev,
+    ngx_http_intercom_oauth_loc_conf_t *conf)
+{
+    ngx_str_t                            *id;
+    ngx_uint_t                            i;
+    ngx_http_core_srv_conf_t             *cscf;
+    ngx_http_intercom_oauth_main_conf_t  *omcf;
+
+    if (conf->realm.data == NULL) {
+        if (prev->realm.data) {
+            conf->realm = prev->realm;
+
+        } else {
+            /* merged per server{}: the core module's is merged already */
+            cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
+            conf->realm = cscf->server_name;
+        }
+    }
+
+    if (conf->client_id.len == 0) {
+        return NGX_CONF_OK;
+    }
+
+    if (conf->realm.len > NGX_HTTP_INTERCOM_OAUTH_MAX_REALM) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "the realm \"%V\" (\"intercom_oauth_realm\", or "
+                           "the first \"server_name\") is longer than %d "
+                           "bytes: set a shorter \"intercom_oauth_realm\"",
+                           &conf->realm, NGX_HTTP_INTERCOM_OAUTH_MAX_REALM);
+        return NGX_CONF_ERROR;
+    }
+
+    omcf = ngx_http_conf_get_module_main_conf(cf,
+                                              ngx_http_intercom_oauth_module);
+
+    id = omcf->client_ids->elts;
+
+    for (i = 0; i < omcf->client_ids->nelts; i++) {
+        if (id[i].len == conf->client_id.len
+            && ngx_strncmp(id[i].data, conf->client_id.data,
+                           conf->client_id.len)
+               == 0)
+        {
+            return NGX_CONF_OK;
+        }
+    }
+
+    id = ngx_array_push(omcf->client_ids);
+    if (id == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *id = conf->client_id;
+
+    return NGX_CONF_OK;
 }
 
 

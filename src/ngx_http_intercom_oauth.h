@@ -43,6 +43,9 @@
 /* the longest client id, in bytes */
 #define NGX_HTTP_INTERCOM_OAUTH_MAX_CLIENT_ID  256
 
+/* the longest realm (intercom_oauth_realm, or a server name), in bytes */
+#define NGX_HTTP_INTERCOM_OAUTH_MAX_REALM      256
+
 /* limits on what Intercom may send back, in bytes */
 #define NGX_HTTP_INTERCOM_OAUTH_MAX_RESPONSE 65536
 #define NGX_HTTP_INTERCOM_OAUTH_MAX_TOKEN    2048
@@ -170,6 +173,8 @@ typedef struct {
 typedef struct {
     ngx_shm_zone_t             *shm_zone;
     time_t                      max_state_ttl;  /* over all locations, s */
+    ngx_array_t                *client_ids;     /* ngx_str_t: every one
+                                                   configured */
     ngx_int_t                   error_index;    /* $intercom_oauth_error */
     ngx_http_intercom_oauth_store_conf_t  *store;  /* NULL: none */
     ngx_http_intercom_oauth_store_conf_t   store_conf;
@@ -219,8 +224,10 @@ typedef struct {
     ngx_str_t                   require_uri;  /* empty: answer 401 */
 
     ngx_http_complex_value_t   *key;
+    ngx_str_t                   realm;        /* tokens bound to it */
     ngx_str_t                   cookie_name;
     ngx_str_t                   cookie_attrs;
+    ngx_str_t                   cookie_prev;  /* cookie_name "_prev" */
 
     ngx_str_t                   state_secret;  /* empty: the zone's */
     time_t                      state_ttl;     /* seconds */
@@ -241,6 +248,8 @@ typedef struct {
 
 typedef struct {
     ngx_str_t                   session_id;     /* base64url, 22 bytes */
+    ngx_str_t                   session_replaced;  /* by the callback */
+    ngx_str_t                   session_prev;   /* ids of a valid _prev */
     ngx_str_t                   authorize_url;  /* minted once per request */
     ngx_str_t                   return_to;      /* from a verified state */
     ngx_str_t                   key;            /* who the token is for */
@@ -256,6 +265,7 @@ typedef struct {
     /* the storage: what goes on when the store has answered */
     ngx_int_t                 (*storage_next)(ngx_http_request_t *r,
                                               ngx_int_t outcome);
+    ngx_str_t                   storage_replaced;  /* its tokens go then */
 
     /* the store: the command the request waits for */
     ngx_http_intercom_oauth_redis_cmd_t *store_cmd;
@@ -263,6 +273,7 @@ typedef struct {
                                              ngx_int_t rc);
     char                       *store_op;       /* for its log line */
     ngx_str_t                   store_name;     /* Redis key name, AAD */
+    ngx_uint_t                  store_deleted;  /* tokens a write deleted */
 
     unsigned                    session_new:1;
     unsigned                    session_checked:1;

@@ -315,7 +315,9 @@ static ngx_int_t
 ngx_http_intercom_oauth_callback_verify(ngx_http_request_t *r,
     ngx_http_intercom_oauth_args_t *a)
 {
-    ngx_str_t                            secret;
+    ngx_int_t                            rc;
+    ngx_str_t                            secret, id;
+    ngx_uint_t                           i;
     ngx_http_intercom_oauth_ctx_t       *ctx;
     ngx_http_intercom_oauth_state_t      st;
     ngx_http_intercom_oauth_loc_conf_t  *olcf;
@@ -337,12 +339,43 @@ ngx_http_intercom_oauth_callback_verify(ngx_http_request_t *r,
 
     ngx_http_intercom_oauth_state_secret(r, &secret);
 
-    switch (ngx_http_intercom_oauth_state_verify(r->pool, &secret,
-                                                 &ctx->session_id,
-                                                 &olcf->client_id,
-                                                 olcf->state_ttl, ngx_time(),
-                                                 &a->state, &st))
+    /* the ids this browser's session replaced, for a state of one of them */
+    if (ngx_http_intercom_oauth_session_prev(r, olcf, ctx, &secret) != NGX_OK)
     {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_intercom_oauth_state_verify(r->pool, &secret,
+                                              &ctx->session_id,
+                                              &olcf->client_id,
+                                              olcf->state_ttl, ngx_time(),
+                                              &a->state, &st);
+
+    /*
+     * Two tabs: the flow of one completed and replaced the session id the
+     * other's state was minted for.  Its state is accepted from the
+     * browser that holds the successor and a "_prev" bound to it.
+     */
+    for (i = 0;
+         rc == NGX_HTTP_INTERCOM_OAUTH_STATE_BAD_MAC
+         && ngx_http_intercom_oauth_session_prev_id(ctx, i, &id) == NGX_OK;
+         i++)
+    {
+        rc = ngx_http_intercom_oauth_state_verify(r->pool, &secret, &id,
+                                                  &olcf->client_id,
+                                                  olcf->state_ttl,
+                                                  ngx_time(), &a->state,
+                                                  &st);
+
+        if (rc == NGX_HTTP_INTERCOM_OAUTH_STATE_OK) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "intercom oauth: the state belongs to a session "
+                          "this browser's session replaced (another tab)");
+        }
+    }
+
+    switch (rc) {
+
     case NGX_HTTP_INTERCOM_OAUTH_STATE_OK:
         break;
 
@@ -624,9 +657,11 @@ ngx_http_intercom_oauth_callback_token(ngx_http_request_t *r,
     /*
      * A token under the session id the browser came with could be used by
      * whoever planted that id: it goes under a new one (session fixation).
+     * The browser gets the new id only once the token is kept: a callback
+     * that fails leaves its session as it was.
      */
     if (olcf->key == NULL) {
-        if (ngx_http_intercom_oauth_session_rotate(r, olcf, ctx) != NGX_OK) {
+        if (ngx_http_intercom_oauth_session_rotate(r, ctx) != NGX_OK) {
             return ngx_http_intercom_oauth_callback_refuse(r,
                           NGX_HTTP_INTERCOM_OAUTH_ERR_SERVER_ERROR, NULL);
         }
@@ -639,7 +674,7 @@ ngx_http_intercom_oauth_callback_token(ngx_http_request_t *r,
     }
 
     return ngx_http_intercom_oauth_storage_token_put(r, &ctx->key,
-                                      &ctx->record,
+                                      &ctx->record, &ctx->session_replaced,
                                       ngx_http_intercom_oauth_callback_saved);
 }
 
@@ -670,7 +705,7 @@ ngx_http_intercom_oauth_callback_identity(ngx_http_request_t *r)
                   "the token is stored without an identity");
 
     return ngx_http_intercom_oauth_storage_token_put(r, &ctx->key,
-                                      &ctx->record,
+                                      &ctx->record, &ctx->session_replaced,
                                       ngx_http_intercom_oauth_callback_saved);
 }
 
@@ -724,7 +759,7 @@ ngx_http_intercom_oauth_callback_identity_received(ngx_http_request_t *r,
     }
 
     return ngx_http_intercom_oauth_storage_token_put(r, &ctx->key,
-                                      &ctx->record,
+                                      &ctx->record, &ctx->session_replaced,
                                       ngx_http_intercom_oauth_callback_saved);
 }
 
@@ -735,6 +770,7 @@ static ngx_int_t
 ngx_http_intercom_oauth_callback_saved(ngx_http_request_t *r, ngx_int_t rc)
 {
     ngx_str_t                            *uri, target;
+    ngx_str_t                             secret;
     ngx_connection_t                     *c;
     ngx_http_intercom_oauth_ctx_t        *ctx;
     ngx_http_intercom_oauth_record_t     *rec;
@@ -778,6 +814,18 @@ ngx_http_intercom_oauth_callback_saved(ngx_http_request_t *r, ngx_int_t rc)
                       rec->email_verified ? "" : "not ");
         ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
                                      NGX_HTTP_INTERCOM_OAUTH_CNT_IDENTITY_OK);
+    }
+
+    /* the rotated session, now that it holds the token */
+    if (ctx->session_replaced.len) {
+        ngx_http_intercom_oauth_state_secret(r, &secret);
+
+        if (ngx_http_intercom_oauth_session_commit(r, olcf, ctx, &secret,
+                                                   olcf->state_ttl)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
     /* redirect */

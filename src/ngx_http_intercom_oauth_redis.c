@@ -770,13 +770,25 @@ static int
 ngx_http_intercom_oauth_redis_send(redisAsyncContext *ac, redisCallbackFn *fn,
     void *privdata, ngx_uint_t argc, ngx_str_t *argv)
 {
-    int          rc;
-    ngx_uint_t   i;
-    size_t       argvlen[NGX_HTTP_INTERCOM_OAUTH_REDIS_MAX_ARGS];
-    const char  *args[NGX_HTTP_INTERCOM_OAUTH_REDIS_MAX_ARGS];
+    int           rc;
+    size_t       *argvlen;
+    ngx_uint_t    i;
+    const char  **args;
+    size_t        lens[NGX_HTTP_INTERCOM_OAUTH_REDIS_MAX_ARGS];
+    const char   *ptrs[NGX_HTTP_INTERCOM_OAUTH_REDIS_MAX_ARGS];
 
+    args = ptrs;
+    argvlen = lens;
+
+    /* a token write that also deletes a replaced session's tokens */
     if (argc > NGX_HTTP_INTERCOM_OAUTH_REDIS_MAX_ARGS) {
-        return REDIS_ERR;
+        args = ngx_alloc(argc * (sizeof(char *) + sizeof(size_t)),
+                         ngx_cycle->log);
+        if (args == NULL) {
+            return REDIS_ERR;
+        }
+
+        argvlen = (size_t *) (args + argc);
     }
 
     for (i = 0; i < argc; i++) {
@@ -784,7 +796,12 @@ ngx_http_intercom_oauth_redis_send(redisAsyncContext *ac, redisCallbackFn *fn,
         argvlen[i] = argv[i].len;
     }
 
+    /* hiredis copies the arguments into its output buffer */
     rc = redisAsyncCommandArgv(ac, fn, privdata, (int) argc, args, argvlen);
+
+    if (args != ptrs) {
+        ngx_free(args);
+    }
 
     if (rc == REDIS_OK && ac == ngx_http_intercom_oauth_redis.ac) {
         ngx_http_intercom_oauth_redis.expected++;

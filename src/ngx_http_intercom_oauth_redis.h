@@ -67,8 +67,8 @@ ngx_int_t ngx_http_intercom_oauth_redis_init_process(ngx_cycle_t *cycle,
 void ngx_http_intercom_oauth_redis_exit_process(ngx_cycle_t *cycle);
 
 /*
- * Sends one command of "argc" arguments (at most
- * NGX_HTTP_INTERCOM_OAUTH_REDIS_MAX_ARGS).  "handler" is
+ * Sends one command of "argc" arguments (more than
+ * NGX_HTTP_INTERCOM_OAUTH_REDIS_MAX_ARGS cost an allocation).  "handler" is
  * called exactly once, later, unless the command is cancelled.  Returns
  * the command, or NULL (handler not called) when Redis is not connected
  * now or the command could not be queued.

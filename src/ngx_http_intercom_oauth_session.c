@@ -6,10 +6,14 @@
 
 
 /*
- * The session cookie.  Parsed here rather than with nginx's helper so that
- * a repeated cookie is noticed: two different session ids in one request
- * is either a confused browser or someone planting a cookie, and either
- * way neither value can be trusted.
+ * The session cookie.  Parsed here rather than with nginx's helper, which
+ * returns the first cookie of a name: a browser sends every cookie whose
+ * domain and path match, so a cookie set by a sibling subdomain, or for a
+ * longer path, comes with the site's own under the same name, often
+ * first.  Ignoring the name altogether then would lock the browser out
+ * (every visit would mint a session the other cookie hides again); the
+ * session is the first well-formed id that holds a token, else the first
+ * well-formed one, the same rule on every request.
  */
 
 
@@ -17,14 +21,52 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "ngx_http_intercom_oauth_random.h"
 #include "ngx_http_intercom_oauth_session.h"
+#include "ngx_http_intercom_oauth_zone.h"
 
 
-static ngx_int_t ngx_http_intercom_oauth_session_scan(ngx_http_request_t *r,
-    ngx_str_t *header, ngx_str_t *name, ngx_str_t *found,
-    ngx_uint_t *count);
-static ngx_uint_t ngx_http_intercom_oauth_session_valid(ngx_str_t *id);
+/* what the attributes say, for the name's prefix and the warnings */
+#define NGX_HTTP_INTERCOM_OAUTH_ATTR_SECURE  0x01
+#define NGX_HTTP_INTERCOM_OAUTH_ATTR_ROOT    0x02    /* the last Path is / */
+#define NGX_HTTP_INTERCOM_OAUTH_ATTR_DOMAIN  0x04
+#define NGX_HTTP_INTERCOM_OAUTH_ATTR_STRICT  0x08    /* SameSite=Strict */
+
+/* the values of one cookie name a request is searched for */
+#define NGX_HTTP_INTERCOM_OAUTH_COOKIE_VALUES  8
+
+/* an id and the "." after it, in "<name>_prev" */
+#define NGX_HTTP_INTERCOM_OAUTH_PREV_STEP                                     \
+    (NGX_HTTP_INTERCOM_OAUTH_SESSION_LEN + 1)
+
+/* what the MAC of "<name>_prev" is computed over, before the ids */
+#define NGX_HTTP_INTERCOM_OAUTH_PREV_LABEL   "intercom_oauth_prev"
+
+/* the MAC's first 16 bytes, in base64url */
+#define NGX_HTTP_INTERCOM_OAUTH_PREV_MAC     16
+#define NGX_HTTP_INTERCOM_OAUTH_PREV_MAC_LEN 22
+
+
+static ngx_uint_t ngx_http_intercom_oauth_session_attrs(ngx_str_t *attrs);
+static ngx_uint_t ngx_http_intercom_oauth_session_prefixed(ngx_str_t *name,
+    char *prefix);
+static ngx_uint_t ngx_http_intercom_oauth_session_values(
+    ngx_http_request_t *r, ngx_str_t *name, ngx_str_t *values);
+static ngx_uint_t ngx_http_intercom_oauth_session_scan(ngx_str_t *header,
+    ngx_str_t *name, ngx_str_t *values, ngx_uint_t n);
+static ngx_uint_t ngx_http_intercom_oauth_session_valid(u_char *p,
+    size_t len);
+static ngx_int_t ngx_http_intercom_oauth_session_mint(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_ctx_t *ctx);
+static ngx_int_t ngx_http_intercom_oauth_session_prev_mac(ngx_str_t *secret,
+    ngx_str_t *session_id, u_char *ids, size_t len, u_char *out);
+static ngx_int_t ngx_http_intercom_oauth_session_set_cookie(
+    ngx_http_request_t *r, ngx_str_t *name, ngx_str_t *value,
+    ngx_str_t *attrs, time_t max_age);
 
 
 char *
@@ -33,8 +75,9 @@ ngx_http_intercom_oauth_session_cookie(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_intercom_oauth_loc_conf_t  *olcf = conf;
 
-    size_t      i;
-    ngx_str_t  *value;
+    size_t       i;
+    ngx_str_t   *value;
+    ngx_uint_t   attrs;
 
     if (olcf->cookie_name.data) {
         return "is duplicate";
@@ -62,33 +105,224 @@ ngx_http_intercom_oauth_session_cookie(ngx_conf_t *cf, ngx_command_t *cmd,
     if (cf->args->nelts == 3) {
         olcf->cookie_attrs = value[2];
 
-        if (ngx_strlcasestrn(value[2].data, value[2].data + value[2].len,
-                             (u_char *) "secure", sizeof("secure") - 2)
-            == NULL)
-        {
-            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                               "\"intercom_oauth_session_cookie\" without "
-                               "\"Secure\": the session travels over plain "
-                               "HTTP too");
-        }
-
-        if (ngx_strlcasestrn(value[2].data, value[2].data + value[2].len,
-                             (u_char *) "samesite=strict",
-                             sizeof("samesite=strict") - 2)
-            != NULL)
-        {
-            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                               "\"intercom_oauth_session_cookie\" with "
-                               "\"SameSite=Strict\": browsers do not send it "
-                               "on the way back from Intercom, every "
-                               "callback will fail with state_invalid");
-        }
-
     } else {
         ngx_str_set(&olcf->cookie_attrs, NGX_HTTP_INTERCOM_OAUTH_COOKIE_ATTRS);
     }
 
+    attrs = ngx_http_intercom_oauth_session_attrs(&olcf->cookie_attrs);
+
+    /*
+     * Browsers refuse a prefixed cookie whose attributes break the
+     * prefix's rules (RFC 6265bis, "Cookie Name Prefixes"): every
+     * connect page would set a session the browser drops, and every
+     * callback would fail.
+     */
+    if (ngx_http_intercom_oauth_session_prefixed(&value[1], "__Secure-")
+        && !(attrs & NGX_HTTP_INTERCOM_OAUTH_ATTR_SECURE))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" \"%V\": a cookie named \"__Secure-...\" "
+                           "must be \"Secure\", or browsers refuse it",
+                           &cmd->name, &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_intercom_oauth_session_prefixed(&value[1], "__Host-")
+        && (attrs & (NGX_HTTP_INTERCOM_OAUTH_ATTR_SECURE
+                     |NGX_HTTP_INTERCOM_OAUTH_ATTR_ROOT
+                     |NGX_HTTP_INTERCOM_OAUTH_ATTR_DOMAIN))
+           != (NGX_HTTP_INTERCOM_OAUTH_ATTR_SECURE
+               |NGX_HTTP_INTERCOM_OAUTH_ATTR_ROOT))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" \"%V\": a cookie named \"__Host-...\" "
+                           "must have \"Secure\" and \"Path=/\" and no "
+                           "\"Domain\", or browsers refuse it",
+                           &cmd->name, &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (!(attrs & NGX_HTTP_INTERCOM_OAUTH_ATTR_SECURE)) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "\"intercom_oauth_session_cookie\" without "
+                           "\"Secure\": the session travels over plain "
+                           "HTTP too");
+    }
+
+    if (attrs & NGX_HTTP_INTERCOM_OAUTH_ATTR_STRICT) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "\"intercom_oauth_session_cookie\" with "
+                           "\"SameSite=Strict\": browsers do not send it "
+                           "on the way back from Intercom, every "
+                           "callback will fail with state_invalid");
+    }
+
     return NGX_CONF_OK;
+}
+
+
+char *
+ngx_http_intercom_oauth_session_merge(ngx_conf_t *cf,
+    ngx_http_intercom_oauth_loc_conf_t *prev,
+    ngx_http_intercom_oauth_loc_conf_t *conf)
+{
+    u_char      *p;
+    ngx_uint_t   attrs;
+
+    if (conf->cookie_name.data == NULL) {
+        if (prev->cookie_name.data) {
+            conf->cookie_name = prev->cookie_name;
+            conf->cookie_attrs = prev->cookie_attrs;
+            conf->cookie_prev = prev->cookie_prev;
+
+        } else {
+            /*
+             * The directive names the cookie whenever it sets attributes,
+             * so these are the default ones, which allow the "__Host-"
+             * prefix; other attributes keep the name without it.
+             */
+            ngx_str_set(&conf->cookie_attrs,
+                        NGX_HTTP_INTERCOM_OAUTH_COOKIE_ATTRS);
+
+            attrs = ngx_http_intercom_oauth_session_attrs(&conf->cookie_attrs);
+
+            if ((attrs & (NGX_HTTP_INTERCOM_OAUTH_ATTR_SECURE
+                          |NGX_HTTP_INTERCOM_OAUTH_ATTR_ROOT
+                          |NGX_HTTP_INTERCOM_OAUTH_ATTR_DOMAIN))
+                == (NGX_HTTP_INTERCOM_OAUTH_ATTR_SECURE
+                    |NGX_HTTP_INTERCOM_OAUTH_ATTR_ROOT))
+            {
+                ngx_str_set(&conf->cookie_name,
+                            NGX_HTTP_INTERCOM_OAUTH_COOKIE_HOST);
+
+            } else {
+                ngx_str_set(&conf->cookie_name,
+                            NGX_HTTP_INTERCOM_OAUTH_COOKIE);
+            }
+        }
+    }
+
+    /* the http level's own configuration is never merged: made here */
+    if (conf->cookie_prev.data == NULL) {
+        conf->cookie_prev.len = conf->cookie_name.len
+                                + sizeof(NGX_HTTP_INTERCOM_OAUTH_COOKIE_PREV)
+                                - 1;
+
+        p = ngx_pnalloc(cf->pool, conf->cookie_prev.len);
+        if (p == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        conf->cookie_prev.data = p;
+
+        p = ngx_cpymem(p, conf->cookie_name.data, conf->cookie_name.len);
+        ngx_memcpy(p, NGX_HTTP_INTERCOM_OAUTH_COOKIE_PREV,
+                   sizeof(NGX_HTTP_INTERCOM_OAUTH_COOKIE_PREV) - 1);
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The attributes that matter here, as a browser reads them: names are
+ * case-insensitive, the last Path and the last SameSite count.
+ */
+
+static ngx_uint_t
+ngx_http_intercom_oauth_session_attrs(ngx_str_t *attrs)
+{
+    u_char      *p, *end, *n, *ne, *v, *ve;
+    ngx_uint_t   flags;
+
+    flags = 0;
+    p = attrs->data;
+    end = p + attrs->len;
+
+    while (p < end) {
+        n = p;
+
+        while (p < end && *p != ';') {
+            p++;
+        }
+
+        ve = p;
+
+        if (p < end) {
+            p++;
+        }
+
+        while (n < ve && (*n == ' ' || *n == '\t')) {
+            n++;
+        }
+
+        ne = n;
+
+        while (ne < ve && *ne != '=') {
+            ne++;
+        }
+
+        v = (ne < ve) ? ne + 1 : ve;
+
+        while (ne > n && (ne[-1] == ' ' || ne[-1] == '\t')) {
+            ne--;
+        }
+
+        while (v < ve && (*v == ' ' || *v == '\t')) {
+            v++;
+        }
+
+        while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) {
+            ve--;
+        }
+
+        if (ne - n == 6 && ngx_strncasecmp(n, (u_char *) "secure", 6) == 0) {
+            flags |= NGX_HTTP_INTERCOM_OAUTH_ATTR_SECURE;
+
+        } else if (ne - n == 4
+                   && ngx_strncasecmp(n, (u_char *) "path", 4) == 0)
+        {
+            if (ve - v == 1 && *v == '/') {
+                flags |= NGX_HTTP_INTERCOM_OAUTH_ATTR_ROOT;
+
+            } else {
+                flags &= ~NGX_HTTP_INTERCOM_OAUTH_ATTR_ROOT;
+            }
+
+        } else if (ne - n == 6
+                   && ngx_strncasecmp(n, (u_char *) "domain", 6) == 0)
+        {
+            flags |= NGX_HTTP_INTERCOM_OAUTH_ATTR_DOMAIN;
+
+        } else if (ne - n == 8
+                   && ngx_strncasecmp(n, (u_char *) "samesite", 8) == 0)
+        {
+            if (ve - v == 6
+                && ngx_strncasecmp(v, (u_char *) "strict", 6) == 0)
+            {
+                flags |= NGX_HTTP_INTERCOM_OAUTH_ATTR_STRICT;
+
+            } else {
+                flags &= ~NGX_HTTP_INTERCOM_OAUTH_ATTR_STRICT;
+            }
+        }
+    }
+
+    return flags;
+}
+
+
+/* browsers match the prefixes case-insensitively (RFC 6265bis) */
+
+static ngx_uint_t
+ngx_http_intercom_oauth_session_prefixed(ngx_str_t *name, char *prefix)
+{
+    size_t  len;
+
+    len = ngx_strlen(prefix);
+
+    return name->len >= len
+           && ngx_strncasecmp(name->data, (u_char *) prefix, len) == 0;
 }
 
 
@@ -97,13 +331,11 @@ ngx_http_intercom_oauth_session_get(ngx_http_request_t *r,
     ngx_http_intercom_oauth_loc_conf_t *olcf,
     ngx_http_intercom_oauth_ctx_t *ctx)
 {
-    ngx_str_t          found;
-    ngx_uint_t         count;
-    ngx_table_elt_t   *h;
-#if (nginx_version < 1023000)
-    ngx_uint_t         i;
-    ngx_table_elt_t  **hp;
-#endif
+    ngx_str_t                            *first, *chosen;
+    ngx_uint_t                            i, n, repeated, several;
+    ngx_str_t                             values[
+                                      NGX_HTTP_INTERCOM_OAUTH_COOKIE_VALUES];
+    ngx_http_intercom_oauth_main_conf_t  *omcf;
 
     if (ctx->session_checked) {
         return NGX_OK;
@@ -111,73 +343,138 @@ ngx_http_intercom_oauth_session_get(ngx_http_request_t *r,
 
     ctx->session_checked = 1;
     ngx_str_null(&ctx->session_id);
-    ngx_str_null(&found);
-    count = 0;
 
-#if (nginx_version >= 1023000)
-    for (h = r->headers_in.cookie; h; h = h->next) {
-        if (ngx_http_intercom_oauth_session_scan(r, &h->value,
-                                                 &olcf->cookie_name,
-                                                 &found, &count)
-            != NGX_OK)
-        {
-            return NGX_OK;
-        }
-    }
-#else
-    hp = r->headers_in.cookies.elts;
-
-    for (i = 0; i < r->headers_in.cookies.nelts; i++) {
-        h = hp[i];
-
-        if (ngx_http_intercom_oauth_session_scan(r, &h->value,
-                                                 &olcf->cookie_name,
-                                                 &found, &count)
-            != NGX_OK)
-        {
-            return NGX_OK;
-        }
-    }
-#endif
-
-    if (count == 0) {
+    n = ngx_http_intercom_oauth_session_values(r, &olcf->cookie_name,
+                                               values);
+    if (n == 0) {
         return NGX_OK;
     }
 
-    if (!ngx_http_intercom_oauth_session_valid(&found)) {
+    first = NULL;
+    repeated = 0;
+    several = 0;
+
+    for (i = 0; i < n; i++) {
+        if (values[i].len != values[0].len
+            || ngx_strncmp(values[i].data, values[0].data, values[0].len)
+               != 0)
+        {
+            repeated = 1;
+        }
+
+        if (!ngx_http_intercom_oauth_session_valid(values[i].data,
+                                                   values[i].len))
+        {
+            continue;
+        }
+
+        if (first == NULL) {
+            first = &values[i];
+
+        } else if (ngx_strncmp(values[i].data, first->data, first->len)
+                   != 0)
+        {
+            several = 1;
+        }
+    }
+
+    if (first == NULL) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "intercom oauth: session cookie \"%V\" is malformed, "
                       "ignored", &olcf->cookie_name);
         return NGX_OK;
     }
 
-    ctx->session_id = found;
+    if (repeated) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "intercom oauth: session cookie \"%V\" is repeated "
+                      "with different values, the first well-formed one "
+                      "that holds a token is the session, else the first "
+                      "well-formed one", &olcf->cookie_name);
+    }
+
+    chosen = first;
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
+
+    if (several && omcf->shm_zone && olcf->client_id.len) {
+        for (i = 0; i < n; i++) {
+            if (ngx_http_intercom_oauth_session_valid(values[i].data,
+                                                      values[i].len)
+                && ngx_http_intercom_oauth_zone_token_get(omcf->shm_zone,
+                                                   &olcf->client_id,
+                                                   &olcf->realm, &values[i],
+                                                   NULL, NULL, NULL)
+                   == NGX_OK)
+            {
+                chosen = &values[i];
+                break;
+            }
+        }
+    }
+
+    ctx->session_id = *chosen;
 
     return NGX_OK;
 }
 
 
 /*
- * Finds "name=value" pairs in one Cookie header.  Returns NGX_DECLINED when
- * the cookie is repeated with different values (logged), NGX_OK otherwise.
+ * Up to NGX_HTTP_INTERCOM_OAUTH_COOKIE_VALUES values of the cookie "name",
+ * in the order the browser sent them (its own order: longer paths first,
+ * then older cookies).  Returns how many.
  */
 
-static ngx_int_t
-ngx_http_intercom_oauth_session_scan(ngx_http_request_t *r, ngx_str_t *header,
-    ngx_str_t *name, ngx_str_t *found, ngx_uint_t *count)
+static ngx_uint_t
+ngx_http_intercom_oauth_session_values(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_str_t *values)
 {
-    u_char     *p, *end, *n, *v, *ve;
+    ngx_uint_t         n;
+    ngx_table_elt_t   *h;
+#if (nginx_version < 1023000)
+    ngx_uint_t         i;
+    ngx_table_elt_t  **hp;
+#endif
+
+    n = 0;
+
+#if (nginx_version >= 1023000)
+    for (h = r->headers_in.cookie; h; h = h->next) {
+        n = ngx_http_intercom_oauth_session_scan(&h->value, name, values, n);
+    }
+#else
+    hp = r->headers_in.cookies.elts;
+
+    for (i = 0; i < r->headers_in.cookies.nelts; i++) {
+        h = hp[i];
+        n = ngx_http_intercom_oauth_session_scan(&h->value, name, values, n);
+    }
+#endif
+
+    return n;
+}
+
+
+/*
+ * Adds the values of "name=value" pairs in one Cookie header to "values",
+ * which holds "n" already.  Returns how many it holds now.
+ */
+
+static ngx_uint_t
+ngx_http_intercom_oauth_session_scan(ngx_str_t *header, ngx_str_t *name,
+    ngx_str_t *values, ngx_uint_t n)
+{
+    u_char     *p, *end, *k, *v, *ve;
 
     p = header->data;
     end = p + header->len;
 
-    while (p < end) {
+    while (p < end && n < NGX_HTTP_INTERCOM_OAUTH_COOKIE_VALUES) {
 
         while (p < end && (*p == ' ' || *p == '\t' || *p == ';')) {
             p++;
         }
 
-        n = p;
+        k = p;
 
         while (p < end && *p != '=' && *p != ';') {
             p++;
@@ -202,45 +499,35 @@ ngx_http_intercom_oauth_session_scan(ngx_http_request_t *r, ngx_str_t *header,
             ve--;
         }
 
-        if ((size_t) (v - 1 - n) != name->len
-            || ngx_strncmp(n, name->data, name->len) != 0)
+        if ((size_t) (v - 1 - k) != name->len
+            || ngx_strncmp(k, name->data, name->len) != 0)
         {
             continue;
         }
 
-        if (*count > 0
-            && ((size_t) (ve - v) != found->len
-                || ngx_strncmp(v, found->data, found->len) != 0))
-        {
-            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                          "intercom oauth: session cookie \"%V\" is "
-                          "repeated with different values, ignored", name);
-            ngx_str_null(found);
-            *count = 0;
-            return NGX_DECLINED;
-        }
-
-        found->data = v;
-        found->len = ve - v;
-        (*count)++;
+        values[n].data = v;
+        values[n].len = ve - v;
+        n++;
     }
 
-    return NGX_OK;
+    return n;
 }
 
 
-static ngx_uint_t
-ngx_http_intercom_oauth_session_valid(ngx_str_t *id)
-{
-    u_char      c;
-    ngx_uint_t  i;
+/* 22 base64url characters */
 
-    if (id->len != NGX_HTTP_INTERCOM_OAUTH_SESSION_LEN) {
+static ngx_uint_t
+ngx_http_intercom_oauth_session_valid(u_char *p, size_t len)
+{
+    u_char  c;
+    size_t  i;
+
+    if (len != NGX_HTTP_INTERCOM_OAUTH_SESSION_LEN) {
         return 0;
     }
 
-    for (i = 0; i < id->len; i++) {
-        c = id->data[i];
+    for (i = 0; i < len; i++) {
+        c = p[i];
 
         if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
               || (c >= '0' && c <= '9') || c == '-' || c == '_'))
@@ -266,19 +553,198 @@ ngx_http_intercom_oauth_session_ensure(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    return ngx_http_intercom_oauth_session_rotate(r, olcf, ctx);
+    if (ngx_http_intercom_oauth_session_mint(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_intercom_oauth_session_set_cookie(r, &olcf->cookie_name,
+                                                      &ctx->session_id,
+                                                      &olcf->cookie_attrs,
+                                                      -1);
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_session_prev(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_loc_conf_t *olcf,
+    ngx_http_intercom_oauth_ctx_t *ctx, ngx_str_t *secret)
+{
+    u_char      *p;
+    size_t       len, ids;
+    ngx_uint_t   i, j, k, n;
+    ngx_str_t    values[NGX_HTTP_INTERCOM_OAUTH_COOKIE_VALUES];
+    u_char       mac[NGX_HTTP_INTERCOM_OAUTH_PREV_MAC_LEN];
+
+    ngx_str_null(&ctx->session_prev);
+
+    if (ctx->session_id.len == 0) {
+        return NGX_OK;
+    }
+
+    n = ngx_http_intercom_oauth_session_values(r, &olcf->cookie_prev,
+                                               values);
+
+    for (i = 0; i < n; i++) {
+        p = values[i].data;
+        len = values[i].len;
+
+        /* "id.id.mac": k ids of 22 characters, each with its ".", a MAC */
+        if (len <= NGX_HTTP_INTERCOM_OAUTH_PREV_MAC_LEN
+            || (len - NGX_HTTP_INTERCOM_OAUTH_PREV_MAC_LEN)
+               % NGX_HTTP_INTERCOM_OAUTH_PREV_STEP)
+        {
+            continue;
+        }
+
+        k = (len - NGX_HTTP_INTERCOM_OAUTH_PREV_MAC_LEN)
+            / NGX_HTTP_INTERCOM_OAUTH_PREV_STEP;
+
+        if (k > NGX_HTTP_INTERCOM_OAUTH_PREV_IDS) {
+            continue;
+        }
+
+        for (j = 0; j < k; j++) {
+            if (!ngx_http_intercom_oauth_session_valid(
+                                     p + j * NGX_HTTP_INTERCOM_OAUTH_PREV_STEP,
+                                     NGX_HTTP_INTERCOM_OAUTH_SESSION_LEN)
+                || p[j * NGX_HTTP_INTERCOM_OAUTH_PREV_STEP
+                     + NGX_HTTP_INTERCOM_OAUTH_SESSION_LEN] != '.')
+            {
+                break;
+            }
+        }
+
+        if (j != k) {
+            continue;
+        }
+
+        ids = k * NGX_HTTP_INTERCOM_OAUTH_PREV_STEP - 1;
+
+        if (ngx_http_intercom_oauth_session_prev_mac(secret, &ctx->session_id,
+                                                     p, ids, mac)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        /* bound to the session this browser holds now, or planted */
+        if (CRYPTO_memcmp(mac, p + ids + 1,
+                          NGX_HTTP_INTERCOM_OAUTH_PREV_MAC_LEN)
+            == 0)
+        {
+            ctx->session_prev.data = p;
+            ctx->session_prev.len = ids;
+            return NGX_OK;
+        }
+    }
+
+    if (n) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "intercom oauth: cookie \"%V\" does not belong to this "
+                      "browser's session, ignored", &olcf->cookie_prev);
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_session_prev_id(ngx_http_intercom_oauth_ctx_t *ctx,
+    ngx_uint_t i, ngx_str_t *id)
+{
+    if ((i + 1) * NGX_HTTP_INTERCOM_OAUTH_PREV_STEP
+        > ctx->session_prev.len + 1)
+    {
+        return NGX_DECLINED;
+    }
+
+    id->data = ctx->session_prev.data + i * NGX_HTTP_INTERCOM_OAUTH_PREV_STEP;
+    id->len = NGX_HTTP_INTERCOM_OAUTH_SESSION_LEN;
+
+    return NGX_OK;
 }
 
 
 ngx_int_t
 ngx_http_intercom_oauth_session_rotate(ngx_http_request_t *r,
-    ngx_http_intercom_oauth_loc_conf_t *olcf,
     ngx_http_intercom_oauth_ctx_t *ctx)
 {
-    u_char            *p;
-    ngx_str_t          raw;
-    ngx_table_elt_t   *set_cookie;
-    u_char             bytes[NGX_HTTP_INTERCOM_OAUTH_SESSION_BYTES];
+    ctx->session_replaced = ctx->session_id;
+
+    return ngx_http_intercom_oauth_session_mint(r, ctx);
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_session_commit(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_loc_conf_t *olcf,
+    ngx_http_intercom_oauth_ctx_t *ctx, ngx_str_t *secret, time_t ttl)
+{
+    u_char      *p;
+    size_t       ids;
+    ngx_str_t    value, id;
+    ngx_uint_t   i;
+
+    if (ngx_http_intercom_oauth_session_set_cookie(r, &olcf->cookie_name,
+                                                   &ctx->session_id,
+                                                   &olcf->cookie_attrs, -1)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ctx->session_replaced.len == 0) {
+        return NGX_OK;
+    }
+
+    /* the id just replaced first, then the ones it had replaced */
+    value.data = ngx_pnalloc(r->pool,
+                             NGX_HTTP_INTERCOM_OAUTH_PREV_IDS
+                             * NGX_HTTP_INTERCOM_OAUTH_PREV_STEP
+                             + NGX_HTTP_INTERCOM_OAUTH_PREV_MAC_LEN);
+    if (value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(value.data, ctx->session_replaced.data,
+                   ctx->session_replaced.len);
+
+    for (i = 0; i < NGX_HTTP_INTERCOM_OAUTH_PREV_IDS - 1; i++) {
+        if (ngx_http_intercom_oauth_session_prev_id(ctx, i, &id) != NGX_OK) {
+            break;
+        }
+
+        *p++ = '.';
+        p = ngx_cpymem(p, id.data, id.len);
+    }
+
+    ids = p - value.data;
+
+    if (ngx_http_intercom_oauth_session_prev_mac(secret, &ctx->session_id,
+                                                 value.data, ids, p + 1)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "intercom oauth: HMAC() failed");
+        return NGX_ERROR;
+    }
+
+    *p++ = '.';
+    value.len = p - value.data + NGX_HTTP_INTERCOM_OAUTH_PREV_MAC_LEN;
+
+    return ngx_http_intercom_oauth_session_set_cookie(r, &olcf->cookie_prev,
+                                                      &value,
+                                                      &olcf->cookie_attrs,
+                                                      ttl);
+}
+
+
+static ngx_int_t
+ngx_http_intercom_oauth_session_mint(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_ctx_t *ctx)
+{
+    ngx_str_t  raw;
+    u_char     bytes[NGX_HTTP_INTERCOM_OAUTH_SESSION_BYTES];
 
     if (ngx_http_intercom_oauth_random(bytes, sizeof(bytes)) != NGX_OK) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
@@ -298,15 +764,83 @@ ngx_http_intercom_oauth_session_rotate(ngx_http_request_t *r,
     ngx_encode_base64url(&ctx->session_id, &raw);
     ctx->session_new = 1;
 
+    return NGX_OK;
+}
+
+
+/*
+ * base64url of the first 16 bytes of HMAC-SHA256(secret,
+ * "intercom_oauth_prev" \0 session id \0 ids) into "out" (22 bytes): the
+ * ids are bound to the session that replaced them, so that a "_prev"
+ * cannot be planted beside another session.
+ */
+
+static ngx_int_t
+ngx_http_intercom_oauth_session_prev_mac(ngx_str_t *secret,
+    ngx_str_t *session_id, u_char *ids, size_t len, u_char *out)
+{
+    u_char        *p;
+    unsigned int   mdlen;
+    ngx_str_t      raw, encoded;
+    u_char         buf[sizeof(NGX_HTTP_INTERCOM_OAUTH_PREV_LABEL)
+                       + NGX_HTTP_INTERCOM_OAUTH_SESSION_LEN + 1
+                       + NGX_HTTP_INTERCOM_OAUTH_PREV_IDS
+                         * NGX_HTTP_INTERCOM_OAUTH_PREV_STEP];
+    u_char         md[EVP_MAX_MD_SIZE];
+    u_char         b64[ngx_base64_encoded_length(
+                                           NGX_HTTP_INTERCOM_OAUTH_PREV_MAC)];
+
+    if (session_id->len != NGX_HTTP_INTERCOM_OAUTH_SESSION_LEN
+        || len > NGX_HTTP_INTERCOM_OAUTH_PREV_IDS
+                 * NGX_HTTP_INTERCOM_OAUTH_PREV_STEP)
+    {
+        return NGX_ERROR;
+    }
+
+    /* the label with its NUL, the session id, a NUL, the ids */
+    p = ngx_cpymem(buf, NGX_HTTP_INTERCOM_OAUTH_PREV_LABEL,
+                   sizeof(NGX_HTTP_INTERCOM_OAUTH_PREV_LABEL));
+    p = ngx_cpymem(p, session_id->data, session_id->len);
+    *p++ = '\0';
+    p = ngx_cpymem(p, ids, len);
+
+    if (HMAC(EVP_sha256(), secret->data, (int) secret->len, buf, p - buf, md,
+             &mdlen)
+        == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    raw.data = md;
+    raw.len = NGX_HTTP_INTERCOM_OAUTH_PREV_MAC;
+    encoded.data = b64;
+
+    ngx_encode_base64url(&encoded, &raw);
+    ngx_memcpy(out, encoded.data, NGX_HTTP_INTERCOM_OAUTH_PREV_MAC_LEN);
+
+    return NGX_OK;
+}
+
+
+/* Set-Cookie: name=value[; attrs][; Max-Age=max_age] (max_age -1: none) */
+
+static ngx_int_t
+ngx_http_intercom_oauth_session_set_cookie(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_str_t *value, ngx_str_t *attrs, time_t max_age)
+{
+    u_char           *p;
+    ngx_table_elt_t  *set_cookie;
+
     set_cookie = ngx_list_push(&r->headers_out.headers);
     if (set_cookie == NULL) {
         return NGX_ERROR;
     }
 
-    set_cookie->value.len = olcf->cookie_name.len + 1
-                            + ctx->session_id.len
-                            + (olcf->cookie_attrs.len ? 2 : 0)
-                            + olcf->cookie_attrs.len;
+    set_cookie->value.len = name->len + 1 + value->len
+                            + (attrs->len ? 2 : 0) + attrs->len
+                            + (max_age >= 0 ? sizeof("; Max-Age=") - 1
+                                              + NGX_TIME_T_LEN
+                                            : 0);
 
     set_cookie->value.data = ngx_pnalloc(r->pool, set_cookie->value.len);
     if (set_cookie->value.data == NULL) {
@@ -314,17 +848,22 @@ ngx_http_intercom_oauth_session_rotate(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    p = ngx_cpymem(set_cookie->value.data, olcf->cookie_name.data,
-                   olcf->cookie_name.len);
+    p = ngx_cpymem(set_cookie->value.data, name->data, name->len);
     *p++ = '=';
-    p = ngx_cpymem(p, ctx->session_id.data, ctx->session_id.len);
+    p = ngx_cpymem(p, value->data, value->len);
 
-    if (olcf->cookie_attrs.len) {
+    if (attrs->len) {
         *p++ = ';';
         *p++ = ' ';
-        ngx_memcpy(p, olcf->cookie_attrs.data, olcf->cookie_attrs.len);
+        p = ngx_cpymem(p, attrs->data, attrs->len);
     }
 
+    /* after the attributes: of two Max-Age, browsers take the last */
+    if (max_age >= 0) {
+        p = ngx_sprintf(p, "; Max-Age=%T", max_age);
+    }
+
+    set_cookie->value.len = p - set_cookie->value.data;
     set_cookie->hash = 1;
 #if (nginx_version >= 1023000)
     set_cookie->next = NULL;

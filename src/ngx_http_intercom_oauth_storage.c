@@ -34,6 +34,10 @@ static void ngx_http_intercom_oauth_storage_load_reply(ngx_http_request_t *r,
     ngx_int_t rc);
 static ngx_uint_t ngx_http_intercom_oauth_storage_loads(
     ngx_http_request_t *r);
+static ngx_uint_t ngx_http_intercom_oauth_storage_forget_replaced(
+    ngx_http_request_t *r, ngx_str_t *replaced);
+static void ngx_http_intercom_oauth_storage_count_replaced(
+    ngx_http_request_t *r, ngx_uint_t n);
 
 
 ngx_int_t
@@ -109,9 +113,10 @@ ngx_http_intercom_oauth_storage_claim_reply(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_intercom_oauth_storage_token_put(ngx_http_request_t *r,
     ngx_str_t *key, ngx_http_intercom_oauth_record_t *rec,
-    ngx_http_intercom_oauth_storage_next_pt next)
+    ngx_str_t *replaced, ngx_http_intercom_oauth_storage_next_pt next)
 {
     ngx_int_t                             rc;
+    ngx_uint_t                            n;
     ngx_http_intercom_oauth_ctx_t        *ctx;
     ngx_http_intercom_oauth_loc_conf_t   *olcf;
     ngx_http_intercom_oauth_main_conf_t  *omcf;
@@ -120,13 +125,23 @@ ngx_http_intercom_oauth_storage_token_put(ngx_http_request_t *r,
     omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
 
     if (ngx_http_intercom_oauth_zone_token_put(omcf->shm_zone,
-                                               &olcf->client_id, key, rec)
+                                               &olcf->client_id, &olcf->realm,
+                                               key, rec)
         != NGX_OK)
     {
         return next(r, NGX_BUSY);
     }
 
+    /*
+     * One browser, one token: the session the callback replaced holds
+     * nothing once the new one holds the token.  With a store, Redis
+     * deletes its tokens in the same script that writes the new one, and
+     * this host's copies go when Redis has said so.
+     */
     if (omcf->store == NULL) {
+        n = ngx_http_intercom_oauth_storage_forget_replaced(r, replaced);
+        ngx_http_intercom_oauth_storage_count_replaced(r, n);
+
         return next(r, NGX_OK);
     }
 
@@ -135,19 +150,23 @@ ngx_http_intercom_oauth_storage_token_put(ngx_http_request_t *r,
      * success the browser sees is a token every host can read and a
      * restart keeps.
      */
-    rc = ngx_http_intercom_oauth_store_token_put(r, &olcf->client_id, key,
-                                    rec,
+    rc = ngx_http_intercom_oauth_store_token_put(r, &olcf->client_id,
+                                    &olcf->realm, key, rec, replaced,
                                     ngx_http_intercom_oauth_storage_put_reply);
     if (rc != NGX_AGAIN) {
         (void) ngx_http_intercom_oauth_zone_token_delete(omcf->shm_zone,
                                                          &olcf->client_id,
-                                                         key);
+                                                         &olcf->realm, key);
         return next(r, NGX_ERROR);
     }
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_intercom_oauth_module);
     ctx->storage_next = next;
     ctx->key = *key;
+
+    if (replaced) {
+        ctx->storage_replaced = *replaced;
+    }
 
     return ngx_http_intercom_oauth_wait(r);
 }
@@ -172,11 +191,77 @@ ngx_http_intercom_oauth_storage_put_reply(ngx_http_request_t *r,
 
         (void) ngx_http_intercom_oauth_zone_token_delete(omcf->shm_zone,
                                                          &olcf->client_id,
+                                                         &olcf->realm,
                                                          &ctx->key);
         rc = NGX_ERROR;
+
+    } else {
+        (void) ngx_http_intercom_oauth_storage_forget_replaced(r,
+                                                    &ctx->storage_replaced);
+        ngx_http_intercom_oauth_storage_count_replaced(r, ctx->store_deleted);
     }
 
     ngx_http_intercom_oauth_resume(r, ctx->storage_next(r, rc));
+}
+
+
+/*
+ * Deletes the zone's tokens of a replaced session id, of every client id
+ * of the configuration, in the location's realm.  Returns how many the
+ * zone held.
+ */
+
+static ngx_uint_t
+ngx_http_intercom_oauth_storage_forget_replaced(ngx_http_request_t *r,
+    ngx_str_t *replaced)
+{
+    ngx_str_t                            *ids;
+    ngx_uint_t                            i, n;
+    ngx_http_intercom_oauth_loc_conf_t   *olcf;
+    ngx_http_intercom_oauth_main_conf_t  *omcf;
+
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
+
+    if (replaced == NULL || replaced->len == 0 || omcf->client_ids == NULL) {
+        return 0;
+    }
+
+    ids = omcf->client_ids->elts;
+    n = 0;
+
+    for (i = 0; i < omcf->client_ids->nelts; i++) {
+        if (ngx_http_intercom_oauth_zone_token_delete(omcf->shm_zone, &ids[i],
+                                                      &olcf->realm, replaced)
+            == NGX_OK)
+        {
+            n++;
+        }
+    }
+
+    return n;
+}
+
+
+static void
+ngx_http_intercom_oauth_storage_count_replaced(ngx_http_request_t *r,
+    ngx_uint_t n)
+{
+    ngx_http_intercom_oauth_main_conf_t  *omcf;
+
+    if (n == 0) {
+        return;
+    }
+
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
+
+    ngx_http_intercom_oauth_zone_count_n(omcf->shm_zone,
+                                   NGX_HTTP_INTERCOM_OAUTH_CNT_TOKENS_DELETED,
+                                   n);
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "intercom oauth: %ui token(s) of the replaced session "
+                  "deleted", n);
 }
 
 
@@ -196,8 +281,9 @@ ngx_http_intercom_oauth_storage_token_get(ngx_http_request_t *r,
     }
 
     return ngx_http_intercom_oauth_zone_token_get(omcf->shm_zone,
-                                                  &olcf->client_id, key,
-                                                  pool, rec, NULL);
+                                                  &olcf->client_id,
+                                                  &olcf->realm, key, pool,
+                                                  rec, NULL);
 }
 
 
@@ -215,11 +301,12 @@ ngx_http_intercom_oauth_storage_token_delete(ngx_http_request_t *r,
     if (omcf->store) {
         (void) ngx_http_intercom_oauth_store_token_delete(r,
                                                           &olcf->client_id,
-                                                          key);
+                                                          &olcf->realm, key);
     }
 
     return ngx_http_intercom_oauth_zone_token_delete(omcf->shm_zone,
-                                                     &olcf->client_id, key);
+                                                     &olcf->client_id,
+                                                     &olcf->realm, key);
 }
 
 
@@ -299,8 +386,8 @@ ngx_http_intercom_oauth_storage_token_load(ngx_http_request_t *r)
     omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
 
     if (ngx_http_intercom_oauth_zone_token_get(omcf->shm_zone,
-                                               &olcf->client_id, &key, NULL,
-                                               NULL, &stored)
+                                               &olcf->client_id, &olcf->realm,
+                                               &key, NULL, NULL, &stored)
         == NGX_OK)
     {
         if (ngx_time() - stored < omcf->store->cache_ttl) {
@@ -312,7 +399,8 @@ ngx_http_intercom_oauth_storage_token_load(ngx_http_request_t *r)
 
     ctx->key = key;
 
-    if (ngx_http_intercom_oauth_store_token_get(r, &olcf->client_id, &key,
+    if (ngx_http_intercom_oauth_store_token_get(r, &olcf->client_id,
+                                  &olcf->realm, &key,
                                   ngx_http_intercom_oauth_storage_load_reply)
         != NGX_AGAIN)
     {
@@ -365,6 +453,7 @@ ngx_http_intercom_oauth_storage_load_reply(ngx_http_request_t *r,
         if (ctx->token_cached
             && ngx_http_intercom_oauth_zone_token_delete(omcf->shm_zone,
                                                          &olcf->client_id,
+                                                         &olcf->realm,
                                                          &ctx->key)
                == NGX_OK)
         {
@@ -377,7 +466,8 @@ ngx_http_intercom_oauth_storage_load_reply(ngx_http_request_t *r,
     } else if (rc == NGX_OK) {
         if (ngx_http_intercom_oauth_zone_token_put(omcf->shm_zone,
                                                    &olcf->client_id,
-                                                   &ctx->key, &ctx->record)
+                                                   &olcf->realm, &ctx->key,
+                                                   &ctx->record)
             == NGX_OK)
         {
             ngx_http_intercom_oauth_zone_count(omcf->shm_zone,

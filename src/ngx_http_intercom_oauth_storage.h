@@ -57,34 +57,41 @@ ngx_int_t ngx_http_intercom_oauth_storage_state_claim(ngx_http_request_t *r,
     ngx_http_intercom_oauth_storage_next_pt next);
 
 /*
- * Keeps "rec" under "key" of the location's client id: in the zone, then
- * in the store, whose copy every host reads.  "next" receives NGX_OK,
+ * Keeps "rec" under "key" of the location's client id and realm: in the
+ * zone, then in the store, whose copy every host reads.  "replaced" (NULL
+ * or empty: none) is the session id the callback replaced: once the new
+ * token is kept, the tokens of that id, of every client id of the
+ * configuration in this realm, are deleted (counted as deleted tokens);
+ * with a store, in the same atomic write.  "next" receives NGX_OK,
  * NGX_BUSY (the zone has no room) or NGX_ERROR (the store did not take
- * it: nothing is kept, not even in the zone).
+ * it: nothing is kept, not even in the zone, and the replaced session
+ * keeps its tokens).
  */
 ngx_int_t ngx_http_intercom_oauth_storage_token_put(ngx_http_request_t *r,
     ngx_str_t *key, ngx_http_intercom_oauth_record_t *rec,
-    ngx_http_intercom_oauth_storage_next_pt next);
+    ngx_str_t *replaced, ngx_http_intercom_oauth_storage_next_pt next);
 
 /*
- * The record of "key" of the location's client id, copied into "pool"
- * (pool NULL: only whether there is one).  The zone answers: a record
- * only in the store was loaded in the rewrite phase.  Returns NGX_OK,
- * NGX_DECLINED (none) or NGX_ERROR.
+ * The record of "key" of the location's client id and realm, copied into
+ * "pool" (pool NULL: only whether there is one).  The zone answers: a
+ * record only in the store was loaded in the rewrite phase.  Returns
+ * NGX_OK, NGX_DECLINED (none) or NGX_ERROR.
  */
 ngx_int_t ngx_http_intercom_oauth_storage_token_get(ngx_http_request_t *r,
     ngx_str_t *key, ngx_pool_t *pool, ngx_http_intercom_oauth_record_t *rec);
 
 /*
- * Forgets the token of "key": in the store (without waiting) and in the
- * zone.  Returns NGX_OK when the zone had it, NGX_DECLINED otherwise.
+ * Forgets the token of "key" (the location's client id and realm): in the
+ * store (without waiting) and in the zone.  Returns NGX_OK when the zone
+ * had it, NGX_DECLINED otherwise.
  */
 ngx_int_t ngx_http_intercom_oauth_storage_token_delete(ngx_http_request_t *r,
     ngx_str_t *key);
 
 /*
- * Forgets every token of the workspace: in the zone and (without
- * waiting) in the store.  Returns how many the zone held.
+ * Forgets every token of the workspace for the location's client id, in
+ * every realm: in the zone and (without waiting) in the store.  Returns
+ * how many the zone held.
  */
 ngx_uint_t ngx_http_intercom_oauth_storage_workspace_delete(
     ngx_http_request_t *r, ngx_str_t *workspace_id);

@@ -43,13 +43,15 @@ static ngx_http_intercom_oauth_ctx_t *ngx_http_intercom_oauth_store_answered(
     ngx_http_request_t *r);
 static void ngx_http_intercom_oauth_store_set_reply(void *data,
     redisReply *reply, const char *why);
+static void ngx_http_intercom_oauth_store_put_reply(void *data,
+    redisReply *reply, const char *why);
 static void ngx_http_intercom_oauth_store_get_reply(void *data,
     redisReply *reply, const char *why);
 static void ngx_http_intercom_oauth_store_forget_reply(void *data,
     redisReply *reply, const char *why);
 static ngx_int_t ngx_http_intercom_oauth_store_token_name(
-    ngx_http_request_t *r, ngx_str_t *client_id, ngx_str_t *key,
-    ngx_str_t *out);
+    ngx_http_request_t *r, ngx_str_t *client_id, ngx_str_t *realm,
+    ngx_str_t *key, ngx_str_t *out);
 static ngx_int_t ngx_http_intercom_oauth_store_name(ngx_http_request_t *r,
     char *kind, ngx_str_t *client_id, ngx_str_t *tail, ngx_str_t *out);
 static ngx_int_t ngx_http_intercom_oauth_store_forget(ngx_http_request_t *r,
@@ -64,8 +66,13 @@ static void ngx_http_intercom_oauth_store_count(ngx_http_request_t *r,
  * Writing a token, atomically: the sealed value, and beside it ("KEY:ws")
  * the workspace set that lists the key.  A key whose token now belongs to
  * another workspace, or to none, leaves the old set, so that uninstalling
- * the old workspace cannot delete the new token.  KEYS[1]: the token's
- * key; ARGV[1]: the sealed value; ARGV[2]: the set's name, or "".
+ * the old workspace cannot delete the new token.  The same script deletes
+ * the tokens of the session the callback replaced, so that the browser
+ * is told it is connected only once its old session holds nothing, and a
+ * write that fails leaves them as they were.  KEYS[1]: the token's key;
+ * KEYS[2...]: the replaced session's token keys; ARGV[1]: the sealed
+ * value; ARGV[2]: the set's name, or "".  Returns how many tokens of the
+ * replaced session it deleted.
  */
 static ngx_str_t  ngx_http_intercom_oauth_store_put_script = ngx_string(
     "local ws = KEYS[1] .. ':ws' "
@@ -75,7 +82,13 @@ static ngx_str_t  ngx_http_intercom_oauth_store_put_script = ngx_string(
     "if ARGV[2] == '' then redis.call('DEL', ws) else "
     "redis.call('SADD', ARGV[2], KEYS[1]) "
     "redis.call('SET', ws, ARGV[2]) end "
-    "return redis.status_reply('OK')");
+    "local n = 0 "
+    "for i = 2, #KEYS do "
+    "local w = redis.call('GET', KEYS[i] .. ':ws') "
+    "if w then redis.call('SREM', w, KEYS[i]) end "
+    "n = n + redis.call('DEL', KEYS[i]) "
+    "redis.call('DEL', KEYS[i] .. ':ws') end "
+    "return n");
 
 /*
  * The uninstall webhook: every token key of the set that still belongs to
@@ -165,13 +178,14 @@ ngx_http_intercom_oauth_store_state_claim(ngx_http_request_t *r,
 
 ngx_int_t
 ngx_http_intercom_oauth_store_token_put(ngx_http_request_t *r,
-    ngx_str_t *client_id, ngx_str_t *key,
-    ngx_http_intercom_oauth_record_t *rec,
+    ngx_str_t *client_id, ngx_str_t *realm, ngx_str_t *key,
+    ngx_http_intercom_oauth_record_t *rec, ngx_str_t *replaced,
     ngx_http_intercom_oauth_store_reply_pt reply)
 {
     ngx_int_t                             rc;
     ngx_str_t                             name, plain, sealed, set;
-    ngx_str_t                             argv[6];
+    ngx_str_t                            *argv, *ids;
+    ngx_uint_t                            i, n, argc;
     ngx_http_intercom_oauth_main_conf_t  *omcf;
 
     omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
@@ -185,10 +199,31 @@ ngx_http_intercom_oauth_store_token_put(ngx_http_request_t *r,
     plain.len = ngx_http_intercom_oauth_record_size(rec);
 
     if (plain.len == 0
-        || ngx_http_intercom_oauth_store_token_name(r, client_id, key, &name)
+        || ngx_http_intercom_oauth_store_token_name(r, client_id, realm, key,
+                                                    &name)
            != NGX_OK)
     {
         return NGX_ERROR;
+    }
+
+    /* the replaced session's tokens, of every client id, in this realm */
+    n = (replaced && replaced->len && omcf->client_ids)
+        ? omcf->client_ids->nelts : 0;
+    ids = n ? omcf->client_ids->elts : NULL;
+    argc = 6 + n;
+
+    argv = ngx_palloc(r->pool, argc * sizeof(ngx_str_t));
+    if (argv == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (ngx_http_intercom_oauth_store_token_name(r, &ids[i], realm,
+                                                     replaced, &argv[4 + i])
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
     }
 
     plain.data = ngx_pnalloc(r->pool, plain.len);
@@ -222,22 +257,27 @@ ngx_http_intercom_oauth_store_token_put(ngx_http_request_t *r,
 
     ngx_str_set(&argv[0], "EVAL");
     argv[1] = ngx_http_intercom_oauth_store_put_script;
-    ngx_str_set(&argv[2], "1");
+    argv[2].data = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (argv[2].data == NULL) {
+        return NGX_ERROR;
+    }
+
+    argv[2].len = ngx_sprintf(argv[2].data, "%ui", 1 + n) - argv[2].data;
     argv[3] = name;
-    argv[4] = sealed;
-    argv[5] = set;
+    argv[4 + n] = sealed;
+    argv[5 + n] = set;
 
     ngx_http_intercom_oauth_store_count(r,
                                     NGX_HTTP_INTERCOM_OAUTH_CNT_STORE_WRITES);
 
-    return ngx_http_intercom_oauth_store_wait(r, "write", 6, argv, reply,
-                                    ngx_http_intercom_oauth_store_set_reply);
+    return ngx_http_intercom_oauth_store_wait(r, "write", argc, argv, reply,
+                                    ngx_http_intercom_oauth_store_put_reply);
 }
 
 
 ngx_int_t
 ngx_http_intercom_oauth_store_token_get(ngx_http_request_t *r,
-    ngx_str_t *client_id, ngx_str_t *key,
+    ngx_str_t *client_id, ngx_str_t *realm, ngx_str_t *key,
     ngx_http_intercom_oauth_store_reply_pt reply)
 {
     ngx_str_t                       argv[2];
@@ -245,7 +285,7 @@ ngx_http_intercom_oauth_store_token_get(ngx_http_request_t *r,
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_intercom_oauth_module);
 
-    if (ngx_http_intercom_oauth_store_token_name(r, client_id, key,
+    if (ngx_http_intercom_oauth_store_token_name(r, client_id, realm, key,
                                                  &ctx->store_name)
         != NGX_OK)
     {
@@ -273,12 +313,13 @@ ngx_http_intercom_oauth_store_token_get(ngx_http_request_t *r,
 
 ngx_int_t
 ngx_http_intercom_oauth_store_token_delete(ngx_http_request_t *r,
-    ngx_str_t *client_id, ngx_str_t *key)
+    ngx_str_t *client_id, ngx_str_t *realm, ngx_str_t *key)
 {
     u_char     *p;
     ngx_str_t   argv[3];
 
-    if (ngx_http_intercom_oauth_store_token_name(r, client_id, key, &argv[1])
+    if (ngx_http_intercom_oauth_store_token_name(r, client_id, realm, key,
+                                                 &argv[1])
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -417,6 +458,28 @@ ngx_http_intercom_oauth_store_set_reply(void *data, redisReply *reply,
 }
 
 
+/* the write script: how many tokens of the replaced session it deleted */
+
+static void
+ngx_http_intercom_oauth_store_put_reply(void *data, redisReply *reply,
+    const char *why)
+{
+    ngx_http_request_t             *r = data;
+    ngx_http_intercom_oauth_ctx_t  *ctx;
+
+    ctx = ngx_http_intercom_oauth_store_answered(r);
+
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
+        ngx_http_intercom_oauth_store_error(r, ctx->store_op, reply, why);
+        ctx->store_reply(r, NGX_ERROR);
+        return;
+    }
+
+    ctx->store_deleted = reply->integer > 0 ? (ngx_uint_t) reply->integer : 0;
+    ctx->store_reply(r, NGX_OK);
+}
+
+
 /* GET: nil, or a sealed record opened into ctx->record */
 
 static void
@@ -492,14 +555,18 @@ ngx_http_intercom_oauth_store_forget_reply(void *data, redisReply *reply,
 
 
 /*
- * <prefix>token:<client id>:<hex HMAC-SHA256(names key, client id:key)>.
- * The key is a session id or the site's own user key: a credential of the
- * site, which nobody who can list Redis's keys should learn.
+ * <prefix>token:<client id>:<hex HMAC-SHA256(names key, what)>, where
+ * "what" is "client id \0 realm \0 key", or "client id:key" in the empty
+ * realm (the names of 0.1.0, whose tokens that realm still finds).  The
+ * key is a session id or the site's own user key: a credential of the
+ * site, which nobody who can list Redis's keys should learn.  Neither a
+ * client id nor a realm holds a NUL, so no two triples share a name, and
+ * the byte after the client id tells the two forms apart.
  */
 
 static ngx_int_t
 ngx_http_intercom_oauth_store_token_name(ngx_http_request_t *r,
-    ngx_str_t *client_id, ngx_str_t *key, ngx_str_t *out)
+    ngx_str_t *client_id, ngx_str_t *realm, ngx_str_t *key, ngx_str_t *out)
 {
     u_char                               *hex;
     unsigned int                          len;
@@ -517,7 +584,12 @@ ngx_http_intercom_oauth_store_token_name(ngx_http_request_t *r,
 
     if (HMAC_Init_ex(h, omcf->store->names_key, 32, EVP_sha256(), NULL) != 1
         || HMAC_Update(h, client_id->data, client_id->len) != 1
-        || HMAC_Update(h, (u_char *) ":", 1) != 1
+        || (realm->len == 0
+            && HMAC_Update(h, (u_char *) ":", 1) != 1)
+        || (realm->len
+            && (HMAC_Update(h, (u_char *) "\0", 1) != 1
+                || HMAC_Update(h, realm->data, realm->len) != 1
+                || HMAC_Update(h, (u_char *) "\0", 1) != 1))
         || HMAC_Update(h, key->data, key->len) != 1
         || HMAC_Final(h, mac, &len) != 1)
     {

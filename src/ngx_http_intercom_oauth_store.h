@@ -15,9 +15,10 @@
  *        <prefix>state:<nonce, hex>                "1", PX = state ttl
  *        <prefix>workspace:<client id>:<app id>    set of token keys
  *
- * The key name is the hex HMAC-SHA256 of "<client id>:<key>" under a key
- * derived from intercom_oauth_store_key: session ids never appear in
- * Redis.  A record (ngx_http_intercom_oauth_record.h) is sealed
+ * The key name is the hex HMAC-SHA256 of "<client id>\0<realm>\0<key>"
+ * ("<client id>:<key>" in the empty realm) under a key derived from
+ * intercom_oauth_store_key: session ids never appear in Redis.  A record
+ * (ngx_http_intercom_oauth_record.h) is sealed
  * (ngx_http_intercom_oauth_seal.h) with its own Redis key as additional
  * authenticated data: a value copied under another key does not open.
  */
@@ -57,30 +58,35 @@ ngx_int_t ngx_http_intercom_oauth_store_state_claim(ngx_http_request_t *r,
     ngx_http_intercom_oauth_store_reply_pt reply);
 
 /*
- * Seals "rec" and writes it under (client_id, key); with an identity, the
- * key also joins its workspace's set.  Returns NGX_AGAIN ("reply" will be
- * called) or NGX_ERROR (not connected, or sealing failed; logged).
+ * Seals "rec" and writes it under (client_id, realm, key); with an
+ * identity, the key also joins its workspace's set.  With "replaced" (a
+ * session id the callback replaced; NULL or empty: none), the same
+ * atomic write deletes that key's tokens of every client id of the
+ * configuration in this realm, and ctx->store_deleted says how many there
+ * were.  Returns NGX_AGAIN ("reply" will be called) or NGX_ERROR (not
+ * connected, or sealing failed; logged).
  */
 ngx_int_t ngx_http_intercom_oauth_store_token_put(ngx_http_request_t *r,
-    ngx_str_t *client_id, ngx_str_t *key,
-    ngx_http_intercom_oauth_record_t *rec,
+    ngx_str_t *client_id, ngx_str_t *realm, ngx_str_t *key,
+    ngx_http_intercom_oauth_record_t *rec, ngx_str_t *replaced,
     ngx_http_intercom_oauth_store_reply_pt reply);
 
 /*
- * Reads the record of (client_id, key) into the request context's
+ * Reads the record of (client_id, realm, key) into the request context's
  * "record" (its strings in r->pool; the caller wipes the token).  Returns
  * NGX_AGAIN ("reply" will be called) or NGX_ERROR (not connected; logged).
  */
 ngx_int_t ngx_http_intercom_oauth_store_token_get(ngx_http_request_t *r,
-    ngx_str_t *client_id, ngx_str_t *key,
+    ngx_str_t *client_id, ngx_str_t *realm, ngx_str_t *key,
     ngx_http_intercom_oauth_store_reply_pt reply);
 
 /*
- * Deletes the token of (client_id, key) in Redis without waiting for the
- * answer; a failure is logged.  Returns NGX_OK or NGX_ERROR (not sent).
+ * Deletes the token of (client_id, realm, key) in Redis without waiting
+ * for the answer; a failure is logged.  Returns NGX_OK or NGX_ERROR (not
+ * sent).
  */
 ngx_int_t ngx_http_intercom_oauth_store_token_delete(ngx_http_request_t *r,
-    ngx_str_t *client_id, ngx_str_t *key);
+    ngx_str_t *client_id, ngx_str_t *realm, ngx_str_t *key);
 
 /*
  * Deletes every token of a workspace (the uninstall webhook) without

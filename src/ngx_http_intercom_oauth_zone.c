@@ -36,8 +36,11 @@
 #include "ngx_http_intercom_oauth_zone.h"
 
 
-/* longest (client id, key) pair the zone stores, in bytes */
-#define NGX_HTTP_INTERCOM_OAUTH_ZONE_MAX_KEY  1024
+/*
+ * longest "client id \0 realm \0 key" the zone stores, in bytes: the
+ * longest of each (256, 256 and 512) and the two separators
+ */
+#define NGX_HTTP_INTERCOM_OAUTH_ZONE_MAX_KEY  1026
 
 /* expired states removed per insert when the zone is not under pressure */
 #define NGX_HTTP_INTERCOM_OAUTH_ZONE_EXPIRE   8
@@ -70,7 +73,7 @@ typedef struct {
 
 
 /*
- * A token.  "data" holds "client_id \0 key" then the record
+ * A token.  "data" holds "client_id \0 realm \0 key" then the record
  * (ngx_http_intercom_oauth_record.h).  "next"
  * chains a bucket of the hash table: an offset from the start of the pool
  * in 8-byte units (slab chunks are 8-byte aligned), 0 at the end; four
@@ -116,7 +119,11 @@ typedef struct {
 } ngx_http_intercom_oauth_zone_ctx_t;
 
 
-/* a token's key, "client_id \0 key", and its hash */
+/*
+ * A token's key, "client_id \0 realm \0 key", and its hash.  Neither a
+ * client id nor a realm can hold a NUL (both come from the configuration),
+ * so two different triples never make the same key.
+ */
 
 typedef struct {
     size_t                           len;
@@ -150,7 +157,7 @@ static uint32_t ngx_http_intercom_oauth_zone_hash(
     ngx_http_intercom_oauth_zone_ctx_t *ctx, u_char *key, size_t len);
 static ngx_http_intercom_oauth_zone_ctx_t *
     ngx_http_intercom_oauth_zone_token_lock(ngx_shm_zone_t *shm_zone,
-    ngx_str_t *client_id, ngx_str_t *key,
+    ngx_str_t *client_id, ngx_str_t *realm, ngx_str_t *key,
     ngx_http_intercom_oauth_zone_key_t *k,
     ngx_http_intercom_oauth_token_t **t);
 static ngx_http_intercom_oauth_token_t *ngx_http_intercom_oauth_zone_token_find(
@@ -786,15 +793,15 @@ ngx_http_intercom_oauth_zone_state_claim(ngx_shm_zone_t *shm_zone,
 
 
 /*
- * Every token operation starts here: the key "client_id \0 key", its hash,
- * the zone's mutex taken and the token found (*t NULL: none).  Returns the
- * zone's context, whose mutex the caller unlocks, or NULL, without the
- * mutex, when the pair is too long to be stored.
+ * Every token operation starts here: the key "client_id \0 realm \0 key",
+ * its hash, the zone's mutex taken and the token found (*t NULL: none).
+ * Returns the zone's context, whose mutex the caller unlocks, or NULL,
+ * without the mutex, when the triple is too long to be stored.
  */
 
 static ngx_http_intercom_oauth_zone_ctx_t *
 ngx_http_intercom_oauth_zone_token_lock(ngx_shm_zone_t *shm_zone,
-    ngx_str_t *client_id, ngx_str_t *key,
+    ngx_str_t *client_id, ngx_str_t *realm, ngx_str_t *key,
     ngx_http_intercom_oauth_zone_key_t *k,
     ngx_http_intercom_oauth_token_t **t)
 {
@@ -803,11 +810,15 @@ ngx_http_intercom_oauth_zone_token_lock(ngx_shm_zone_t *shm_zone,
 
     ctx = shm_zone->data;
 
-    if (client_id->len + 1 + key->len > NGX_HTTP_INTERCOM_OAUTH_ZONE_MAX_KEY) {
+    if (client_id->len + 1 + realm->len + 1 + key->len
+        > NGX_HTTP_INTERCOM_OAUTH_ZONE_MAX_KEY)
+    {
         return NULL;
     }
 
     p = ngx_cpymem(k->data, client_id->data, client_id->len);
+    *p++ = '\0';
+    p = ngx_cpymem(p, realm->data, realm->len);
     *p++ = '\0';
     p = ngx_cpymem(p, key->data, key->len);
 
@@ -824,7 +835,7 @@ ngx_http_intercom_oauth_zone_token_lock(ngx_shm_zone_t *shm_zone,
 
 ngx_int_t
 ngx_http_intercom_oauth_zone_token_put(ngx_shm_zone_t *shm_zone,
-    ngx_str_t *client_id, ngx_str_t *key,
+    ngx_str_t *client_id, ngx_str_t *realm, ngx_str_t *key,
     ngx_http_intercom_oauth_record_t *rec)
 {
     size_t                               n, vlen;
@@ -839,8 +850,8 @@ ngx_http_intercom_oauth_zone_token_put(ngx_shm_zone_t *shm_zone,
         return NGX_ERROR;
     }
 
-    ctx = ngx_http_intercom_oauth_zone_token_lock(shm_zone, client_id, key,
-                                                  &k, &t);
+    ctx = ngx_http_intercom_oauth_zone_token_lock(shm_zone, client_id, realm,
+                                                  key, &k, &t);
     if (ctx == NULL) {
         return NGX_ERROR;
     }
@@ -881,7 +892,7 @@ ngx_http_intercom_oauth_zone_token_put(ngx_shm_zone_t *shm_zone,
 
 ngx_int_t
 ngx_http_intercom_oauth_zone_token_get(ngx_shm_zone_t *shm_zone,
-    ngx_str_t *client_id, ngx_str_t *key, ngx_pool_t *pool,
+    ngx_str_t *client_id, ngx_str_t *realm, ngx_str_t *key, ngx_pool_t *pool,
     ngx_http_intercom_oauth_record_t *rec, time_t *stored)
 {
     ngx_int_t                            rc;
@@ -890,8 +901,8 @@ ngx_http_intercom_oauth_zone_token_get(ngx_shm_zone_t *shm_zone,
     ngx_http_intercom_oauth_zone_ctx_t  *ctx;
     ngx_http_intercom_oauth_zone_key_t   k;
 
-    ctx = ngx_http_intercom_oauth_zone_token_lock(shm_zone, client_id, key,
-                                                  &k, &t);
+    ctx = ngx_http_intercom_oauth_zone_token_lock(shm_zone, client_id, realm,
+                                                  key, &k, &t);
     if (ctx == NULL) {
         return NGX_DECLINED;
     }
@@ -933,14 +944,14 @@ ngx_http_intercom_oauth_zone_token_get(ngx_shm_zone_t *shm_zone,
 
 ngx_int_t
 ngx_http_intercom_oauth_zone_token_delete(ngx_shm_zone_t *shm_zone,
-    ngx_str_t *client_id, ngx_str_t *key)
+    ngx_str_t *client_id, ngx_str_t *realm, ngx_str_t *key)
 {
     ngx_http_intercom_oauth_token_t     *t;
     ngx_http_intercom_oauth_zone_ctx_t  *ctx;
     ngx_http_intercom_oauth_zone_key_t   k;
 
-    ctx = ngx_http_intercom_oauth_zone_token_lock(shm_zone, client_id, key,
-                                                  &k, &t);
+    ctx = ngx_http_intercom_oauth_zone_token_lock(shm_zone, client_id, realm,
+                                                  key, &k, &t);
     if (ctx == NULL) {
         return NGX_DECLINED;
     }
@@ -978,7 +989,7 @@ ngx_http_intercom_oauth_zone_workspace_delete(ngx_shm_zone_t *shm_zone,
         next = ngx_queue_next(q);
         t = ngx_queue_data(q, ngx_http_intercom_oauth_token_t, queue);
 
-        /* the key starts with "client_id \0" */
+        /* the key starts with "client_id \0", whatever its realm */
         if (t->len <= client_id->len
             || t->data[client_id->len] != '\0'
             || ngx_memcmp(t->data, client_id->data, client_id->len) != 0)

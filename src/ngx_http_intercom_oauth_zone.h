@@ -7,7 +7,7 @@
 
 /*
  * The shared-memory zone (intercom_oauth_zone): records under (client id,
- * key) in LRU order, the nonces of used states until they expire, the
+ * realm, key) in LRU order, the nonces of used states until they expire, the
  * generated state secret and the counters.  Every worker sees the same
  * zone; it survives reloads.
  */
@@ -93,35 +93,38 @@ ngx_int_t ngx_http_intercom_oauth_zone_state_claim(ngx_shm_zone_t *shm_zone,
     u_char *nonce, time_t issued, time_t ttl);
 
 /*
- * Stores or replaces the record for (client_id, key).  When the zone is
- * full the least recently used tokens are evicted to make room (counted
- * and logged).  Returns NGX_OK, or NGX_ERROR when it cannot fit at all.
+ * Stores or replaces the record for (client_id, realm, key).  When the
+ * zone is full the least recently used tokens are evicted to make room
+ * (counted and logged).  Returns NGX_OK, or NGX_ERROR when it cannot fit
+ * at all.
  */
 ngx_int_t ngx_http_intercom_oauth_zone_token_put(ngx_shm_zone_t *shm_zone,
-    ngx_str_t *client_id, ngx_str_t *key,
+    ngx_str_t *client_id, ngx_str_t *realm, ngx_str_t *key,
     ngx_http_intercom_oauth_record_t *rec);
 
 /*
- * Copies the record for (client_id, key) into "pool" and marks it
+ * Copies the record for (client_id, realm, key) into "pool" and marks it
  * recently used; with "stored", also tells when it was put in the zone
  * (seconds since the epoch).  Pass pool NULL to only test for presence.
  * Returns NGX_OK, NGX_DECLINED when there is none, NGX_ERROR on
  * allocation failure.
  */
 ngx_int_t ngx_http_intercom_oauth_zone_token_get(ngx_shm_zone_t *shm_zone,
-    ngx_str_t *client_id, ngx_str_t *key, ngx_pool_t *pool,
+    ngx_str_t *client_id, ngx_str_t *realm, ngx_str_t *key, ngx_pool_t *pool,
     ngx_http_intercom_oauth_record_t *rec, time_t *stored);
 
 /*
- * Removes the record for (client_id, key).  Returns NGX_OK, or
+ * Removes the record for (client_id, realm, key).  Returns NGX_OK, or
  * NGX_DECLINED when there was none.
  */
 ngx_int_t ngx_http_intercom_oauth_zone_token_delete(ngx_shm_zone_t *shm_zone,
-    ngx_str_t *client_id, ngx_str_t *key);
+    ngx_str_t *client_id, ngx_str_t *realm, ngx_str_t *key);
 
 /*
- * Removes every record of client_id whose workspace is workspace_id (the
- * uninstall webhook); walks all tokens under the mutex.  Returns how many.
+ * Removes every record of client_id, in every realm, whose workspace is
+ * workspace_id (the uninstall webhook: the workspace removed the app, so
+ * none of its tokens is any good); walks all tokens under the mutex.
+ * Returns how many.
  */
 ngx_uint_t ngx_http_intercom_oauth_zone_workspace_delete(
     ngx_shm_zone_t *shm_zone, ngx_str_t *client_id, ngx_str_t *workspace_id);

@@ -281,9 +281,8 @@ $HTTP_CONFIG . "intercom_oauth_proxy notaurl;\n"
 
 
 === TEST 24: a session cookie without Secure, or with SameSite=Strict, draws warnings
---- http_config eval
-$HTTP_CONFIG . "intercom_oauth_session_cookie sid \"Path=/; SameSite=Strict\";\n"
 --- config
+intercom_oauth_session_cookie sid "Path=/; SameSite=Strict";
 location = /connect { intercom_connect_button; }
 --- request
 GET /connect

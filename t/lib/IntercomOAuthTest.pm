@@ -27,11 +27,11 @@ use POSIX ();
 # Exported into the test file and into Test::Base::Filter: Test::Base
 # evaluates "--- x eval" sections in that package, under openresty's
 # Test::Nginx as under t/lib/compat, so unqualified names work in both.
-our @EXPORT = qw(make_state callback_request session_cookie nonce
+our @EXPORT = qw(make_state make_prev callback_request session_cookie nonce
                  block_defaults callback_blocks callback_http_config
                  standin stop_standin
                  $SID $OTHER_SID $CLIENT_ID $HTTP_CONFIG $SEEN_LOCATION
-                 $NOTIFIED_LOCATION $ENGINE);
+                 $NOTIFIED_LOCATION $ENGINE $COOKIE);
 
 sub import { export_names(__PACKAGE__, \@EXPORT, scalar caller) }
 
@@ -60,6 +60,9 @@ our $CLIENT_ID = 'test-client';
 our $SID       = 'c2Vzc2lvbi1pZC0xMjM0NQ';   # 22 base64url characters
 our $OTHER_SID = 'b3RoZXItc2Vzc2lvbi0xMj';
 
+# the session cookie's default name (src/ngx_http_intercom_oauth_session.h)
+our $COOKIE    = '__Host-intercom_oauth_sid';
+
 $ENV{TEST_INTERCOM_CLIENT_SECRET} ||= 'test-secret';
 $ENV{TEST_INTERCOM_STATE_SECRET}  ||= 'state-secret-for-tests-0123456789';
 $ENV{TEST_NGINX_ROOT}              = $ROOT;
@@ -71,9 +74,16 @@ $ENV{TEST_NGINX_ROOT}              = $ROOT;
 # a new token under a new session id (it rotates the session at the
 # callback against session fixation), which a block could not follow.
 # The rotation itself is tested where a client follows Set-Cookie
-# (t/006-hostile-session.t TEST 11, t/system/020-flow.t,
-# t/system/011-reload.t).
+# (t/006-hostile-session.t TEST 11, t/008-sessions.t, t/system/020-flow.t,
+# t/system/011-reload.t, t/system/016-sessions.t).
+#
+# The cookie is named: the default name, $COOKIE, starts with "__Host-",
+# which no nginx variable can name ($cookie___Host-... stops at the "-"),
+# and intercom_oauth_key reads it as $cookie_intercom_oauth_sid.  The
+# default name is tested in t/008-sessions.t, t/system/013-no-secrets.t,
+# t/system/016-sessions.t and t/system/052-subrequest-conf.t.
 our $HTTP_CONFIG = <<'_EOC_';
+    intercom_oauth_session_cookie intercom_oauth_sid;
     intercom_oauth_key            $cookie_intercom_oauth_sid;
     intercom_oauth_zone           intercom:1m;
     intercom_oauth_client_id      test-client;
@@ -430,6 +440,22 @@ sub make_state {
     return encode_base64url($blob . $mac);
 }
 
+# make_prev(sid => the session id now, ids => [the ids it replaced],
+#           secret => ..): the value of the "<name>_prev" cookie that a
+# callback sets when it replaces a session, computed as the module computes
+# it (src/ngx_http_intercom_oauth_session.c)
+sub make_prev {
+    my %o = @_;
+
+    my $secret = exists $o{secret} ? $o{secret}
+                                   : $ENV{TEST_INTERCOM_STATE_SECRET};
+    my $ids = join '.', @{$o{ids}};
+    my $mac = substr(hmac_sha256("intercom_oauth_prev\0$o{sid}\0$ids",
+                                 $secret), 0, 16);
+
+    return "$ids." . encode_base64url($mac);
+}
+
 # "GET /callback?code=..&state=.." with the values percent-encoded
 sub callback_request {
     my %o = @_;
@@ -442,9 +468,12 @@ sub callback_request {
     return "GET $path?" . join('&', @args);
 }
 
+# session_cookie(sid, name): the Cookie header of a session, by default
+# $SID under the name $HTTP_CONFIG gives it
 sub session_cookie {
     my $sid = shift || $SID;
-    return "Cookie: intercom_oauth_sid=$sid";
+    my $name = shift || 'intercom_oauth_sid';
+    return "Cookie: $name=$sid";
 }
 
 sub _escape {

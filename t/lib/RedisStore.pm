@@ -96,14 +96,17 @@ sub redis_cli {
     return scalar `redis-cli -p $port $q 2>/dev/null`;
 }
 
-# token_key(prefix, store key file's text, client id, key): the Redis key
-# of a token, named as the module names it (src/ngx_http_intercom_oauth_store.h)
+# token_key(prefix, store key file's text, client id, key, realm): the
+# Redis key of a token, named as the module names it
+# (src/ngx_http_intercom_oauth_store.h); the realm is by default
+# "localhost", the server_name of IntercomOAuthTest::System's servers
 sub token_key {
-    my ($prefix, $secret, $client_id, $key) = @_;
+    my ($prefix, $secret, $client_id, $key, $realm) = @_;
+    $realm //= 'localhost';
     $secret =~ s/\s+\z//;
     my $names = hmac_sha256('intercom_oauth_store key names', sha256($secret));
-    return "${prefix}token:$client_id:"
-           . hmac_sha256_hex("$client_id:$key", $names);
+    my $what = length $realm ? "$client_id\0$realm\0$key" : "$client_id:$key";
+    return "${prefix}token:$client_id:" . hmac_sha256_hex($what, $names);
 }
 
 # the http-level lines that give the module a store

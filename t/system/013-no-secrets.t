@@ -147,12 +147,12 @@ sub run_flows {
     # 1. the button page, without a cookie: a new session and a state
     my ($status, $head, $body) = get('GET /connect');
     is($status, 200, 'the button page');
-    my ($sid) = $head =~ /Set-Cookie: intercom_oauth_sid=([A-Za-z0-9_-]+)/;
+    my ($sid) = $head =~ /Set-Cookie: \Q$COOKIE\E=([A-Za-z0-9_-]+)/;
     my ($state1) = $body =~ /[?&;]state=([A-Za-z0-9_-]+)/;
     ok($sid && $state1, 'a session and a state');
     push @{ $s{session} }, $sid;
     push @{ $s{state} }, $state1;
-    my $cookie = "Cookie: intercom_oauth_sid=$sid";
+    my $cookie = "Cookie: $COOKIE=$sid";
 
     # 2. the redirect form of the button (the state in Location)
     ($status, $head) = get('GET /connect-redirect?return_to=/reports', $cookie);
@@ -168,10 +168,10 @@ sub run_flows {
     is($status, 302, 'a GET callback exchanges the code');
 
     # the callback rotates the session: the token is under the new id
-    my ($sid1) = $head =~ /Set-Cookie: intercom_oauth_sid=([A-Za-z0-9_-]+)/;
+    my ($sid1) = $head =~ /Set-Cookie: \Q$COOKIE\E=([A-Za-z0-9_-]+)/;
     ok($sid1 && $sid1 ne $sid, 'the callback gives a new session id');
     push @{ $s{session} }, $sid1;
-    my $connected = "Cookie: intercom_oauth_sid=$sid1";
+    my $connected = "Cookie: $COOKIE=$sid1";
     my (undef, undef, $token1) = get('GET /token', $connected);
     like($token1, qr/^\S{20,}$/, 'a token is stored');
     push @{ $s{token} }, $token1;
@@ -182,9 +182,9 @@ sub run_flows {
 
     # 5. a form POST callback with the second state (another session)
     my (undef, $h2) = get('GET /connect');
-    my ($sid2) = $h2 =~ /Set-Cookie: intercom_oauth_sid=([A-Za-z0-9_-]+)/;
+    my ($sid2) = $h2 =~ /Set-Cookie: \Q$COOKIE\E=([A-Za-z0-9_-]+)/;
     push @{ $s{session} }, $sid2;
-    my $cookie2 = "Cookie: intercom_oauth_sid=$sid2";
+    my $cookie2 = "Cookie: $COOKIE=$sid2";
     my $state3 = make_state(sid => $sid2, secret => $state_secret,
                             return_to => '/reports');
     push @{ $s{state} }, $state3;
@@ -195,10 +195,10 @@ sub run_flows {
                            $cookie2,
                            'Content-Type: application/x-www-form-urlencoded');
     is($status, 302, 'a form POST callback exchanges the code');
-    my ($sid3) = $head =~ /Set-Cookie: intercom_oauth_sid=([A-Za-z0-9_-]+)/;
+    my ($sid3) = $head =~ /Set-Cookie: \Q$COOKIE\E=([A-Za-z0-9_-]+)/;
     push @{ $s{session} }, $sid3 if $sid3;
     my (undef, undef, $token2) = get('GET /token',
-                                     "Cookie: intercom_oauth_sid=$sid3");
+                                     "Cookie: $COOKIE=$sid3");
     push @{ $s{token} }, $token2;
 
     # 6. refused before any exchange: a code with %00, a denial

@@ -88,7 +88,7 @@ my $standin = "https://localhost:$sp";
 # 1. the connect page: a session and a state
 my ($status, $out) = curl("$site/connect");
 is($status, 200, 'the connect page');
-my ($sid) = $out =~ /^Set-Cookie: intercom_oauth_sid=([A-Za-z0-9_-]+)/mi;
+my ($sid) = $out =~ /^Set-Cookie: \Q$COOKIE\E=([A-Za-z0-9_-]+)/mi;
 my ($state) = $out =~ /[?&;]state=([A-Za-z0-9_-]+)/;
 ok($sid && $state, 'a session and a state');
 
@@ -102,7 +102,7 @@ ok($code, 'the stand-in issued a code');
 #    through /_intercom/api/me; the browser sends cookies and a Basic
 #    Authorization that must not reach Intercom
 ($status, $out) = curl("$site/intercom/callback?code=$code&state=$state",
-                       "Cookie: intercom_oauth_sid=$sid; other=browser-cookie",
+                       "Cookie: $COOKIE=$sid; other=browser-cookie",
                        'Authorization: Basic YnJvd3Nlcjpwdw==');
 is($status, 302, 'the callback succeeds through the example\'s locations');
 like($out, qr{^Location: \S*/settings/integrations}mi, 'to the success URI');
