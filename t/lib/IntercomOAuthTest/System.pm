@@ -38,8 +38,10 @@ sub import {
 my $ROOT = $IntercomOAuthTest::ROOT;
 
 our $NGINX  = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
+# TEST_NGINX_LOAD_MODULES set and empty: the module is built into nginx
+# (t/run-tests --static), and no load_module line is written
 our $MODULE = $ENV{TEST_NGINX_LOAD_MODULES}
-              || "$ROOT/build/nginx/objs/ngx_http_intercom_oauth_module.so";
+              // "$ROOT/build/nginx/objs/ngx_http_intercom_oauth_module.so";
 
 # The user the workers run as, as openresty's Test::Nginx chooses it:
 # TEST_NGINX_WORKER_USER if set, else, when the suite runs as root, root.
@@ -93,9 +95,9 @@ sub start_nginx {
 
     $http_config = IntercomOAuthTest::engine_config($http_config, 'http', $ca);
 
+    my $load = $MODULE ? "load_module $MODULE;\n" : '';
     my $conf = <<"_EOC_";
-load_module $MODULE;
-${user}worker_processes $workers;
+${load}${user}worker_processes $workers;
 master_process $master;
 daemon on;
 error_log logs/error.log $level;
