@@ -14,7 +14,7 @@ package IntercomOAuthTest::System;
 #   http_request(PORT, "GET /x", headers...) -> (status, head, body)
 #   http_send(...) -> socket, http_read(socket) -> (status, head, body)
 #   error_log_of(PREFIX), slurp(FILE), secret_file(PATH, TEXT), new_sid()
-#   worker_user_line()
+#   worker_user_line(), nginx_version() -> 1025001 for 1.25.1
 #
 # The values of $NGINX and $MODULE come from what t/run-tests exports
 # (TEST_NGINX_BINARY, TEST_NGINX_LOAD_MODULES).
@@ -29,7 +29,8 @@ use Time::HiRes ();
 
 our @EXPORT = qw(start_nginx stop_nginx nginx_pid worker_pids wait_workers
                  http_request http_send http_read error_log_of slurp
-                 secret_file new_sid worker_user_line $NGINX $MODULE);
+                 secret_file new_sid worker_user_line nginx_version
+                 $NGINX $MODULE);
 
 sub import {
     IntercomOAuthTest::export_names(__PACKAGE__, \@EXPORT, scalar caller);
@@ -56,6 +57,19 @@ sub worker_user_line {
 
     return "user $user;\n" if defined $user && length $user;
     return $> == 0 ? "user root;\n" : '';
+}
+
+# $NGINX's version as nginx_version_number counts it (1.25.1: 1025001),
+# from "nginx -v" (nginx/, freenginx/ or openresty/ and its core version),
+# for what differs between versions; dies when it does not say
+my $version;
+sub nginx_version {
+    return $version if defined $version;
+
+    my ($x, $y, $z) = `'$NGINX' -v 2>&1` =~ m{version: \w+/(\d+)\.(\d+)\.(\d+)}
+        or die "$NGINX -v does not say its version\n";
+
+    return $version = $x * 1000000 + $y * 1000 + $z;
 }
 
 # start_nginx(name, port, server_body, %o) writes
