@@ -137,8 +137,18 @@ _EOC_
     print $fh $conf;
     close $fh;
 
+    # an nginx stopped just before (this test's, on the same port under
+    # another name, or the last file's) may still hold the port: bind()
+    # would fail with "Address already in use"
+    for (1 .. 200) {
+        last unless IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port");
+        Time::HiRes::sleep(0.05);
+    }
+
     system($NGINX, '-p', "$prefix/", '-c', 'conf/nginx.conf') == 0
-        or die "nginx did not start (see $prefix/logs/error.log)\n";
+        or die "nginx did not start (see $prefix/logs/error.log): "
+               . ((error_log_of($prefix) =~ /^.*\[emerg\].*$/m)[0] // '')
+               . "\n";
 
     # nginx binds its sockets before it daemonizes; the daemon writes the
     # pid file after
@@ -160,7 +170,8 @@ sub nginx_pid {
     return $pid =~ /^\d+$/ ? $pid : undef;
 }
 
-# QUIT, and KILL after 10 s
+# QUIT, and KILL after 10 s; returns once the process is gone (kill()
+# only sends: a killed nginx holds its sockets until it has exited)
 sub stop_nginx {
     my $prefix = shift;
     my $pid = nginx_pid($prefix) or return;
@@ -173,6 +184,11 @@ sub stop_nginx {
     }
 
     kill 'KILL', $pid;
+
+    for (1 .. 100) {
+        return unless kill 0, $pid;
+        Time::HiRes::sleep(0.05);
+    }
 }
 
 # The master's live workers, in pid order: not the ones still shutting
