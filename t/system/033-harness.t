@@ -5,9 +5,10 @@
 # the start/stop race: an nginx stopped just before may still hold the
 # port when the next one starts on it (t/system/041-redis-faults.t restarts
 # nginx on one port nine times), and bind() then fails with "Address
-# already in use".  A process that holds the port and lets it go a moment
-# later stands in for it: start_nginx waits for the port, then for the
-# pid file, and the nginx it started answers.
+# already in use" (nginx itself tries bind() five times, 500 ms apart).  A
+# process that holds the port and lets it go 3.5 s later stands in for it:
+# start_nginx waits for the port, then for the pid file, and the nginx it
+# started answers.
 #
 # Port: one from the system (no fixed offset).
 
@@ -25,13 +26,14 @@ my $probe = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
 my $port = $probe->sockport;
 close $probe;
 
-# the previous holder of the port: it listens, and exits 1.5 s later
+# the previous holder of the port: it listens, and exits 3.5 s later,
+# after nginx's own retries
 my $holder = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $port,
                                    Listen => 16, ReuseAddr => 1)
     or die "listen on $port: $!";
 my $pid = fork // die;
 if ($pid == 0) {
-    sleep 1.5;
+    sleep 3.5;
     exit 0;
 }
 close $holder;
@@ -47,7 +49,7 @@ waitpid $pid, 0;
 
 ok($prefix, 'start_nginx on a port still held by a process on its way out')
     or diag $err;
-cmp_ok(time - $t0, '>=', 1, 'it waited for the port to be free');
+cmp_ok(time - $t0, '>=', 3, 'it waited for the port to be free');
 ok(-s "$prefix/logs/nginx.pid", 'and returned with the pid file written')
     if $prefix;
 
