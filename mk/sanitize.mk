@@ -61,18 +61,9 @@ asan-force:
 
 asan-module: $(ASAN_MODULE)
 
-$(ASAN_NGX_BUILD)/objs/Makefile: config Makefile mk/sanitize.mk
-	@test -d "$(NGINX_SRC)" || { echo "NGINX_SRC=$(NGINX_SRC) is not an nginx source tree (apt-get install nginx-dev)"; exit 1; }
-	rm -rf $(ASAN_NGX_BUILD)
-	mkdir -p $(ASAN_BUILD)
-	cp -a $(NGINX_SRC) $(ASAN_NGX_BUILD)
-	cd $(ASAN_NGX_BUILD) && \
-	    if [ -f conf_flags ]; then . ./conf_flags; \
-	    else NGX_CONF_FLAGS=( --with-compat --with-http_ssl_module $(NGINX_CONF_FLAGS) ); fi && \
-	    ./configure "$${NGX_CONF_FLAGS[@]}" \
-	        --with-cc-opt="$(ASAN_CC_OPT)" --with-ld-opt="-fsanitize=address" \
-	        --add-dynamic-module=$(CURDIR) > $(ASAN_BUILD)/configure.log 2>&1 \
-	    || { tail -30 $(ASAN_BUILD)/configure.log; exit 1; }
+$(ASAN_NGX_BUILD)/objs/Makefile: config Makefile mk/sanitize.mk util/configure-nginx $(BUILD)/nginx.signature
+	@CC_OPT="$(ASAN_CC_OPT)" LD_OPT="-fsanitize=address" \
+	    util/configure-nginx dynamic $(ASAN_NGX_BUILD)
 
 $(ASAN_MODULE): $(ASAN_NGX_BUILD)/objs/Makefile $(SOURCES)
 	$(MAKE) -C $(ASAN_NGX_BUILD) -f objs/Makefile modules
@@ -96,7 +87,7 @@ $(ASAN_BUILD)/nginx-asan: mk/sanitize.mk asan-force
 	    'ASAN_OPTIONS=$${ASAN_OPTIONS:-$(ASAN_OPTIONS_RUN)}' \
 	    'LSAN_OPTIONS=$${LSAN_OPTIONS:-$(LSAN_OPTIONS_RUN)}' \
 	    'export LD_PRELOAD ASAN_OPTIONS LSAN_OPTIONS' \
-	    'exec $(NGINX_BIN) "$$@"' > $@
+	    'exec $(TEST_NGINX_BINARY) "$$@"' > $@
 	@chmod +x $@
 
 test-asan: deps deps-asan $(ASAN_MODULE) $(ASAN_BUILD)/nginx-asan

@@ -12,6 +12,7 @@ use warnings;
 use lib 't/lib';
 use IntercomOAuthTest;
 use IntercomOAuthTest::System;
+use IO::Socket::INET;
 use JSON::PP ();
 use Test::More;
 
@@ -26,7 +27,27 @@ $ENV{STANDIN_PORT} = $sport;
 $ENV{RUN_DIR}      = $run;
 delete $ENV{INTERCOM_CLIENT_ID};
 
-my $out = `$root/util/run-demo $MODULE --background 2>&1`;
+# whatever happens below, nothing started here outlives the test
+END { local $?; system("$root/util/run-demo", '--stop') if $root; }
+
+# the module to load, or none when it is built in (make test-static)
+my $demo = $MODULE || '--static';
+
+# util/run-demo starts TEST_NGINX_BINARY, the nginx the suite runs, and
+# when that nginx does not start it stops the stand-in it started
+{
+    local $ENV{TEST_NGINX_BINARY} = '/bin/false';
+    my $fail = `$root/util/run-demo $demo --background 2>&1`;
+    isnt($?, 0, 'util/run-demo runs TEST_NGINX_BINARY, and fails when it fails');
+    like($fail, qr{/bin/false did not start: stopping the stand-in},
+         'and says so');
+    ok(!-e "$run/standin.pid", 'the stand-in it started is gone');
+    ok(!IO::Socket::INET->new(PeerAddr => "127.0.0.1:$sport"),
+       "nothing listens on the stand-in's port $sport");
+}
+$ENV{TEST_NGINX_BINARY} = $NGINX;
+
+my $out = `$root/util/run-demo $demo --background 2>&1`;
 is($?, 0, 'make run\'s script starts nginx and the stand-in') or diag $out;
 like($out, qr{serving https://localhost:$port/}, 'it prints the URL to open');
 

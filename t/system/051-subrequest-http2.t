@@ -37,9 +37,14 @@ my $upstream = <<"_EOC_";
             proxy_ssl_name localhost;
 _EOC_
 
+# nginx >= 1.25.1 turns HTTP/2 on with "http2 on;" ("listen ... http2",
+# the only form of 1.22, draws a deprecation notice there)
+my $listen = nginx_version() >= 1025001
+    ? "listen 127.0.0.1:$h2c;\n        listen 127.0.0.1:$h2 ssl;\n        http2 on;"
+    : "listen 127.0.0.1:$h2c http2;\n        listen 127.0.0.1:$h2 ssl http2;";
+
 my $prefix = start_nginx('http2', $port, <<"_EOC_", http_config => $http_config);
-        listen 127.0.0.1:$h2c http2;
-        listen 127.0.0.1:$h2 ssl http2;
+        $listen
         ssl_certificate     $certs/server.crt;
         ssl_certificate_key $certs/server.key;
 

@@ -14,7 +14,7 @@ package IntercomOAuthTest::System;
 #   http_request(PORT, "GET /x", headers...) -> (status, head, body)
 #   http_send(...) -> socket, http_read(socket) -> (status, head, body)
 #   error_log_of(PREFIX), slurp(FILE), secret_file(PATH, TEXT), new_sid()
-#   worker_user_line()
+#   worker_user_line(), nginx_version() -> 1025001 for 1.25.1
 #
 # The values of $NGINX and $MODULE come from what t/run-tests exports
 # (TEST_NGINX_BINARY, TEST_NGINX_LOAD_MODULES).
@@ -29,7 +29,8 @@ use Time::HiRes ();
 
 our @EXPORT = qw(start_nginx stop_nginx nginx_pid worker_pids wait_workers
                  http_request http_send http_read error_log_of slurp
-                 secret_file new_sid worker_user_line $NGINX $MODULE);
+                 secret_file new_sid worker_user_line nginx_version
+                 $NGINX $MODULE);
 
 sub import {
     IntercomOAuthTest::export_names(__PACKAGE__, \@EXPORT, scalar caller);
@@ -38,8 +39,10 @@ sub import {
 my $ROOT = $IntercomOAuthTest::ROOT;
 
 our $NGINX  = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
+# TEST_NGINX_LOAD_MODULES set and empty: the module is built into nginx
+# (t/run-tests --static), and no load_module line is written
 our $MODULE = $ENV{TEST_NGINX_LOAD_MODULES}
-              || "$ROOT/build/nginx/objs/ngx_http_intercom_oauth_module.so";
+              // "$ROOT/build/nginx/objs/ngx_http_intercom_oauth_module.so";
 
 # The user the workers run as, as openresty's Test::Nginx chooses it:
 # TEST_NGINX_WORKER_USER if set, else, when the suite runs as root, root.
@@ -54,6 +57,19 @@ sub worker_user_line {
 
     return "user $user;\n" if defined $user && length $user;
     return $> == 0 ? "user root;\n" : '';
+}
+
+# $NGINX's version as nginx_version_number counts it (1.25.1: 1025001),
+# from "nginx -v" (nginx/, freenginx/ or openresty/ and its core version),
+# for what differs between versions; dies when it does not say
+my $version;
+sub nginx_version {
+    return $version if defined $version;
+
+    my ($x, $y, $z) = `'$NGINX' -v 2>&1` =~ m{version: \w+/(\d+)\.(\d+)\.(\d+)}
+        or die "$NGINX -v does not say its version\n";
+
+    return $version = $x * 1000000 + $y * 1000 + $z;
 }
 
 # start_nginx(name, port, server_body, %o) writes
@@ -93,9 +109,9 @@ sub start_nginx {
 
     $http_config = IntercomOAuthTest::engine_config($http_config, 'http', $ca);
 
+    my $load = $MODULE ? "load_module $MODULE;\n" : '';
     my $conf = <<"_EOC_";
-load_module $MODULE;
-${user}worker_processes $workers;
+${load}${user}worker_processes $workers;
 master_process $master;
 daemon on;
 error_log logs/error.log $level;
@@ -121,8 +137,18 @@ _EOC_
     print $fh $conf;
     close $fh;
 
+    # an nginx stopped just before (this test's, on the same port under
+    # another name, or the last file's) may still hold the port: bind()
+    # would fail with "Address already in use"
+    for (1 .. 200) {
+        last unless IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port");
+        Time::HiRes::sleep(0.05);
+    }
+
     system($NGINX, '-p', "$prefix/", '-c', 'conf/nginx.conf') == 0
-        or die "nginx did not start (see $prefix/logs/error.log)\n";
+        or die "nginx did not start (see $prefix/logs/error.log): "
+               . ((error_log_of($prefix) =~ /^.*\[emerg\].*$/m)[0] // '')
+               . "\n";
 
     # nginx binds its sockets before it daemonizes; the daemon writes the
     # pid file after
@@ -144,7 +170,8 @@ sub nginx_pid {
     return $pid =~ /^\d+$/ ? $pid : undef;
 }
 
-# QUIT, and KILL after 10 s
+# QUIT, and KILL after 10 s; returns once the process is gone (kill()
+# only sends: a killed nginx holds its sockets until it has exited)
 sub stop_nginx {
     my $prefix = shift;
     my $pid = nginx_pid($prefix) or return;
@@ -157,6 +184,11 @@ sub stop_nginx {
     }
 
     kill 'KILL', $pid;
+
+    for (1 .. 100) {
+        return unless kill 0, $pid;
+        Time::HiRes::sleep(0.05);
+    }
 }
 
 # The master's live workers, in pid order: not the ones still shutting
