@@ -232,6 +232,7 @@ typedef struct {
     ngx_str_t                   authorize_url;  /* minted once per request */
     ngx_str_t                   return_to;      /* from a verified state */
     ngx_str_t                   key;            /* who the token is for */
+    ngx_str_t                   workspace_id;   /* of a notification */
     ngx_http_intercom_oauth_call_t      *call;  /* the call under way */
 
     /* the callback's secrets, wiped when the request is freed */
@@ -248,6 +249,9 @@ typedef struct {
                                              ngx_int_t rc);
     char                       *store_op;       /* for its log line */
     ngx_str_t                   store_name;     /* Redis key name, AAD */
+    ngx_uint_t                  store_deleted;  /* by a workspace
+                                                   delete in Redis */
+    ngx_uint_t                  deleted;        /* tokens, reported */
 
     unsigned                    session_new:1;
     unsigned                    session_checked:1;
