@@ -756,7 +756,9 @@ ngx_http_intercom_oauth_store_forget(ngx_http_request_t *r, ngx_uint_t argc,
         == NULL)
     {
         ngx_http_intercom_oauth_store_error(r, "delete", NULL,
-                                            "not connected");
+                                            "not connected; Redis still "
+                                            "holds the token(s), every host "
+                                            "can read them again");
         return NGX_ERROR;
     }
 
