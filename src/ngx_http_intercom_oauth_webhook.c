@@ -52,6 +52,13 @@
 #define NGX_HTTP_INTERCOM_OAUTH_MAX_APP_ID  255
 
 
+/* the codes of a 503: Intercom sends the notification again */
+static ngx_str_t  ngx_http_intercom_oauth_webhook_unconfirmed =
+    ngx_string("unconfirmed");
+static ngx_str_t  ngx_http_intercom_oauth_webhook_store_unavailable =
+    ngx_string("store_unavailable");
+
+
 /* what the strict reading of the body has seen so far */
 typedef struct {
     ngx_pool_t                 *pool;
@@ -467,11 +474,8 @@ ngx_http_intercom_oauth_webhook_found(ngx_http_request_t *r, ngx_int_t rc)
 {
     ngx_str_t                              *token;
     ngx_http_intercom_oauth_ctx_t          *ctx;
-    ngx_http_intercom_oauth_error_t        *e;
     ngx_http_intercom_oauth_loc_conf_t     *olcf;
     ngx_http_intercom_oauth_call_params_t   params;
-
-    static ngx_str_t  unconfirmed = ngx_string("unconfirmed");
 
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
     ctx = ngx_http_get_module_ctx(r, ngx_http_intercom_oauth_module);
@@ -486,15 +490,18 @@ ngx_http_intercom_oauth_webhook_found(ngx_http_request_t *r, ngx_int_t rc)
     }
 
     if (rc != NGX_OK) {
-        /* nothing can be deleted in the store either: Intercom retries */
-        e = ngx_http_intercom_oauth_error(r,
-                      NGX_HTTP_INTERCOM_OAUTH_ERR_STORE_UNAVAILABLE,
+        /*
+         * Nothing can be deleted in the store either: Intercom retries.
+         * Counted as a store error where it failed, not as a callback.
+         */
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "intercom oauth: uninstall webhook: workspace \"%V\": "
                       "the store did not say which tokens it holds: nothing "
                       "deleted, answered 503 for Intercom to retry",
                       &ctx->workspace_id);
-        return ngx_http_intercom_oauth_webhook_answer(r, e->status, 0,
-                                                      &e->code);
+        return ngx_http_intercom_oauth_webhook_answer(r,
+                          NGX_HTTP_SERVICE_UNAVAILABLE, 0,
+                          &ngx_http_intercom_oauth_webhook_store_unavailable);
     }
 
     token = &ctx->record.token;
@@ -515,8 +522,8 @@ ngx_http_intercom_oauth_webhook_found(ngx_http_request_t *r, ngx_int_t rc)
                       "nothing deleted, answered 503 for Intercom to retry",
                       &ctx->workspace_id);
         return ngx_http_intercom_oauth_webhook_answer(r,
-                                            NGX_HTTP_SERVICE_UNAVAILABLE, 0,
-                                            &unconfirmed);
+                          NGX_HTTP_SERVICE_UNAVAILABLE, 0,
+                          &ngx_http_intercom_oauth_webhook_unconfirmed);
     }
 
     return ngx_http_intercom_oauth_wait(r);
@@ -531,8 +538,6 @@ ngx_http_intercom_oauth_webhook_confirmed(ngx_http_request_t *r,
 {
     ngx_http_intercom_oauth_ctx_t       *ctx;
     ngx_http_intercom_oauth_loc_conf_t  *olcf;
-
-    static ngx_str_t  unconfirmed = ngx_string("unconfirmed");
 
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
     ctx = ngx_http_get_module_ctx(r, ngx_http_intercom_oauth_module);
@@ -568,8 +573,8 @@ ngx_http_intercom_oauth_webhook_confirmed(ngx_http_request_t *r,
                   call->status);
 
     return ngx_http_intercom_oauth_webhook_answer(r,
-                                            NGX_HTTP_SERVICE_UNAVAILABLE, 0,
-                                            &unconfirmed);
+                          NGX_HTTP_SERVICE_UNAVAILABLE, 0,
+                          &ngx_http_intercom_oauth_webhook_unconfirmed);
 }
 
 
@@ -579,7 +584,6 @@ static ngx_int_t
 ngx_http_intercom_oauth_webhook_deleted(ngx_http_request_t *r, ngx_int_t rc)
 {
     ngx_http_intercom_oauth_ctx_t        *ctx;
-    ngx_http_intercom_oauth_error_t      *e;
     ngx_http_intercom_oauth_main_conf_t  *omcf;
 
     omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
@@ -591,15 +595,15 @@ ngx_http_intercom_oauth_webhook_deleted(ngx_http_request_t *r, ngx_int_t rc)
 
     if (rc != NGX_OK) {
         /* every host would read them back from Redis: Intercom retries */
-        e = ngx_http_intercom_oauth_error(r,
-                      NGX_HTTP_INTERCOM_OAUTH_ERR_STORE_UNAVAILABLE,
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "intercom oauth: uninstall webhook: workspace \"%V\" "
                       "removed the app, %ui token(s) deleted here but the "
                       "store did not delete them: answered 503 for "
                       "Intercom to retry", &ctx->workspace_id,
                       ctx->deleted);
-        return ngx_http_intercom_oauth_webhook_answer(r, e->status, 0,
-                                                      &e->code);
+        return ngx_http_intercom_oauth_webhook_answer(r,
+                          NGX_HTTP_SERVICE_UNAVAILABLE, 0,
+                          &ngx_http_intercom_oauth_webhook_store_unavailable);
     }
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
