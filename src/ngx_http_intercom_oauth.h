@@ -256,6 +256,7 @@ typedef struct {
     ngx_str_t                   loaded_key;     /* the key whose token was
                                                    last loaded from the
                                                    store, a copy */
+    ngx_str_t                   workspace_id;   /* of a notification */
     ngx_http_intercom_oauth_call_t      *call;  /* the call under way */
 
     /* the callback's secrets, wiped when the request is freed */
@@ -273,7 +274,10 @@ typedef struct {
                                              ngx_int_t rc);
     char                       *store_op;       /* for its log line */
     ngx_str_t                   store_name;     /* Redis key name, AAD */
-    ngx_uint_t                  store_deleted;  /* tokens a write deleted */
+    ngx_uint_t                  store_deleted;  /* tokens the last store
+                                                   write or workspace
+                                                   delete removed */
+    ngx_uint_t                  deleted;        /* tokens, reported */
 
     unsigned                    session_new:1;
     unsigned                    session_checked:1;

@@ -62,6 +62,14 @@ ngx_http_intercom_oauth_disconnect_args(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     if (n == 2) {
+        if (value[1].len == 0) {
+            /* a 303 with an empty Location goes nowhere */
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%V\" takes a URI to send the browser to "
+                               "after it, not \"\"", &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
         olcf->disconnect_uri = value[1];
 
     } else {

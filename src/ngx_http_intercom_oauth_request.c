@@ -197,7 +197,9 @@ ngx_http_intercom_oauth_body(ngx_http_request_t *r, size_t max,
     ngx_str_t *body)
 {
     u_char       *p;
-    size_t        len;
+    off_t         len, size;
+    ssize_t       n;
+    ngx_buf_t    *b;
     ngx_chain_t  *cl;
 
     len = 0;
@@ -205,20 +207,16 @@ ngx_http_intercom_oauth_body(ngx_http_request_t *r, size_t max,
     for (cl = r->request_body ? r->request_body->bufs : NULL; cl;
          cl = cl->next)
     {
-        if (cl->buf->in_file) {
-            return NGX_DECLINED;
-        }
-
-        len += cl->buf->last - cl->buf->pos;
+        len += ngx_buf_size(cl->buf);
     }
 
     /* a chunked body has no length to check up front */
-    if (len > max) {
+    if (len > (off_t) max) {
         return NGX_DECLINED;
     }
 
-    body->len = len;
-    body->data = ngx_pnalloc(r->pool, len ? len : 1);
+    body->len = (size_t) len;
+    body->data = ngx_pnalloc(r->pool, len ? (size_t) len : 1);
     if (body->data == NULL) {
         return NGX_ERROR;
     }
@@ -228,7 +226,34 @@ ngx_http_intercom_oauth_body(ngx_http_request_t *r, size_t max,
     for (cl = r->request_body ? r->request_body->bufs : NULL; cl;
          cl = cl->next)
     {
-        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+        b = cl->buf;
+
+        if (ngx_buf_in_memory(b)) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            continue;
+        }
+
+        /*
+         * Buffered to a file (client_body_in_file_only, or a body larger
+         * than client_body_buffer_size): at most "max" bytes, read once;
+         * a regular file does not block for long.
+         */
+        size = b->file_last - b->file_pos;
+
+        if (size == 0) {
+            continue;
+        }
+
+        n = ngx_read_file(b->file, p, (size_t) size, b->file_pos);
+
+        if (n != (ssize_t) size) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "intercom oauth: the request body could not be "
+                          "read back from \"%V\"", &b->file->name);
+            return NGX_ERROR;
+        }
+
+        p += n;
     }
 
     return NGX_OK;

@@ -78,9 +78,9 @@ ngx_int_t ngx_http_intercom_oauth_read_only(ngx_http_request_t *r);
 
 /*
  * Copies the request body read by ngx_http_read_client_request_body() into
- * one buffer from r->pool.  Returns NGX_OK, NGX_DECLINED when it is larger
- * than "max" bytes (or was buffered to a file), NGX_ERROR on allocation
- * failure.
+ * one buffer from r->pool, reading back what was buffered to a file.
+ * Returns NGX_OK, NGX_DECLINED when it is larger than "max" bytes,
+ * NGX_ERROR on allocation or read failure (logged).
  */
 ngx_int_t ngx_http_intercom_oauth_body(ngx_http_request_t *r, size_t max,
     ngx_str_t *body);

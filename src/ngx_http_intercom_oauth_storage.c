@@ -32,6 +32,10 @@ static void ngx_http_intercom_oauth_storage_put_reply(ngx_http_request_t *r,
     ngx_int_t rc);
 static void ngx_http_intercom_oauth_storage_load_reply(ngx_http_request_t *r,
     ngx_int_t rc);
+static void ngx_http_intercom_oauth_storage_forget_reply(
+    ngx_http_request_t *r, ngx_int_t rc);
+static void ngx_http_intercom_oauth_storage_token_reply(
+    ngx_http_request_t *r, ngx_int_t rc);
 static ngx_uint_t ngx_http_intercom_oauth_storage_loads(
     ngx_http_request_t *r);
 static ngx_uint_t ngx_http_intercom_oauth_storage_forget_replaced(
@@ -328,10 +332,125 @@ ngx_http_intercom_oauth_storage_workspace_delete(ngx_http_request_t *r,
     if (omcf->store) {
         (void) ngx_http_intercom_oauth_store_workspace_delete(r,
                                                           &olcf->client_id,
-                                                          workspace_id);
+                                                          workspace_id, NULL);
     }
 
     return n;
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_storage_workspace_token(ngx_http_request_t *r,
+    ngx_str_t *workspace_id, ngx_http_intercom_oauth_storage_next_pt next)
+{
+    ngx_int_t                             rc;
+    ngx_http_intercom_oauth_ctx_t        *ctx;
+    ngx_http_intercom_oauth_loc_conf_t   *olcf;
+    ngx_http_intercom_oauth_main_conf_t  *omcf;
+
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
+
+    ctx = ngx_http_intercom_oauth_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_intercom_oauth_zone_workspace_token(omcf->shm_zone,
+                                                      &olcf->client_id,
+                                                      workspace_id, r->pool,
+                                                      &ctx->record.token);
+    if (rc != NGX_DECLINED || omcf->store == NULL) {
+        return next(r, rc);
+    }
+
+    /* this host never held one: another host's may be in the store */
+    if (ngx_http_intercom_oauth_store_workspace_token(r, &olcf->client_id,
+                                 workspace_id,
+                                 ngx_http_intercom_oauth_storage_token_reply)
+        != NGX_AGAIN)
+    {
+        return next(r, NGX_ERROR);
+    }
+
+    ctx->storage_next = next;
+
+    return ngx_http_intercom_oauth_wait(r);
+}
+
+
+static void
+ngx_http_intercom_oauth_storage_token_reply(ngx_http_request_t *r,
+    ngx_int_t rc)
+{
+    ngx_http_intercom_oauth_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_intercom_oauth_module);
+
+    if (rc == NGX_OK && ctx->record.token.len == 0) {
+        rc = NGX_DECLINED;
+    }
+
+    ngx_http_intercom_oauth_resume(r, ctx->storage_next(r, rc));
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_storage_workspace_forget(ngx_http_request_t *r,
+    ngx_str_t *workspace_id, ngx_http_intercom_oauth_storage_next_pt next)
+{
+    ngx_http_intercom_oauth_ctx_t        *ctx;
+    ngx_http_intercom_oauth_loc_conf_t   *olcf;
+    ngx_http_intercom_oauth_main_conf_t  *omcf;
+
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
+
+    ctx = ngx_http_intercom_oauth_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->deleted = ngx_http_intercom_oauth_zone_workspace_delete(
+                                    omcf->shm_zone, &olcf->client_id,
+                                    workspace_id);
+
+    if (omcf->store == NULL) {
+        return next(r, NGX_OK);
+    }
+
+    /*
+     * Every host reads Redis on a miss: a delete that did not happen
+     * there brings the tokens back everywhere, so the answer waits for it.
+     */
+    if (ngx_http_intercom_oauth_store_workspace_delete(r, &olcf->client_id,
+                                 workspace_id,
+                                 ngx_http_intercom_oauth_storage_forget_reply)
+        != NGX_AGAIN)
+    {
+        return next(r, NGX_ERROR);
+    }
+
+    ctx->storage_next = next;
+
+    return ngx_http_intercom_oauth_wait(r);
+}
+
+
+static void
+ngx_http_intercom_oauth_storage_forget_reply(ngx_http_request_t *r,
+    ngx_int_t rc)
+{
+    ngx_http_intercom_oauth_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_intercom_oauth_module);
+
+    /* the zone holds this host's copies, the store every host's tokens */
+    if (rc == NGX_OK && ctx->store_deleted > ctx->deleted) {
+        ctx->deleted = ctx->store_deleted;
+    }
+
+    ngx_http_intercom_oauth_resume(r, ctx->storage_next(r, rc));
 }
 
 

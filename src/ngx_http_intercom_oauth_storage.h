@@ -97,6 +97,29 @@ ngx_uint_t ngx_http_intercom_oauth_storage_workspace_delete(
     ngx_http_request_t *r, ngx_str_t *workspace_id);
 
 /*
+ * One token of the workspace, into the request context's record.token
+ * (r->pool; the caller wipes it): the zone's, or when the zone has none
+ * and a store is configured, one the store holds.  "next" receives
+ * NGX_OK, NGX_DECLINED (none stored) or NGX_ERROR (the store did not
+ * answer; logged).
+ */
+ngx_int_t ngx_http_intercom_oauth_storage_workspace_token(
+    ngx_http_request_t *r, ngx_str_t *workspace_id,
+    ngx_http_intercom_oauth_storage_next_pt next);
+
+/*
+ * Forgets every token of the workspace in the zone and, when a store is
+ * configured, in the store, waiting for its answer.  "next" receives
+ * NGX_OK or NGX_ERROR (the store did not delete them; logged); the
+ * request context's "deleted" says how many tokens went: the zone's
+ * count, or the store's when it is larger (the zone holds only this
+ * host's copies).
+ */
+ngx_int_t ngx_http_intercom_oauth_storage_workspace_forget(
+    ngx_http_request_t *r, ngx_str_t *workspace_id,
+    ngx_http_intercom_oauth_storage_next_pt next);
+
+/*
  * The phase handler that loads a token from the store: when one is
  * configured, the location has a client id and no handler of the module
  * other than one that needs the token, and the zone's copy of the

@@ -49,6 +49,10 @@ static void ngx_http_intercom_oauth_store_get_reply(void *data,
     redisReply *reply, const char *why);
 static void ngx_http_intercom_oauth_store_forget_reply(void *data,
     redisReply *reply, const char *why);
+static void ngx_http_intercom_oauth_store_deleted_reply(void *data,
+    redisReply *reply, const char *why);
+static void ngx_http_intercom_oauth_store_any_reply(void *data,
+    redisReply *reply, const char *why);
 static ngx_int_t ngx_http_intercom_oauth_store_token_name(
     ngx_http_request_t *r, ngx_str_t *client_id, ngx_str_t *realm,
     ngx_str_t *key, ngx_str_t *out);
@@ -101,6 +105,21 @@ static ngx_str_t  ngx_http_intercom_oauth_store_forget_script = ngx_string(
     "redis.call('DEL', k, k .. ':ws') n = n + 1 end end "
     "redis.call('DEL', KEYS[1]) "
     "return n");
+
+
+/*
+ * The uninstall webhook asks Intercom about one token of the workspace:
+ * the first key of the set whose token still belongs to the workspace,
+ * and its sealed value; members that moved to another workspace leave
+ * the set on the way (an emptied set is gone).  KEYS[1]: the set.
+ */
+static ngx_str_t  ngx_http_intercom_oauth_store_any_script = ngx_string(
+    "for _, k in ipairs(redis.call('SMEMBERS', KEYS[1])) do "
+    "local v = redis.call('GET', k) "
+    "if v and redis.call('GET', k .. ':ws') == KEYS[1] then "
+    "return {k, v} end "
+    "redis.call('SREM', KEYS[1], k) end "
+    "return false");
 
 
 char *
@@ -342,8 +361,43 @@ ngx_http_intercom_oauth_store_token_delete(ngx_http_request_t *r,
 
 
 ngx_int_t
+ngx_http_intercom_oauth_store_workspace_token(ngx_http_request_t *r,
+    ngx_str_t *client_id, ngx_str_t *workspace_id,
+    ngx_http_intercom_oauth_store_reply_pt reply)
+{
+    ngx_str_t  argv[4];
+
+    if (ngx_http_intercom_oauth_store_name(r, "workspace", client_id,
+                                           workspace_id, &argv[3])
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&argv[0], "EVAL");
+    argv[1] = ngx_http_intercom_oauth_store_any_script;
+    ngx_str_set(&argv[2], "1");
+
+    ngx_http_intercom_oauth_store_count(r,
+                                     NGX_HTTP_INTERCOM_OAUTH_CNT_STORE_READS);
+
+    if (ngx_http_intercom_oauth_store_wait(r, "read", 4, argv, reply,
+                                    ngx_http_intercom_oauth_store_any_reply)
+        != NGX_AGAIN)
+    {
+        ngx_http_intercom_oauth_store_error(r, "read", NULL,
+                                            "not connected");
+        return NGX_ERROR;
+    }
+
+    return NGX_AGAIN;
+}
+
+
+ngx_int_t
 ngx_http_intercom_oauth_store_workspace_delete(ngx_http_request_t *r,
-    ngx_str_t *client_id, ngx_str_t *workspace_id)
+    ngx_str_t *client_id, ngx_str_t *workspace_id,
+    ngx_http_intercom_oauth_store_reply_pt reply)
 {
     ngx_str_t  argv[4];
 
@@ -358,7 +412,20 @@ ngx_http_intercom_oauth_store_workspace_delete(ngx_http_request_t *r,
     argv[1] = ngx_http_intercom_oauth_store_forget_script;
     ngx_str_set(&argv[2], "1");
 
-    return ngx_http_intercom_oauth_store_forget(r, 4, argv);
+    if (reply == NULL) {
+        return ngx_http_intercom_oauth_store_forget(r, 4, argv);
+    }
+
+    if (ngx_http_intercom_oauth_store_wait(r, "delete", 4, argv, reply,
+                                ngx_http_intercom_oauth_store_deleted_reply)
+        != NGX_AGAIN)
+    {
+        ngx_http_intercom_oauth_store_error(r, "delete", NULL,
+                                            "not connected");
+        return NGX_ERROR;
+    }
+
+    return NGX_AGAIN;
 }
 
 
@@ -536,19 +603,122 @@ ngx_http_intercom_oauth_store_get_reply(void *data, redisReply *reply,
 }
 
 
-/* commands nobody waits for: only a failure is worth a line */
+/* nil, or [Redis key name, sealed record] opened into ctx->record */
+
+static void
+ngx_http_intercom_oauth_store_any_reply(void *data, redisReply *reply,
+    const char *why)
+{
+    ngx_str_t                             in, plain;
+    ngx_http_request_t                   *r = data;
+    ngx_http_intercom_oauth_ctx_t        *ctx;
+    ngx_http_intercom_oauth_main_conf_t  *omcf;
+
+    ctx = ngx_http_intercom_oauth_store_answered(r);
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
+
+    if (reply && reply->type == REDIS_REPLY_NIL) {
+        ctx->store_reply(r, NGX_DECLINED);
+        return;
+    }
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
+        || reply->elements != 2
+        || reply->element[0]->type != REDIS_REPLY_STRING
+        || reply->element[1]->type != REDIS_REPLY_STRING)
+    {
+        ngx_http_intercom_oauth_store_error(r, "read", reply, why);
+        ctx->store_reply(r, NGX_ERROR);
+        return;
+    }
+
+    ctx->store_name.len = reply->element[0]->len;
+    ctx->store_name.data = ngx_pnalloc(r->pool, ctx->store_name.len + 1);
+    if (ctx->store_name.data == NULL) {
+        ctx->store_reply(r, NGX_ERROR);
+        return;
+    }
+
+    ngx_memcpy(ctx->store_name.data, reply->element[0]->str,
+               ctx->store_name.len);
+
+    in.data = (u_char *) reply->element[1]->str;
+    in.len = reply->element[1]->len;
+
+    if (ngx_http_intercom_oauth_seal_open(r->pool, omcf->store->seal_key,
+                                          &ctx->store_name, &in, &plain)
+        != NGX_OK
+        || ngx_http_intercom_oauth_record_read(&plain, &ctx->record)
+           != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "intercom oauth: store: a token in Redis does not open "
+                      "with intercom_oauth_store_key under its key "
+                      "(another key, a value copied from elsewhere, or "
+                      "altered); ignored");
+        ngx_http_intercom_oauth_store_count(r,
+                                    NGX_HTTP_INTERCOM_OAUTH_CNT_STORE_ERRORS);
+        ctx->store_reply(r, NGX_ERROR);
+        return;
+    }
+
+    ctx->store_reply(r, NGX_OK);
+}
+
+
+/* the workspace delete the webhook waits for: how many tokens went */
+
+static void
+ngx_http_intercom_oauth_store_deleted_reply(void *data, redisReply *reply,
+    const char *why)
+{
+    ngx_http_request_t             *r = data;
+    ngx_http_intercom_oauth_ctx_t  *ctx;
+
+    ctx = ngx_http_intercom_oauth_store_answered(r);
+
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER
+        || reply->integer < 0)
+    {
+        ngx_http_intercom_oauth_store_error(r, ctx->store_op, reply, why);
+        ctx->store_reply(r, NGX_ERROR);
+        return;
+    }
+
+    ctx->store_deleted = (ngx_uint_t) reply->integer;
+
+    ctx->store_reply(r, NGX_OK);
+}
+
+
+/*
+ * Commands nobody waits for (the disconnect's deletes): only a failure is
+ * worth a line, and it says what it leaves: the token is still in Redis,
+ * where every host's next miss finds it again.
+ */
 
 static void
 ngx_http_intercom_oauth_store_forget_reply(void *data, redisReply *reply,
     const char *why)
 {
+    ngx_http_intercom_oauth_main_conf_t  *omcf;
+
     if (reply && reply->type != REDIS_REPLY_ERROR) {
         return;
     }
 
+    omcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_intercom_oauth_module);
+
+    if (omcf && omcf->shm_zone) {
+        ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
+                                    NGX_HTTP_INTERCOM_OAUTH_CNT_STORE_ERRORS);
+    }
+
     ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                   "intercom oauth: store: a delete or index update failed: "
-                  "%s%*s", reply ? "" : why,
+                  "%s%*s; Redis still holds the token(s), every host can "
+                  "read them again", reply ? "" : why,
                   reply ? (size_t) ngx_min(reply->len, 200) : 0,
                   reply ? reply->str : "");
 }
@@ -658,7 +828,9 @@ ngx_http_intercom_oauth_store_forget(ngx_http_request_t *r, ngx_uint_t argc,
         == NULL)
     {
         ngx_http_intercom_oauth_store_error(r, "delete", NULL,
-                                            "not connected");
+                                            "not connected; Redis still "
+                                            "holds the token(s), every host "
+                                            "can read them again");
         return NGX_ERROR;
     }
 

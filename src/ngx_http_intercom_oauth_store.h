@@ -89,11 +89,28 @@ ngx_int_t ngx_http_intercom_oauth_store_token_delete(ngx_http_request_t *r,
     ngx_str_t *client_id, ngx_str_t *realm, ngx_str_t *key);
 
 /*
- * Deletes every token of a workspace (the uninstall webhook) without
- * waiting for the answer.  Returns NGX_OK or NGX_ERROR (not sent).
+ * Reads the record of one token of the workspace (the uninstall webhook
+ * asks Intercom about it) into the request context's "record" (its
+ * strings in r->pool; the caller wipes the token); index entries of keys
+ * that moved to another workspace are dropped on the way.  Returns
+ * NGX_AGAIN ("reply" will be called with NGX_OK, NGX_DECLINED: none, or
+ * NGX_ERROR) or NGX_ERROR (not connected; logged).
+ */
+ngx_int_t ngx_http_intercom_oauth_store_workspace_token(
+    ngx_http_request_t *r, ngx_str_t *client_id, ngx_str_t *workspace_id,
+    ngx_http_intercom_oauth_store_reply_pt reply);
+
+/*
+ * Deletes every token of a workspace.  With "reply" NULL (disconnect) it
+ * does not wait for the answer: returns NGX_OK or NGX_ERROR (not sent; a
+ * failure that comes later is logged and counted).  With "reply" (the
+ * uninstall webhook) it returns NGX_AGAIN, and "reply" receives NGX_OK
+ * with the request context's "store_deleted" set to how many tokens went,
+ * or NGX_ERROR (logged); or it returns NGX_ERROR (not connected; logged).
  */
 ngx_int_t ngx_http_intercom_oauth_store_workspace_delete(
-    ngx_http_request_t *r, ngx_str_t *client_id, ngx_str_t *workspace_id);
+    ngx_http_request_t *r, ngx_str_t *client_id, ngx_str_t *workspace_id,
+    ngx_http_intercom_oauth_store_reply_pt reply);
 
 
 #endif /* _NGX_HTTP_INTERCOM_OAUTH_STORE_H_INCLUDED_ */

@@ -12,6 +12,18 @@
  * (conversation.*, ping, ...) are another thing, signed with
  * X-Hub-Signature and carrying an "app_id" too: they are refused, so that
  * a subscription pointed at this URL by mistake never wipes a workspace.
+ *
+ * The notification's body is the same for every uninstall of a workspace,
+ * for ever, and Intercom signs other things (Canvas Kit requests) with the
+ * same scheme and secret: a signed body proves who made it, not when, nor
+ * that the app is gone.  So only exactly {"app_id": "<string>"} is taken,
+ * and before anything is deleted Intercom is asked: /me with one token of
+ * the workspace that the zone holds.  401: the app is uninstalled, its
+ * tokens go (the zone's, then the store's, waited for).  200: the token
+ * still works, so this is a stale or replayed notification: nothing is
+ * deleted.  No answer: 503, nothing deleted, and Intercom, which retries
+ * a notification that was not answered 2xx, asks again later; deleting
+ * unconfirmed would make a replay work whenever Intercom is slow.
  */
 
 
@@ -22,9 +34,12 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <yajl/yajl_parse.h>
 #include <yajl/yajl_tree.h>
 
+#include "ngx_http_intercom_oauth_call.h"
 #include "ngx_http_intercom_oauth_error.h"
+#include "ngx_http_intercom_oauth_identity.h"
 #include "ngx_http_intercom_oauth_json.h"
 #include "ngx_http_intercom_oauth_request.h"
 #include "ngx_http_intercom_oauth_response.h"
@@ -34,9 +49,48 @@
 
 
 #define NGX_HTTP_INTERCOM_OAUTH_SIG_LEN  32    /* HMAC-SHA256 */
+#define NGX_HTTP_INTERCOM_OAUTH_MAX_APP_ID  255
+
+
+/* the codes of a 503: Intercom sends the notification again */
+static ngx_str_t  ngx_http_intercom_oauth_webhook_unconfirmed =
+    ngx_string("unconfirmed");
+static ngx_str_t  ngx_http_intercom_oauth_webhook_store_unavailable =
+    ngx_string("store_unavailable");
+
+
+/* what the strict reading of the body has seen so far */
+typedef struct {
+    ngx_pool_t                 *pool;
+    ngx_str_t                   app_id;
+    ngx_uint_t                  depth;
+    ngx_uint_t                  members;
+    const char                 *why;          /* why it is refused */
+} ngx_http_intercom_oauth_webhook_parse_t;
 
 
 static void ngx_http_intercom_oauth_webhook_body(ngx_http_request_t *r);
+static const char *ngx_http_intercom_oauth_webhook_parse(
+    ngx_http_request_t *r, ngx_str_t *body, ngx_str_t *app_id);
+static int ngx_http_intercom_oauth_webhook_scalar(void *data);
+static int ngx_http_intercom_oauth_webhook_boolean(void *data, int value);
+static int ngx_http_intercom_oauth_webhook_number(void *data, const char *s,
+    size_t len);
+static int ngx_http_intercom_oauth_webhook_string(void *data,
+    const unsigned char *s, size_t len);
+static int ngx_http_intercom_oauth_webhook_start_map(void *data);
+static int ngx_http_intercom_oauth_webhook_map_key(void *data,
+    const unsigned char *key, size_t len);
+static int ngx_http_intercom_oauth_webhook_end_map(void *data);
+static int ngx_http_intercom_oauth_webhook_array(void *data);
+static ngx_int_t ngx_http_intercom_oauth_webhook_confirm(
+    ngx_http_request_t *r, ngx_str_t *app_id);
+static ngx_int_t ngx_http_intercom_oauth_webhook_found(ngx_http_request_t *r,
+    ngx_int_t rc);
+static ngx_int_t ngx_http_intercom_oauth_webhook_confirmed(
+    ngx_http_request_t *r, ngx_http_intercom_oauth_call_t *call);
+static ngx_int_t ngx_http_intercom_oauth_webhook_deleted(
+    ngx_http_request_t *r, ngx_int_t rc);
 static char *ngx_http_intercom_oauth_webhook_verify(ngx_http_request_t *r,
     ngx_str_t *body);
 static char *ngx_http_intercom_oauth_webhook_topic(yajl_val tree);
@@ -126,12 +180,9 @@ ngx_http_intercom_oauth_webhook_body(ngx_http_request_t *r)
     yajl_val                              tree;
     ngx_int_t                             rc;
     ngx_str_t                             body, app_id;
-    ngx_uint_t                            deleted;
     ngx_http_intercom_oauth_error_t      *e;
     ngx_http_intercom_oauth_loc_conf_t   *olcf;
     ngx_http_intercom_oauth_main_conf_t  *omcf;
-
-    static const char  *path[] = { "app_id", NULL };
 
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
     omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
@@ -170,31 +221,12 @@ ngx_http_intercom_oauth_webhook_body(ngx_http_request_t *r)
 
     tree = ngx_http_intercom_oauth_json_tree(r->pool, body.data, body.len);
 
-    /* a workspace id is a string: a number here is not Intercom's */
-    if (tree == NULL || !YAJL_IS_OBJECT(tree)
-        || !YAJL_IS_STRING(yajl_tree_get(tree, path, yajl_t_any))
-        || ngx_http_intercom_oauth_json_string(r->pool, tree, path, 256,
-                                               &app_id)
-           != NGX_OK
-        || app_id.len == 0 || app_id.len > 255)
-    {
-        if (tree) {
-            yajl_tree_free(tree);
-        }
+    topic = (tree && YAJL_IS_OBJECT(tree))
+            ? ngx_http_intercom_oauth_webhook_topic(tree) : NULL;
 
-        e = ngx_http_intercom_oauth_error(r,
-                      NGX_HTTP_INTERCOM_OAUTH_ERR_WEBHOOK_INVALID,
-                      "intercom oauth: uninstall webhook refused: the body "
-                      "is not a JSON object with a string \"app_id\"");
-        ngx_http_finalize_request(r,
-            ngx_http_intercom_oauth_webhook_answer(r, e->status, 0,
-                                                   &e->code));
-        return;
+    if (tree) {
+        yajl_tree_free(tree);
     }
-
-    topic = ngx_http_intercom_oauth_webhook_topic(tree);
-
-    yajl_tree_free(tree);
 
     if (topic) {
         e = ngx_http_intercom_oauth_error(r,
@@ -209,21 +241,378 @@ ngx_http_intercom_oauth_webhook_body(ngx_http_request_t *r)
         return;
     }
 
-    deleted = ngx_http_intercom_oauth_storage_workspace_delete(r, &app_id);
+    why = (char *) ngx_http_intercom_oauth_webhook_parse(r, &body, &app_id);
+
+    if (why) {
+        e = ngx_http_intercom_oauth_error(r,
+                      NGX_HTTP_INTERCOM_OAUTH_ERR_WEBHOOK_INVALID,
+                      "intercom oauth: uninstall webhook refused: the body "
+                      "is not a JSON object with a string \"app_id\" and "
+                      "nothing else: %s", why);
+        ngx_http_finalize_request(r,
+            ngx_http_intercom_oauth_webhook_answer(r, e->status, 0,
+                                                   &e->code));
+        return;
+    }
 
     ngx_http_intercom_oauth_zone_count(omcf->shm_zone,
                                        NGX_HTTP_INTERCOM_OAUTH_CNT_WEBHOOKS);
 
+    ngx_http_finalize_request(r,
+                        ngx_http_intercom_oauth_webhook_confirm(r, &app_id));
+}
+
+
+/*
+ * Reads the body strictly: one JSON object whose only member is "app_id",
+ * a string of 1 to 255 bytes without NUL.  A repeated key, another
+ * member, any other value are refused: the uninstall notification has
+ * nothing else, and a Canvas Kit request (signed the same way) has an
+ * "app_id" beside other members.  Returns why the body is refused, or
+ * NULL with "app_id" set (in r->pool).
+ */
+
+static const char *
+ngx_http_intercom_oauth_webhook_parse(ngx_http_request_t *r, ngx_str_t *body,
+    ngx_str_t *app_id)
+{
+    yajl_handle                               h;
+    yajl_status                               st;
+    ngx_http_intercom_oauth_webhook_parse_t   p;
+
+    static yajl_callbacks  callbacks = {
+        ngx_http_intercom_oauth_webhook_scalar,       /* null */
+        ngx_http_intercom_oauth_webhook_boolean,
+        NULL,                                         /* integer */
+        NULL,                                         /* double */
+        ngx_http_intercom_oauth_webhook_number,
+        ngx_http_intercom_oauth_webhook_string,
+        ngx_http_intercom_oauth_webhook_start_map,
+        ngx_http_intercom_oauth_webhook_map_key,
+        ngx_http_intercom_oauth_webhook_end_map,
+        ngx_http_intercom_oauth_webhook_array,        /* start array */
+        ngx_http_intercom_oauth_webhook_scalar        /* end array */
+    };
+
+    ngx_memzero(&p, sizeof(ngx_http_intercom_oauth_webhook_parse_t));
+    p.pool = r->pool;
+
+    h = yajl_alloc(&callbacks, NULL, &p);
+    if (h == NULL) {
+        return "out of memory";
+    }
+
+    st = yajl_parse(h, body->data, body->len);
+
+    if (st == yajl_status_ok) {
+        st = yajl_complete_parse(h);
+    }
+
+    yajl_free(h);
+
+    if (p.why) {
+        return p.why;
+    }
+
+    if (st != yajl_status_ok) {
+        return "not JSON";
+    }
+
+    if (p.app_id.len == 0) {
+        return "no \"app_id\", or an empty one";
+    }
+
+    *app_id = p.app_id;
+
+    return NULL;
+}
+
+
+/* null, the end of an array: never in the uninstall notification */
+
+static int
+ngx_http_intercom_oauth_webhook_scalar(void *data)
+{
+    ngx_http_intercom_oauth_webhook_parse_t  *p = data;
+
+    p->why = "a value that is not a string";
+    return 0;
+}
+
+
+static int
+ngx_http_intercom_oauth_webhook_boolean(void *data, int value)
+{
+    return ngx_http_intercom_oauth_webhook_scalar(data);
+}
+
+
+static int
+ngx_http_intercom_oauth_webhook_number(void *data, const char *s, size_t len)
+{
+    return ngx_http_intercom_oauth_webhook_scalar(data);
+}
+
+
+static int
+ngx_http_intercom_oauth_webhook_array(void *data)
+{
+    return ngx_http_intercom_oauth_webhook_scalar(data);
+}
+
+
+static int
+ngx_http_intercom_oauth_webhook_string(void *data, const unsigned char *s,
+    size_t len)
+{
+    ngx_http_intercom_oauth_webhook_parse_t  *p = data;
+
+    if (p->depth != 1) {
+        p->why = "not an object";
+        return 0;
+    }
+
+    /* \u0000 decoded: a C string of it would name another workspace */
+    if (ngx_strlchr((u_char *) s, (u_char *) s + len, '\0') != NULL) {
+        p->why = "\"app_id\" has a NUL (\\u0000)";
+        return 0;
+    }
+
+    if (len > NGX_HTTP_INTERCOM_OAUTH_MAX_APP_ID) {
+        p->why = "\"app_id\" is longer than 255 bytes";
+        return 0;
+    }
+
+    p->app_id.data = ngx_pnalloc(p->pool, len ? len : 1);
+    if (p->app_id.data == NULL) {
+        p->why = "out of memory";
+        return 0;
+    }
+
+    ngx_memcpy(p->app_id.data, s, len);
+    p->app_id.len = len;
+
+    return 1;
+}
+
+
+static int
+ngx_http_intercom_oauth_webhook_start_map(void *data)
+{
+    ngx_http_intercom_oauth_webhook_parse_t  *p = data;
+
+    if (p->depth != 0) {
+        p->why = "a value that is not a string";
+        return 0;
+    }
+
+    p->depth = 1;
+
+    return 1;
+}
+
+
+static int
+ngx_http_intercom_oauth_webhook_map_key(void *data, const unsigned char *key,
+    size_t len)
+{
+    ngx_http_intercom_oauth_webhook_parse_t  *p = data;
+
+    if (len != sizeof("app_id") - 1
+        || ngx_memcmp(key, "app_id", sizeof("app_id") - 1) != 0)
+    {
+        p->why = "a member other than \"app_id\"";
+        return 0;
+    }
+
+    if (p->members++) {
+        p->why = "\"app_id\" is repeated";
+        return 0;
+    }
+
+    return 1;
+}
+
+
+static int
+ngx_http_intercom_oauth_webhook_end_map(void *data)
+{
+    ngx_http_intercom_oauth_webhook_parse_t  *p = data;
+
+    p->depth = 0;
+
+    return 1;
+}
+
+
+/*
+ * Asks Intercom whether the app is really uninstalled: /me with one token
+ * of the workspace, found first.  Returns what the request is finalized
+ * with, or NGX_DONE while it waits.
+ */
+
+static ngx_int_t
+ngx_http_intercom_oauth_webhook_confirm(ngx_http_request_t *r,
+    ngx_str_t *app_id)
+{
+    ngx_http_intercom_oauth_ctx_t  *ctx;
+
+    ctx = ngx_http_intercom_oauth_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->workspace_id = *app_id;
+
+    return ngx_http_intercom_oauth_storage_workspace_token(r, app_id,
+                                      ngx_http_intercom_oauth_webhook_found);
+}
+
+
+static ngx_int_t
+ngx_http_intercom_oauth_webhook_found(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_str_t                              *token;
+    ngx_http_intercom_oauth_ctx_t          *ctx;
+    ngx_http_intercom_oauth_loc_conf_t     *olcf;
+    ngx_http_intercom_oauth_call_params_t   params;
+
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_intercom_oauth_module);
+
+    if (rc == NGX_DECLINED) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "intercom oauth: uninstall webhook: workspace \"%V\": "
+                      "no token of it is stored, 0 token(s) deleted, "
+                      "Intercom not asked", &ctx->workspace_id);
+        return ngx_http_intercom_oauth_webhook_answer(r, NGX_HTTP_OK, 0,
+                                                      NULL);
+    }
+
+    if (rc != NGX_OK) {
+        /*
+         * Nothing can be deleted in the store either: Intercom retries.
+         * Counted as a store error where it failed, not as a callback.
+         */
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "intercom oauth: uninstall webhook: workspace \"%V\": "
+                      "the store did not say which tokens it holds: nothing "
+                      "deleted, answered 503 for Intercom to retry",
+                      &ctx->workspace_id);
+        return ngx_http_intercom_oauth_webhook_answer(r,
+                          NGX_HTTP_SERVICE_UNAVAILABLE, 0,
+                          &ngx_http_intercom_oauth_webhook_store_unavailable);
+    }
+
+    token = &ctx->record.token;
+
+    ngx_http_intercom_oauth_identity_request(token, &params);
+
+    rc = ngx_http_intercom_oauth_call_start(r, &olcf->me, &params,
+                                   ngx_http_intercom_oauth_webhook_confirmed);
+
+    /* the engines keep their own copy of the header */
+    ngx_explicit_memzero(token->data, token->len);
+    ngx_str_null(token);
+
+    if (rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "intercom oauth: uninstall webhook: workspace \"%V\": "
+                      "/me could not be asked to confirm the uninstall: "
+                      "nothing deleted, answered 503 for Intercom to retry",
+                      &ctx->workspace_id);
+        return ngx_http_intercom_oauth_webhook_answer(r,
+                          NGX_HTTP_SERVICE_UNAVAILABLE, 0,
+                          &ngx_http_intercom_oauth_webhook_unconfirmed);
+    }
+
+    return ngx_http_intercom_oauth_wait(r);
+}
+
+
+/* /me answered, failed or timed out */
+
+static ngx_int_t
+ngx_http_intercom_oauth_webhook_confirmed(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_call_t *call)
+{
+    ngx_http_intercom_oauth_ctx_t       *ctx;
+    ngx_http_intercom_oauth_loc_conf_t  *olcf;
+
+    olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_intercom_oauth_module);
+
+    if (call->rc == NGX_HTTP_INTERCOM_OAUTH_CALL_OK && call->status == 401) {
+        /* the token no longer works: the app is gone from the workspace */
+        return ngx_http_intercom_oauth_storage_workspace_forget(r,
+                                      &ctx->workspace_id,
+                                      ngx_http_intercom_oauth_webhook_deleted);
+    }
+
+    if (call->rc == NGX_HTTP_INTERCOM_OAUTH_CALL_OK && call->status == 200) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "intercom oauth: uninstall webhook: stale or replayed "
+                      "uninstall notification: Intercom still accepts a "
+                      "token of workspace \"%V\" (/me answered 200), "
+                      "nothing deleted", &ctx->workspace_id);
+        return ngx_http_intercom_oauth_webhook_answer(r, NGX_HTTP_OK, 0,
+                                                      NULL);
+    }
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "intercom oauth: uninstall webhook: workspace \"%V\": "
+                  "/me at \"%V\" could not confirm the uninstall: %s "
+                  "(status %l): nothing deleted, answered 503 for Intercom "
+                  "to retry", &ctx->workspace_id, &olcf->api_url,
+                  call->rc == NGX_HTTP_INTERCOM_OAUTH_CALL_OK
+                  ? "neither 401 nor 200"
+                  : call->rc == NGX_HTTP_INTERCOM_OAUTH_CALL_TIMEOUT
+                  ? "timed out"
+                  : call->rc == NGX_HTTP_INTERCOM_OAUTH_CALL_TOO_LARGE
+                  ? "response too large" : call->error,
+                  call->status);
+
+    return ngx_http_intercom_oauth_webhook_answer(r,
+                          NGX_HTTP_SERVICE_UNAVAILABLE, 0,
+                          &ngx_http_intercom_oauth_webhook_unconfirmed);
+}
+
+
+/* the tokens left the zone, and the store answered (or there is none) */
+
+static ngx_int_t
+ngx_http_intercom_oauth_webhook_deleted(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_intercom_oauth_ctx_t        *ctx;
+    ngx_http_intercom_oauth_main_conf_t  *omcf;
+
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_intercom_oauth_module);
+
     ngx_http_intercom_oauth_zone_count_n(omcf->shm_zone,
                                   NGX_HTTP_INTERCOM_OAUTH_CNT_TOKENS_DELETED,
-                                  deleted);
+                                  ctx->deleted);
+
+    if (rc != NGX_OK) {
+        /* every host would read them back from Redis: Intercom retries */
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "intercom oauth: uninstall webhook: workspace \"%V\" "
+                      "removed the app, %ui token(s) deleted here but the "
+                      "store did not delete them: answered 503 for "
+                      "Intercom to retry", &ctx->workspace_id,
+                      ctx->deleted);
+        return ngx_http_intercom_oauth_webhook_answer(r,
+                          NGX_HTTP_SERVICE_UNAVAILABLE, 0,
+                          &ngx_http_intercom_oauth_webhook_store_unavailable);
+    }
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "intercom oauth: uninstall webhook: workspace \"%V\" "
-                  "removed the app, %ui token(s) deleted", &app_id, deleted);
+                  "removed the app, %ui token(s) deleted",
+                  &ctx->workspace_id, ctx->deleted);
 
-    ngx_http_finalize_request(r,
-        ngx_http_intercom_oauth_webhook_answer(r, NGX_HTTP_OK, deleted, NULL));
+    return ngx_http_intercom_oauth_webhook_answer(r, NGX_HTTP_OK,
+                                                  ctx->deleted, NULL);
 }
 
 

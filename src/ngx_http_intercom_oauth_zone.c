@@ -1016,6 +1016,70 @@ ngx_http_intercom_oauth_zone_workspace_delete(ngx_shm_zone_t *shm_zone,
     return n;
 }
 
+ngx_int_t
+ngx_http_intercom_oauth_zone_workspace_token(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *client_id, ngx_str_t *workspace_id, ngx_pool_t *pool,
+    ngx_str_t *token)
+{
+    ngx_int_t                            rc;
+    ngx_str_t                            value;
+    ngx_queue_t                         *q;
+    ngx_http_intercom_oauth_token_t     *t;
+    ngx_http_intercom_oauth_record_t     rec;
+    ngx_http_intercom_oauth_zone_ctx_t  *ctx;
+
+    ctx = shm_zone->data;
+    rc = NGX_DECLINED;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    /* the most recently used first: the likeliest to be still valid */
+    for (q = ngx_queue_head(&ctx->sh->token_queue);
+         q != ngx_queue_sentinel(&ctx->sh->token_queue);
+         q = ngx_queue_next(q))
+    {
+        t = ngx_queue_data(q, ngx_http_intercom_oauth_token_t, queue);
+
+        if (t->len <= client_id->len
+            || t->data[client_id->len] != '\0'
+            || ngx_memcmp(t->data, client_id->data, client_id->len) != 0)
+        {
+            continue;
+        }
+
+        value.data = t->data + t->len;
+        value.len = t->value_len;
+
+        if (ngx_http_intercom_oauth_record_read(&value, &rec) != NGX_OK
+            || !rec.identity
+            || rec.token.len == 0
+            || rec.workspace_id.len != workspace_id->len
+            || ngx_memcmp(rec.workspace_id.data, workspace_id->data,
+                          workspace_id->len) != 0)
+        {
+            continue;
+        }
+
+        token->data = ngx_pnalloc(pool, rec.token.len);
+
+        if (token->data == NULL) {
+            rc = NGX_ERROR;
+            break;
+        }
+
+        token->len = rec.token.len;
+        ngx_memcpy(token->data, rec.token.data, rec.token.len);
+
+        rc = NGX_OK;
+        break;
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return rc;
+}
+
+
 void
 ngx_http_intercom_oauth_zone_latency(ngx_shm_zone_t *shm_zone, ngx_msec_t ms)
 {

@@ -129,6 +129,16 @@ ngx_int_t ngx_http_intercom_oauth_zone_token_delete(ngx_shm_zone_t *shm_zone,
 ngx_uint_t ngx_http_intercom_oauth_zone_workspace_delete(
     ngx_shm_zone_t *shm_zone, ngx_str_t *client_id, ngx_str_t *workspace_id);
 
+/*
+ * Copies into "pool" the token of one record of client_id whose workspace
+ * is workspace_id (the uninstall notification asks Intercom about it).
+ * Returns NGX_OK, NGX_DECLINED when the zone holds none, NGX_ERROR on
+ * allocation failure.  The caller wipes the copy.
+ */
+ngx_int_t ngx_http_intercom_oauth_zone_workspace_token(
+    ngx_shm_zone_t *shm_zone, ngx_str_t *client_id, ngx_str_t *workspace_id,
+    ngx_pool_t *pool, ngx_str_t *token);
+
 /* Adds a token request's latency (ms) to the histogram and its sum. */
 void ngx_http_intercom_oauth_zone_latency(ngx_shm_zone_t *shm_zone,
     ngx_msec_t ms);

@@ -185,7 +185,9 @@ session_cookie() . "\nOrigin: http://localhost"
 
 
 
-=== TEST 13: the uninstall webhook deletes the workspace's tokens
+=== TEST 13: the uninstall webhook deletes the workspace's tokens (once Intercom refuses them: /me answers 401)
+--- config eval
+$::Locations =~ s~location = /webhook \{[^\n]*\}~location = /webhook { intercom_oauth_uninstall_webhook; intercom_oauth_api_url https://127.0.0.1:\$TEST_NGINX_STANDIN_PORT/behave/401; }~r
 --- request eval
 [callback_request(code => 'wh-1', state => make_state()),
  "POST /webhook\n$::Uninstall", "GET /token"]

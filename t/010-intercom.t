@@ -54,6 +54,24 @@ our $Ping = '{"type":"ping","app_id":"abc12def","message":"hi"}';
 our $Origin = session_cookie() . "\nOrigin: http://localhost";
 our $OtherOrigin = session_cookie($OTHER_SID) . "\nOrigin: http://localhost";
 
+# signed like the uninstall notification, but not one (issue 12 follow-up)
+our $Canvas = '{"app_id":"abc12def","admin":{"id":"7","type":"admin"},'
+            . '"context":{"location":"inbox"},"current_canvas":null}';
+our @Strict = ('{"app_id":"abc12def","app_id":"abc12def"}',
+               '{"app_id":"abc12def\u0000x"}', '{}', '{"app_id":""}',
+               '"abc12def"');
+
+# $Locations with the one-line location "path" given another body
+sub location_body {
+    my ($path, $body) = @_;
+    my $c = $Locations;
+
+    $c =~ s~location = \Q$path\E \{[^\n]*\}\n~location = $path { $body }\n~
+        or die "no location $path";
+
+    return $c;
+}
+
 # Test::Nginx checks error_log after each request of a block: a block
 # that needs a token first reads the log's lines with its last request.
 
@@ -61,23 +79,24 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: the uninstall notification signed as Intercom signs it deletes the workspace's tokens
+=== TEST 1: the uninstall notification signed as Intercom signs it, while Intercom still accepts the workspace's tokens: stale or replayed, nothing deleted
 --- request eval
 [callback_request(code => 'in-1', state => make_state()),
  callback_request(code => 'in-2', state => make_state(sid => $::OTHER_SID)),
- "POST /webhook\n$::Uninstall", "GET /token", "GET /token"]
+ "POST /webhook\n$::Uninstall", "GET /token", "GET /token", "GET /errlog"]
 --- more_headers eval
 [session_cookie(), session_cookie($::OTHER_SID),
  "Content-Type: application/json\nX-Body-Signature: $::BodySig",
- session_cookie(), session_cookie($::OTHER_SID)]
+ session_cookie(), session_cookie($::OTHER_SID), ""]
 --- error_code eval
-[302, 302, 200, 200, 200]
+[302, 302, 200, 200, 200, 200]
 --- response_body_like eval
-[qr/302/, qr/302/, qr/^\{"deleted":2\}$/, qr/^\[0\]\[\]$/, qr/^\[0\]\[\]$/]
+[qr/302/, qr/302/, qr/^\{"deleted":0\}$/, qr/^\[1\]\[\S+\]$/, qr/^\[1\]\[\S+\]$/,
+ qr/\[warn\].*intercom oauth: uninstall webhook: stale or replayed uninstall notification: Intercom still accepts a token of workspace "abc12def" \(\/me answered 200\), nothing deleted/]
 
 
 
-=== TEST 2: ... and says so in the log
+=== TEST 2: ... with no token of the workspace stored, Intercom is not asked, and the log says so
 --- request eval
 "POST /webhook\n$::Uninstall"
 --- more_headers eval
@@ -86,7 +105,7 @@ __DATA__
 --- response_body
 {"deleted":0}
 --- error_log
-intercom oauth: uninstall webhook: workspace "abc12def" removed the app, 0 token(s) deleted
+intercom oauth: uninstall webhook: workspace "abc12def": no token of it is stored, 0 token(s) deleted, Intercom not asked
 
 
 
@@ -577,3 +596,164 @@ $c
 --- response_body_like eval
 [qr/^\{\}$/, qr/303/, qr/^\[\]$/,
  qr/disconnect: this key has no token: nothing deleted, nothing sent to Intercom/]
+
+
+
+=== TEST 39: Intercom uninstalled the app (its tokens answer 401): the notification deletes the workspace's tokens
+--- config eval
+$::Locations . <<'_EOC_'
+location = /uninstall-at-standin {
+    proxy_pass https://127.0.0.1:$TEST_NGINX_STANDIN_PORT/auth/uninstall;
+    proxy_set_header Authorization "Bearer $intercom_access_token";
+    proxy_ssl_trusted_certificate $TEST_NGINX_CA_FILE;
+    proxy_ssl_verify on;
+    proxy_ssl_name localhost;
+}
+_EOC_
+--- request eval
+["POST /reset",
+ callback_request(code => 'un-1', state => make_state()),
+ callback_request(code => 'un-2', state => make_state(sid => $::OTHER_SID)),
+ "POST /uninstall-at-standin", "GET /notified", "GET /token", "GET /token",
+ "GET /errlog"]
+--- more_headers eval
+["", session_cookie(), session_cookie($::OTHER_SID), session_cookie(), "",
+ session_cookie(), session_cookie($::OTHER_SID), ""]
+--- error_code eval
+[200, 302, 302, 200, 200, 200, 200, 200]
+--- response_body_like eval
+[qr/^\{\}$/, qr/302/, qr/302/, qr/^\{\}$/,
+ qr/^\[\{"url":"http:\/\/127\.0\.0\.1:\d+\/webhook","body":"\{\\"app_id\\":\\"abc12def\\"\}","signature":"[0-9a-f]{64}","status":200,"answer":"\{\\"deleted\\":2\}\\n","error":null\}\]$/,
+ qr/^\[0\]\[\]$/, qr/^\[0\]\[\]$/,
+ qr/intercom oauth: uninstall webhook: workspace "abc12def" removed the app, 2 token\(s\) deleted/]
+
+
+
+=== TEST 40: a Canvas Kit request (signed the same way, a top-level "app_id" among other members) deletes nothing: 400
+--- request eval
+[callback_request(code => 'ck-1', state => make_state()),
+ "POST /webhook\n$::Canvas", "GET /who", "GET /errlog"]
+--- more_headers eval
+[session_cookie(),
+ "Content-Type: application/json\nX-Body-Signature: "
+ . Digest::SHA::hmac_sha256_hex($::Canvas, 'test-secret'), session_cookie(), ""]
+--- error_code eval
+[302, 400, 200, 200]
+--- response_body_like eval
+[qr/302/, qr/^\{"error":"invalid_request"\}$/, qr/^1\|abc12def\|1$/,
+ qr/uninstall webhook refused: the body is not a JSON object with a string "app_id" and nothing else: a member other than "app_id"/]
+
+
+
+=== TEST 41: a repeated "app_id", an "app_id" with \u0000, an empty object: 400, nothing deleted
+--- request eval
+[callback_request(code => 'dk-1', state => make_state()),
+ (map { "POST /webhook\n$_" } @::Strict), "GET /who", "GET /errlog"]
+--- more_headers eval
+[session_cookie(),
+ (map { "Content-Type: application/json\nX-Body-Signature: "
+        . Digest::SHA::hmac_sha256_hex($_, 'test-secret') } @::Strict), session_cookie(), ""]
+--- error_code eval
+[302, 400, 400, 400, 400, 400, 200, 200]
+--- response_body_like eval
+[qr/302/, (qr/^\{"error":"invalid_request"\}$/) x 5, qr/^1\|abc12def\|1$/,
+ qr/nothing else: "app_id" is repeated.*nothing else: "app_id" has a NUL \(\\u0000\).*nothing else: no "app_id", or an empty one.*nothing else: no "app_id", or an empty one.*nothing else: not an object/s]
+
+
+
+=== TEST 42: /me answers neither 401 nor 200: 503 for Intercom to retry, nothing deleted
+--- config eval
+::location_body('/webhook', 'intercom_oauth_uninstall_webhook; intercom_oauth_api_url https://127.0.0.1:$TEST_NGINX_STANDIN_PORT/behave/500;')
+--- request eval
+[callback_request(code => 'me-1', state => make_state()),
+ "POST /webhook\n$::Uninstall", "GET /who", "GET /errlog"]
+--- more_headers eval
+[session_cookie(), "Content-Type: application/json\nX-Body-Signature: $::BodySig",
+ session_cookie(), ""]
+--- error_code eval
+[302, 503, 200, 200]
+--- response_body_like eval
+[qr/302/, qr/^\{"error":"unconfirmed"\}$/, qr/^1\|abc12def\|1$/,
+ qr/\[warn\].*uninstall webhook: workspace "abc12def": \/me at "[^"]+\/behave\/500" could not confirm the uninstall: neither 401 nor 200 \(status 500\): nothing deleted, answered 503 for Intercom to retry/]
+
+
+
+=== TEST 43: /me does not answer in time: 503, nothing deleted, "timed out"
+--- config eval
+::location_body('/webhook', 'intercom_oauth_uninstall_webhook; intercom_oauth_timeout 500ms; intercom_oauth_api_url https://127.0.0.1:$TEST_NGINX_STANDIN_PORT/behave/slow-3000;')
+--- request eval
+[callback_request(code => 'me-2', state => make_state()),
+ "POST /webhook\n$::Uninstall", "GET /who", "GET /errlog"]
+--- more_headers eval
+[session_cookie(), "Content-Type: application/json\nX-Body-Signature: $::BodySig",
+ session_cookie(), ""]
+--- error_code eval
+[302, 503, 200, 200]
+--- response_body_like eval
+[qr/302/, qr/^\{"error":"unconfirmed"\}$/, qr/^1\|abc12def\|1$/,
+ qr/could not confirm the uninstall: timed out \(status 0\): nothing deleted/]
+
+
+
+=== TEST 44: no token of the workspace stored: nothing is sent to Intercom
+--- request eval
+["POST /reset", "POST /webhook\n$::Uninstall", "GET /seen"]
+--- more_headers eval
+["", "Content-Type: application/json\nX-Body-Signature: $::BodySig", ""]
+--- error_code eval
+[200, 200, 200]
+--- response_body_like eval
+[qr/^\{\}$/, qr/^\{"deleted":0\}$/, qr/^\[\]$/]
+
+
+
+=== TEST 45: a notification buffered to a file (client_body_in_file_only, or over client_body_buffer_size) is read, not refused as too large
+--- config eval
+::location_body('/webhook', 'intercom_oauth_uninstall_webhook; client_body_in_file_only clean;')
+. "location = /webhook-small { intercom_oauth_uninstall_webhook; client_body_buffer_size 8; }\n"
+--- request eval
+["POST /webhook\n$::Uninstall", "POST /webhook-small\n$::Uninstall",
+ "GET /errlog"]
+--- more_headers eval
+["Content-Type: application/json\nX-Body-Signature: $::BodySig",
+ "Content-Type: application/json\nX-Body-Signature: $::BodySig", ""]
+--- error_code eval
+[200, 200, 200]
+--- response_body_like eval
+[qr/^\{"deleted":0\}$/, qr/^\{"deleted":0\}$/,
+ qr/(?s)^(?!.*larger than).*workspace "abc12def": no token of it is stored.*workspace "abc12def": no token of it is stored/]
+
+
+
+=== TEST 46: the callback's form POST buffered to a file is read too
+--- config eval
+::location_body('/callback', 'intercom_oauth_callback; intercom_oauth_success_uri /home; intercom_oauth_error_uri /oops; client_body_in_file_only clean;')
+--- request eval
+["POST /callback\ncode=fi-1&state=" . make_state(), "GET /token"]
+--- more_headers eval
+[session_cookie() . "\nContent-Type: application/x-www-form-urlencoded",
+ session_cookie()]
+--- error_code eval
+[302, 200]
+--- response_headers_like eval
+["Location: http://localhost(:\\d+)?/home", ""]
+--- response_body_like eval
+[qr/302/, qr/^\[1\]\[\S+\]$/]
+
+
+
+=== TEST 47: intercom_oauth_disconnect with an empty URI is refused at nginx -t
+--- config
+location = /d { intercom_oauth_disconnect "" forget; }
+--- must_die
+--- error_log
+"intercom_oauth_disconnect" takes a URI to send the browser to after it, not ""
+
+
+
+=== TEST 48: ... without "forget" too
+--- config
+location = /d { intercom_oauth_disconnect ""; }
+--- must_die
+--- error_log
+"intercom_oauth_disconnect" takes a URI to send the browser to after it, not ""

@@ -96,7 +96,7 @@ sub walk {
     is($st, 302, "$where: 302 to Intercom");
     my $authorize = location_of($head);
     like($authorize, qr{^\Q$standin\E/oauth\?client_id=test-client&state=}, "$where: to the stand-in's consent page");
-    my ($sid) = $head =~ /Set-Cookie: intercom_oauth_sid=([^;]+)/;
+    my ($sid) = $head =~ /Set-Cookie: \Q$COOKIE\E=([^;]+)/;
     ok($sid, "$where: a session cookie");
 
     my ($cst, $page) = standin_get($authorize);
@@ -111,8 +111,8 @@ sub walk {
     $back =~ s{^\Q$site\E}{};
 
     my ($cbst, $cbhead) = http_request($port, "GET $back",
-                                       "Cookie: intercom_oauth_sid=$sid");
-    my ($newsid) = $cbhead =~ /Set-Cookie: intercom_oauth_sid=([^;]+)/;
+                                       "Cookie: $COOKIE=$sid");
+    my ($newsid) = $cbhead =~ /Set-Cookie: \Q$COOKIE\E=([^;]+)/;
     return ($cbst, location_of($cbhead), $newsid || $sid);
 }
 
@@ -125,7 +125,7 @@ is($to, "$standin/appstore/redirect?install_success=true",
 my ($pst, $page) = standin_get($to);
 is($pst, 200, 'the stand-in serves the App Store redirect page');
 like($page, qr{The app is installed in your workspace}, '... saying installed');
-my (undef, undef, $conn) = http_request($port, 'GET /token', "Cookie: intercom_oauth_sid=$sid");
+my (undef, undef, $conn) = http_request($port, 'GET /token', "Cookie: $COOKIE=$sid");
 is($conn, "1\n", 'the token is stored');
 
 # ... denied
@@ -148,11 +148,11 @@ my (undef, undef, $a) = walk('/connect', 'approve');
 my (undef, undef, $b) = walk('/connect', 'approve');
 isnt($a, $b, 'two browsers, two sessions');
 my ($dst, $dhead) = http_request($port, 'POST /disconnect',
-                                 "Cookie: intercom_oauth_sid=$a",
+                                 "Cookie: $COOKIE=$a",
                                  'Origin: http://localhost');
 is($dst, 303, 'disconnect: 303');
 for ([$a, 'the one who disconnected'], [$b, 'the other user of the workspace']) {
-    my (undef, undef, $c) = http_request($port, 'GET /token', "Cookie: intercom_oauth_sid=$_->[0]");
+    my (undef, undef, $c) = http_request($port, 'GET /token', "Cookie: $COOKIE=$_->[0]");
     is($c, "0\n", "disconnect: no token left for $_->[1]");
 }
 my ($nst, $nout) = standin_get("$standin/_standin/notifications");
@@ -163,7 +163,7 @@ is($sent->[0]{body}, '{"app_id":"abc12def"}', '... {"app_id"} of the workspace')
 is($sent->[0]{status}, 200, '... the uninstall location answered 200');
 is($sent->[0]{answer}, qq{{"deleted":0}\n}, '... and found nothing left to delete');
 my $err = error_log_of($prefix);
-like($err, qr/uninstall webhook: workspace "abc12def" removed the app, 0 token\(s\) deleted/,
+like($err, qr/uninstall webhook: workspace "abc12def": no token of it is stored, 0 token\(s\) deleted, Intercom not asked/,
      'the signed notification reached the uninstall location and found nothing left');
 # the App Store install, the plain connect, and the two users: all of
 # the workspace abc12def
@@ -175,17 +175,17 @@ like($err, qr/disconnect: the app is uninstalled from the workspace at Intercom/
 # every token of the workspace stopped working at the stand-in: a new
 # connect gets a fresh one that works
 my (undef, undef, $c) = walk('/connect', 'approve');
-my (undef, undef, $conn2) = http_request($port, 'GET /token', "Cookie: intercom_oauth_sid=$c");
+my (undef, undef, $conn2) = http_request($port, 'GET /token', "Cookie: $COOKIE=$c");
 is($conn2, "1\n", 'a new install works');
 
 # "forget" sends nothing to Intercom
 standin_post('/_standin/reset');
-my ($fst) = http_request($port, 'POST /forget', "Cookie: intercom_oauth_sid=$c",
+my ($fst) = http_request($port, 'POST /forget', "Cookie: $COOKIE=$c",
                          'Origin: http://localhost');
 is($fst, 303, 'forget: 303');
 my ($rst, $rout) = standin_get("$standin/_standin/requests");
 unlike($rout, qr{/auth/uninstall}, 'forget: nothing was sent to Intercom');
-my (undef, undef, $conn3) = http_request($port, 'GET /token', "Cookie: intercom_oauth_sid=$c");
+my (undef, undef, $conn3) = http_request($port, 'GET /token', "Cookie: $COOKIE=$c");
 is($conn3, "0\n", 'forget: the token is gone here');
 
 done_testing();
