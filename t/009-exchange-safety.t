@@ -1,11 +1,16 @@
 # Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
 # SPDX-License-Identifier: BSD-2-Clause
 #
-# Where the exchange meets hostile or unusual peers (issue 15):
+# Where the exchange meets hostile or unusual peers (issue 15, items 6
+# and 7):
 #
 #   - disconnect from a page served with "Referrer-Policy: no-referrer":
 #     the browser sends "Origin: null", accepted only with
-#     "Sec-Fetch-Site: same-origin" (TEST 1-8).
+#     "Sec-Fetch-Site: same-origin" (TEST 1-8);
+#   - a token endpoint whose answer is over the 64 KiB cap, by its
+#     Content-Length or by a chunked body that keeps growing, and that then
+#     sends nothing: 502 at once, not 504 after intercom_oauth_timeout,
+#     with either call engine (TEST 9, 10).
 
 use lib 't/lib';
 use IntercomOAuthTest;
@@ -181,3 +186,33 @@ session_cookie() . "\nOrigin: null\nSec-Fetch-Site: same-site"
 [302, 403, 200]
 --- response_body_like eval
 [qr/302/, qr/403/, qr/^\[1\]\[dG9rO[A-Za-z0-9+\/=]+\]$/]
+
+
+
+=== TEST 9: a Content-Length over the cap, then nothing: 502 when the header arrives, not 504 after 30 s
+With intercom_oauth_timeout 30s and the client's timeout 5 s, only an
+answer that comes when the header does passes.
+--- behave: big-length-stall
+--- timeout_directive: intercom_oauth_timeout 30s;
+--- timeout: 5
+--- error_code: 502
+--- response_body
+exchange_failed [0]
+--- grep_error_log eval: $::ModuleLines
+--- grep_error_log_out eval
+qr/^intercom oauth: token exchange with "[^"]+" failed: response larger than 65536 bytes\n$/
+
+
+
+=== TEST 10: a chunked body that grows past the cap, then nothing: 502 as soon as it does
+The stand-in sends 96 KiB, less than the test's subrequest_output_buffer_size
+(128k): only the module's own cap stops it.
+--- behave: big-chunked-stall
+--- timeout_directive: intercom_oauth_timeout 30s;
+--- timeout: 5
+--- error_code: 502
+--- response_body
+exchange_failed [0]
+--- grep_error_log eval: $::ModuleLines
+--- grep_error_log_out eval
+qr/^intercom oauth: token exchange with "[^"]+" failed: response larger than 65536 bytes\n$/
