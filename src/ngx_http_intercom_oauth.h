@@ -60,6 +60,9 @@ typedef struct ngx_http_intercom_oauth_handler_s
 typedef struct ngx_http_intercom_oauth_redis_cmd_s
     ngx_http_intercom_oauth_redis_cmd_t;
 
+typedef struct ngx_http_intercom_oauth_state_s
+    ngx_http_intercom_oauth_state_t;
+
 
 /* what a call sends; strings need not be NUL-terminated */
 typedef struct {
@@ -232,6 +235,9 @@ typedef struct {
     ngx_str_t                   key;            /* who the token is for */
     ngx_http_intercom_oauth_call_t      *call;  /* the call under way */
 
+    /* the callback's verified state, once it is claimed */
+    ngx_http_intercom_oauth_state_t     *state;
+
     /* the callback's secrets, wiped when the request is freed */
     ngx_http_intercom_oauth_grant_t      grant;
     ngx_http_intercom_oauth_record_t     record;
@@ -254,6 +260,9 @@ typedef struct {
     unsigned                    token_cached:1;
     unsigned                    store_cleanup:1;
     unsigned                    wipe_cleanup:1;
+    unsigned                    state_held:1;   /* claimed, and the token
+                                                   endpoint has not said
+                                                   what became of its code */
 } ngx_http_intercom_oauth_ctx_t;
 
 

@@ -1,8 +1,8 @@
 # Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
 # SPDX-License-Identifier: BSD-2-Clause
 #
-# Where the exchange meets hostile or unusual peers (issue 15, items 6
-# and 7):
+# Where the exchange meets hostile or unusual peers (issue 15, items 6, 7
+# and 10):
 #
 #   - disconnect from a page served with "Referrer-Policy: no-referrer":
 #     the browser sends "Origin: null", accepted only with
@@ -10,7 +10,15 @@
 #   - a token endpoint whose answer is over the 64 KiB cap, by its
 #     Content-Length or by a chunked body that keeps growing, and that then
 #     sends nothing: 502 at once, not 504 after intercom_oauth_timeout,
-#     with either call engine (TEST 9, 10).
+#     with either call engine (TEST 9, 10);
+#   - a state whose code the token endpoint refuses (a 4xx) is released,
+#     and the browser can use it again; an outcome that leaves the code's
+#     fate unknown (5xx, 429, a timeout, no connection, an answer over the
+#     cap, an error list with 200) keeps it spent (TEST 11-18).
+#
+# The heavy side of the last item (50,000 junk pairs through /connect, a
+# 64k zone, browsers that hang up mid-exchange, Redis) is
+# t/system/017-junk-codes.t.
 
 use lib 't/lib';
 use IntercomOAuthTest;
@@ -216,3 +224,85 @@ exchange_failed [0]
 --- grep_error_log eval: $::ModuleLines
 --- grep_error_log_out eval
 qr/^intercom oauth: token exchange with "[^"]+" failed: response larger than 65536 bytes\n$/
+
+
+
+=== TEST 11: the token endpoint refuses the code (401): the state is released, and the browser can finish with it
+--- request eval
+[@{ main::twice('/callback-401', '/callback', 'good-code') }, "GET /token", "GET /status"]
+--- error_code eval
+[502, 302, 200, 200]
+--- response_body_like eval
+[qr/^exchange_failed \[0\]$/, qr/302/, qr/^\[1\]\[dG9rO/,
+ qr/"zone_full":0,.*"zone":\{"name":"intercom","tokens":1,"states":1,/]
+
+
+
+=== TEST 12: the same junk code refused twice: two exchanges, no state_replayed, no used state left
+--- request eval
+[@{ main::twice('/callback-401', '/callback-401', 'junk-1') }, "GET /status"]
+--- error_code eval
+[502, 502, 200]
+--- response_body_like eval
+[qr/^exchange_failed \[0\]$/, qr/^exchange_failed \[0\]$/,
+ qr/"exchanges":\{"ok":0,"failed":2,.*"states":0,/]
+
+
+
+=== TEST 13: a 5xx leaves the code's fate unknown: the state stays spent
+--- request eval
+[@{ main::twice('/callback-500', '/callback') }, "GET /status"]
+--- error_code eval
+[502, 403, 200]
+--- response_body_like eval
+[qr/^exchange_failed \[0\]$/, qr/^state_replayed \[0\]$/, qr/"states":1,/]
+
+
+
+=== TEST 14: a 429 says the endpoint did not look at the code: the state stays spent
+--- request eval
+main::twice('/callback-429', '/callback')
+--- error_code eval
+[502, 403]
+--- response_body_like eval
+[qr/^exchange_failed \[0\]$/, qr/^state_replayed \[0\]$/]
+
+
+
+=== TEST 15: a timeout: the state stays spent
+--- request eval
+main::twice('/callback-slow', '/callback')
+--- error_code eval
+[504, 403]
+--- response_body_like eval
+[qr/^exchange_timeout \[0\]$/, qr/^state_replayed \[0\]$/]
+
+
+
+=== TEST 16: no connection to the endpoint: the state stays spent
+--- request eval
+main::twice('/callback-refused', '/callback')
+--- error_code eval
+[502, 403]
+--- response_body_like eval
+[qr/^exchange_failed \[0\]$/, qr/^state_replayed \[0\]$/]
+
+
+
+=== TEST 17: an answer over the cap: the state stays spent
+--- request eval
+main::twice('/callback-big', '/callback')
+--- error_code eval
+[502, 403]
+--- response_body_like eval
+[qr/^exchange_failed \[0\]$/, qr/^state_replayed \[0\]$/]
+
+
+
+=== TEST 18: an error list with status 200 is not a refusal by status: the state stays spent
+--- request eval
+main::twice('/callback-error-list', '/callback')
+--- error_code eval
+[502, 403]
+--- response_body_like eval
+[qr/^exchange_failed \[0\]$/, qr/^state_replayed \[0\]$/]
