@@ -36,6 +36,7 @@
 #include "ngx_http_intercom_oauth_status.h"
 #include "ngx_http_intercom_oauth_storage.h"
 #include "ngx_http_intercom_oauth_store.h"
+#include "ngx_http_intercom_oauth_subrequest.h"
 #include "ngx_http_intercom_oauth_webhook.h"
 #include "ngx_http_intercom_oauth_withhold.h"
 #include "ngx_http_intercom_oauth_zone.h"
@@ -651,7 +652,13 @@ ngx_http_intercom_oauth_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    return NGX_OK;
+    /*
+     * The subrequest engine's filters.  The module is an HTTP_AUX_FILTER
+     * module (config) so that they take their place among nginx's own
+     * filters in a static build as in a dynamic one: before the copy
+     * filter's initialization, after the postpone filter's.
+     */
+    return ngx_http_intercom_oauth_subrequest_init(cf);
 }
 
 

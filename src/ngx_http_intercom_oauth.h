@@ -63,6 +63,9 @@ typedef struct ngx_http_intercom_oauth_handler_s
 typedef struct ngx_http_intercom_oauth_redis_cmd_s
     ngx_http_intercom_oauth_redis_cmd_t;
 
+typedef struct ngx_http_intercom_oauth_state_s
+    ngx_http_intercom_oauth_state_t;
+
 
 /* what a call sends; strings need not be NUL-terminated */
 typedef struct {
@@ -259,6 +262,9 @@ typedef struct {
     ngx_str_t                   workspace_id;   /* of a notification */
     ngx_http_intercom_oauth_call_t      *call;  /* the call under way */
 
+    /* the callback's verified state, once it is claimed */
+    ngx_http_intercom_oauth_state_t     *state;
+
     /* the callback's secrets, wiped when the request is freed */
     ngx_http_intercom_oauth_grant_t      grant;
     ngx_http_intercom_oauth_record_t     record;
@@ -287,6 +293,9 @@ typedef struct {
     unsigned                    store_cleanup:1;
     unsigned                    wipe_cleanup:1;
     unsigned                    appstore:1;     /* an App Store install */
+    unsigned                    state_held:1;   /* claimed, and the token
+                                                   endpoint has not said
+                                                   what became of its code */
 } ngx_http_intercom_oauth_ctx_t;
 
 

@@ -18,6 +18,13 @@
  *             an install that started at Intercom's App Store ends at the
  *             App Store's redirect page instead, whatever the outcome.
  *
+ * A claimed state stays used until it expires, unless the token endpoint
+ * refuses its code (the code is spent or invalid there: nothing is left
+ * to replay) or the exchange is given up before the endpoint answers (the
+ * browser went away): then it is released, so that states spent with junk
+ * codes do not fill the zone.  An answer that leaves the code's fate
+ * unknown (a timeout, a broken connection, a 5xx) keeps it.
+ *
  * Each step that waits goes on in a continuation named after what it
  * receives.  A refusal at any step is one row of the error table
  * (ngx_http_intercom_oauth_error.h) and one log line.  The secrets the
@@ -56,6 +63,8 @@ static void ngx_http_intercom_oauth_callback_appstore(ngx_http_request_t *r,
     ngx_http_intercom_oauth_args_t *a);
 static ngx_int_t ngx_http_intercom_oauth_callback_claimed(
     ngx_http_request_t *r, ngx_int_t claim);
+static void ngx_http_intercom_oauth_callback_abandoned(void *data);
+static ngx_uint_t ngx_http_intercom_oauth_callback_refused(long status);
 static ngx_int_t ngx_http_intercom_oauth_callback_exchange(
     ngx_http_request_t *r);
 static ngx_int_t ngx_http_intercom_oauth_callback_token_received(
@@ -421,7 +430,16 @@ ngx_http_intercom_oauth_callback_verify(ngx_http_request_t *r,
     ctx->appstore = st.appstore;
     ctx->grant.code = a->code;
 
-    return ngx_http_intercom_oauth_storage_state_claim(r, &st,
+    /* kept beyond this call: the store may answer later, and a release
+     * needs the state again */
+    ctx->state = ngx_palloc(r->pool, sizeof(ngx_http_intercom_oauth_state_t));
+    if (ctx->state == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    *ctx->state = st;
+
+    return ngx_http_intercom_oauth_storage_state_claim(r, ctx->state,
                                      ngx_http_intercom_oauth_callback_claimed);
 }
 
@@ -473,11 +491,25 @@ static ngx_int_t
 ngx_http_intercom_oauth_callback_claimed(ngx_http_request_t *r,
     ngx_int_t claim)
 {
+    ngx_pool_cleanup_t                   *cln;
+    ngx_http_intercom_oauth_ctx_t        *ctx;
     ngx_http_intercom_oauth_main_conf_t  *omcf;
 
     switch (claim) {
 
     case NGX_HTTP_INTERCOM_OAUTH_CLAIMED:
+        ctx = ngx_http_get_module_ctx(r, ngx_http_intercom_oauth_module);
+
+        cln = ngx_pool_cleanup_add(r->pool, 0);
+        if (cln == NULL) {
+            ngx_http_intercom_oauth_storage_state_release(r, ctx->state);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        cln->handler = ngx_http_intercom_oauth_callback_abandoned;
+        cln->data = r;
+        ctx->state_held = 1;
+
         return ngx_http_intercom_oauth_callback_exchange(r);
 
     case NGX_HTTP_INTERCOM_OAUTH_CLAIM_USED:
@@ -550,11 +582,57 @@ ngx_http_intercom_oauth_callback_exchange(ngx_http_request_t *r)
                              ngx_http_intercom_oauth_callback_token_received)
         != NGX_OK)
     {
+        /* the code was not sent */
+        ctx->state_held = 0;
+        ngx_http_intercom_oauth_storage_state_release(r, ctx->state);
+
         return ngx_http_intercom_oauth_callback_refuse(r,
                           NGX_HTTP_INTERCOM_OAUTH_ERR_SERVER_ERROR, NULL);
     }
 
     return ngx_http_intercom_oauth_wait(r);
+}
+
+
+/*
+ * The request is freed while its token request runs (the browser went
+ * away, or the worker is shutting down): the exchange is given up, and
+ * whatever the endpoint does with the code, this module never redeems
+ * it.  r->pool is NULL here; the release allocates nothing from it.
+ */
+
+static void
+ngx_http_intercom_oauth_callback_abandoned(void *data)
+{
+    ngx_http_request_t *r = data;
+
+    ngx_http_intercom_oauth_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_intercom_oauth_module);
+
+    if (ctx == NULL || !ctx->state_held) {
+        return;
+    }
+
+    ctx->state_held = 0;
+    ngx_http_intercom_oauth_storage_state_release(r, ctx->state);
+}
+
+
+/*
+ * Whether the token endpoint's status says it refused the code: a 4xx
+ * (RFC 6749 5.2: 400 invalid_grant, 401 invalid_client; Intercom answers
+ * 401 "Unauthorized Code").  Not 408 and 429, which say the endpoint did
+ * not look at the code, nor 3xx and 5xx, whose code may have been
+ * redeemed.
+ */
+
+static ngx_uint_t
+ngx_http_intercom_oauth_callback_refused(long status)
+{
+    return status >= 400 && status <= 499
+           && status != NGX_HTTP_REQUEST_TIME_OUT
+           && status != 429;
 }
 
 
@@ -577,6 +655,15 @@ ngx_http_intercom_oauth_callback_token_received(ngx_http_request_t *r,
     ctx->grant.response.data = call->body;
     ctx->grant.response.len = call->len;
     ctx->grant.elapsed = call->elapsed;
+
+    /* the endpoint answered, or will never be heard of: the state's fate */
+    ctx->state_held = 0;
+
+    if (call->rc == NGX_HTTP_INTERCOM_OAUTH_CALL_OK
+        && ngx_http_intercom_oauth_callback_refused(call->status))
+    {
+        ngx_http_intercom_oauth_storage_state_release(r, ctx->state);
+    }
 
     ngx_http_intercom_oauth_zone_latency(omcf->shm_zone, call->elapsed);
 

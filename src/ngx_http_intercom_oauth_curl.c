@@ -38,6 +38,7 @@
 #include <ngx_http.h>
 
 #include <curl/curl.h>
+#include <openssl/err.h>
 
 #include "ngx_http_intercom_oauth_call.h"
 #include "ngx_http_intercom_oauth_curl.h"
@@ -1013,6 +1014,15 @@ ngx_http_intercom_oauth_curl_free(ngx_http_intercom_oauth_curl_t *t)
         }
 
         t->easy = NULL;
+
+        /*
+         * A transfer removed in the middle of its TLS handshake (the
+         * browser went away) makes libcurl's SSL_shutdown() leave an
+         * error in the thread's OpenSSL error queue, which nginx shares:
+         * its next TLS operation would log it as an alert ("ignoring
+         * stale global SSL error").
+         */
+        ERR_clear_error();
     }
 
     if (t->headers) {

@@ -33,8 +33,6 @@ static ngx_int_t ngx_http_intercom_oauth_disconnect_revoked(
     ngx_http_request_t *r, ngx_http_intercom_oauth_call_t *call);
 static ngx_int_t ngx_http_intercom_oauth_disconnect_redirect(
     ngx_http_request_t *r);
-static ngx_int_t ngx_http_intercom_oauth_authority(ngx_str_t *url,
-    ngx_str_t *authority);
 
 
 char *
@@ -245,85 +243,4 @@ ngx_http_intercom_oauth_disconnect_redirect(ngx_http_request_t *r)
 
     return ngx_http_intercom_oauth_redirect(r, NGX_HTTP_SEE_OTHER,
                                             &olcf->disconnect_uri);
-}
-
-
-ngx_int_t
-ngx_http_intercom_oauth_same_origin(ngx_http_request_t *r, const char **why)
-{
-    ngx_str_t         host, from, authority;
-    ngx_table_elt_t  *origin;
-
-    static ngx_str_t  name = ngx_string("Origin");
-
-    if (r->headers_in.host == NULL || r->headers_in.host->value.len == 0) {
-        *why = "the request has no Host header";
-        return NGX_DECLINED;
-    }
-
-    host = r->headers_in.host->value;
-    origin = ngx_http_intercom_oauth_header(r, &name, NULL);
-
-    if (origin) {
-        from = origin->value;
-
-    } else if (r->headers_in.referer) {
-        from = r->headers_in.referer->value;
-
-    } else {
-        *why = "neither Origin nor Referer says the request comes from "
-               "this site";
-        return NGX_DECLINED;
-    }
-
-    /* the scheme is not compared: TLS may end at a load balancer */
-    if (ngx_http_intercom_oauth_authority(&from, &authority) != NGX_OK
-        || authority.len != host.len
-        || ngx_strncasecmp(authority.data, host.data, host.len) != 0)
-    {
-        *why = origin ? "Origin names another site"
-                      : "Referer names another site";
-        return NGX_DECLINED;
-    }
-
-    return NGX_OK;
-}
-
-
-/* "https://host:port/path" -> "host:port"; NGX_ERROR when not http(s) */
-
-static ngx_int_t
-ngx_http_intercom_oauth_authority(ngx_str_t *url, ngx_str_t *authority)
-{
-    u_char  *p, *last;
-
-    p = url->data;
-    last = url->data + url->len;
-
-    if (url->len > 8 && ngx_strncasecmp(p, (u_char *) "https://", 8) == 0) {
-        p += 8;
-
-    } else if (url->len > 7
-               && ngx_strncasecmp(p, (u_char *) "http://", 7) == 0)
-    {
-        p += 7;
-
-    } else {
-        return NGX_ERROR;
-    }
-
-    authority->data = p;
-
-    while (p < last && *p != '/' && *p != '?' && *p != '#') {
-        if (*p == '@') {
-            /* user information in an origin is not a browser's doing */
-            return NGX_ERROR;
-        }
-
-        p++;
-    }
-
-    authority->len = p - authority->data;
-
-    return authority->len ? NGX_OK : NGX_ERROR;
 }

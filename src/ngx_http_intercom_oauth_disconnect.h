@@ -21,9 +21,9 @@
 
 /*
  * Content handler of "intercom_oauth_disconnect".  POST only (405).  The
- * request must come from the site itself: its Origin (or, without one, its
- * Referer) must name the request's Host (403 otherwise: SameSite alone does
- * not stop same-site subdomains or old browsers).  Deletes the token from
+ * request must come from the site itself (ngx_http_intercom_oauth_same_
+ * origin(); 403 otherwise: SameSite alone does not stop same-site
+ * subdomains or old browsers).  Deletes the token from
  * the zone first, so that it is gone even when Intercom is unreachable,
  * then revokes it at Intercom without blocking, then answers 302 to the
  * directive's URI.  A request without a token gets the 302 at once.
@@ -33,14 +33,6 @@ ngx_int_t ngx_http_intercom_oauth_disconnect_handler(ngx_http_request_t *r);
 /* The parameter of "intercom_oauth_disconnect [URI]": where to go after. */
 char *ngx_http_intercom_oauth_disconnect_args(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
-
-/*
- * Tells whether the request's Origin, or else its Referer, has the same
- * host (and port) as its Host header.  Returns NGX_OK or NGX_DECLINED
- * (with *why set for the log).
- */
-ngx_int_t ngx_http_intercom_oauth_same_origin(ngx_http_request_t *r,
-    const char **why);
 
 
 #endif /* _NGX_HTTP_INTERCOM_OAUTH_DISCONNECT_H_INCLUDED_ */

@@ -14,6 +14,10 @@
 #include "ngx_http_intercom_oauth_zone.h"
 
 
+static ngx_int_t ngx_http_intercom_oauth_authority(ngx_str_t *url,
+    ngx_str_t *authority);
+
+
 ngx_http_intercom_oauth_ctx_t *
 ngx_http_intercom_oauth_ctx(ngx_http_request_t *r)
 {
@@ -178,6 +182,118 @@ ngx_http_intercom_oauth_header(ngx_http_request_t *r, ngx_str_t *name,
     }
 
     return found;
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_same_origin(ngx_http_request_t *r, const char **why)
+{
+    ngx_str_t         host, from, authority;
+    ngx_uint_t        repeated;
+    ngx_table_elt_t  *origin, *site;
+
+    static ngx_str_t  origin_name = ngx_string("Origin");
+    static ngx_str_t  site_name = ngx_string("Sec-Fetch-Site");
+
+    if (r->headers_in.host == NULL || r->headers_in.host->value.len == 0) {
+        *why = "the request has no Host header";
+        return NGX_DECLINED;
+    }
+
+    host = r->headers_in.host->value;
+    origin = ngx_http_intercom_oauth_header(r, &origin_name, NULL);
+
+    if (origin
+        && origin->value.len == sizeof("null") - 1
+        && ngx_strncmp(origin->value.data, "null", sizeof("null") - 1) == 0)
+    {
+        /*
+         * A browser sends "Origin: null" instead of the page's origin when
+         * the page's referrer policy is "no-referrer" (and from sandboxed
+         * or file: documents).  Its fetch metadata still says where the
+         * request comes from, and only a browser sets Sec-Fetch-Site
+         * (script cannot): "same-origin" is this site's own page;
+         * "same-site" is a sibling subdomain, "cross-site" another site,
+         * "none" no page at all.
+         */
+        site = ngx_http_intercom_oauth_header(r, &site_name, &repeated);
+
+        if (site == NULL || repeated
+            || site->value.len != sizeof("same-origin") - 1
+            || ngx_strncmp(site->value.data, "same-origin",
+                           sizeof("same-origin") - 1)
+               != 0)
+        {
+            *why = "Origin is \"null\" and Sec-Fetch-Site does not say "
+                   "same-origin";
+            return NGX_DECLINED;
+        }
+
+        return NGX_OK;
+    }
+
+    if (origin) {
+        from = origin->value;
+
+    } else if (r->headers_in.referer) {
+        from = r->headers_in.referer->value;
+
+    } else {
+        *why = "neither Origin nor Referer says the request comes from "
+               "this site";
+        return NGX_DECLINED;
+    }
+
+    /* the scheme is not compared: TLS may end at a load balancer */
+    if (ngx_http_intercom_oauth_authority(&from, &authority) != NGX_OK
+        || authority.len != host.len
+        || ngx_strncasecmp(authority.data, host.data, host.len) != 0)
+    {
+        *why = origin ? "Origin names another site"
+                      : "Referer names another site";
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* "https://host:port/path" -> "host:port"; NGX_ERROR when not http(s) */
+
+static ngx_int_t
+ngx_http_intercom_oauth_authority(ngx_str_t *url, ngx_str_t *authority)
+{
+    u_char  *p, *last;
+
+    p = url->data;
+    last = url->data + url->len;
+
+    if (url->len > 8 && ngx_strncasecmp(p, (u_char *) "https://", 8) == 0) {
+        p += 8;
+
+    } else if (url->len > 7
+               && ngx_strncasecmp(p, (u_char *) "http://", 7) == 0)
+    {
+        p += 7;
+
+    } else {
+        return NGX_ERROR;
+    }
+
+    authority->data = p;
+
+    while (p < last && *p != '/' && *p != '?' && *p != '#') {
+        if (*p == '@') {
+            /* user information in an origin is not a browser's doing */
+            return NGX_ERROR;
+        }
+
+        p++;
+    }
+
+    authority->len = p - authority->data;
+
+    return authority->len ? NGX_OK : NGX_ERROR;
 }
 
 

@@ -8,8 +8,8 @@
 /*
  * What every handler needs of its request: the module's context, the key
  * a token belongs to, the state secret, $intercom_oauth_error, waiting
- * for (and resuming after) a call or the store, and reading its headers
- * and body.
+ * for (and resuming after) a call or the store, reading its headers and
+ * body, and whether a form POST comes from this site.
  */
 
 
@@ -68,6 +68,19 @@ void ngx_http_intercom_oauth_resume(ngx_http_request_t *r, ngx_int_t rc);
  */
 ngx_table_elt_t *ngx_http_intercom_oauth_header(ngx_http_request_t *r,
     ngx_str_t *name, ngx_uint_t *repeated);
+
+/*
+ * Tells whether a state-changing request (a form POST) comes from a page
+ * of this site, against cross-site request forgery: its Origin, or else
+ * its Referer, must have the host (and port) of its Host header.  A page
+ * served with "Referrer-Policy: no-referrer" makes the browser send
+ * "Origin: null" and no Referer; such a request is accepted only with
+ * exactly one "Sec-Fetch-Site: same-origin", the browser's own word that
+ * the page is of this origin.  Returns NGX_OK or NGX_DECLINED (with *why
+ * set for the log).
+ */
+ngx_int_t ngx_http_intercom_oauth_same_origin(ngx_http_request_t *r,
+    const char **why);
 
 /*
  * A handler that only reads (the connect page, the status): GET and HEAD,

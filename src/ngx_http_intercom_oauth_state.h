@@ -47,12 +47,12 @@ typedef enum {
 } ngx_http_intercom_oauth_state_rc_e;
 
 
-typedef struct {
+struct ngx_http_intercom_oauth_state_s {
     u_char                      nonce[NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN];
     time_t                      issued;      /* seconds */
     ngx_str_t                   return_to;   /* points into r->pool */
     ngx_uint_t                  appstore;    /* an App Store install */
-} ngx_http_intercom_oauth_state_t;
+};
 
 
 /*

@@ -290,9 +290,10 @@ ngx_http_intercom_oauth_status_json(u_char *p, ngx_shm_zone_t *zone,
     ngx_http_intercom_oauth_zone_bytes(zone, &used, &free);
 
     p = ngx_sprintf(p, "}},\"zone\":{\"name\":\"%V\",\"tokens\":%ui,"
-                    "\"bytes_used\":%uz,\"bytes_free\":%uz}",
+                    "\"states\":%ui,\"bytes_used\":%uz,\"bytes_free\":%uz}",
                     &zone->shm.name,
-                    ngx_http_intercom_oauth_zone_tokens(zone), used, free);
+                    ngx_http_intercom_oauth_zone_tokens(zone),
+                    ngx_http_intercom_oauth_zone_states(zone), used, free);
 
     if (store) {
         p = ngx_sprintf(p, ",\"store\":{");
@@ -356,10 +357,13 @@ ngx_http_intercom_oauth_status_text(u_char *p, ngx_shm_zone_t *zone,
 
     p = ngx_sprintf(p, "# TYPE intercom_oauth_tokens gauge\n"
                     "intercom_oauth_tokens %ui\n"
+                    "# TYPE intercom_oauth_used_states gauge\n"
+                    "intercom_oauth_used_states %ui\n"
                     "# TYPE intercom_oauth_zone_bytes gauge\n"
                     "intercom_oauth_zone_bytes{state=\"used\"} %uz\n"
                     "intercom_oauth_zone_bytes{state=\"free\"} %uz\n",
-                    ngx_http_intercom_oauth_zone_tokens(zone), used, free);
+                    ngx_http_intercom_oauth_zone_tokens(zone),
+                    ngx_http_intercom_oauth_zone_states(zone), used, free);
 
     if (store) {
         p = ngx_http_intercom_oauth_status_counters(p, zone,

@@ -114,6 +114,26 @@ ngx_http_intercom_oauth_storage_claim_reply(ngx_http_request_t *r,
 }
 
 
+void
+ngx_http_intercom_oauth_storage_state_release(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_state_t *st)
+{
+    ngx_http_intercom_oauth_main_conf_t  *omcf;
+
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "intercom oauth: used state released");
+
+    (void) ngx_http_intercom_oauth_zone_state_release(omcf->shm_zone,
+                                                      st->nonce, st->issued);
+
+    if (omcf->store) {
+        (void) ngx_http_intercom_oauth_store_state_release(r, st->nonce);
+    }
+}
+
+
 ngx_int_t
 ngx_http_intercom_oauth_storage_token_put(ngx_http_request_t *r,
     ngx_str_t *key, ngx_http_intercom_oauth_record_t *rec,

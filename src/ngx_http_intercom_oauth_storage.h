@@ -57,6 +57,16 @@ ngx_int_t ngx_http_intercom_oauth_storage_state_claim(ngx_http_request_t *r,
     ngx_http_intercom_oauth_storage_next_pt next);
 
 /*
+ * Releases the state "st" that this request claimed: it may be claimed
+ * again, here and on every host.  For a state whose code the token
+ * endpoint refused, or whose exchange was given up before the endpoint
+ * answered.  The zone forgets it at once, the store without waiting.
+ * Allocates nothing from r->pool: it may run in a cleanup of that pool.
+ */
+void ngx_http_intercom_oauth_storage_state_release(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_state_t *st);
+
+/*
  * Keeps "rec" under "key" of the location's client id and realm: in the
  * zone, then in the store, whose copy every host reads.  "replaced" (NULL
  * or empty: none) is the session id the callback replaced: once the new

@@ -30,6 +30,10 @@
 #include "ngx_http_intercom_oauth_zone.h"
 
 
+#define ngx_http_intercom_oauth_store_state_len(store)                       \
+    ((store)->prefix.len + sizeof("state:") - 1                               \
+     + 2 * NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN)
+
 /* what the key names are derived with (HMAC label) */
 #define NGX_HTTP_INTERCOM_OAUTH_NAMES_LABEL  "intercom_oauth_store key names"
 
@@ -58,6 +62,9 @@ static ngx_int_t ngx_http_intercom_oauth_store_token_name(
     ngx_str_t *key, ngx_str_t *out);
 static ngx_int_t ngx_http_intercom_oauth_store_name(ngx_http_request_t *r,
     char *kind, ngx_str_t *client_id, ngx_str_t *tail, ngx_str_t *out);
+static void ngx_http_intercom_oauth_store_state_name(
+    ngx_http_intercom_oauth_store_conf_t *store, u_char *nonce,
+    ngx_str_t *name);
 static ngx_int_t ngx_http_intercom_oauth_store_forget(ngx_http_request_t *r,
     ngx_uint_t argc, ngx_str_t *argv);
 static void ngx_http_intercom_oauth_store_error(ngx_http_request_t *r,
@@ -162,25 +169,19 @@ ngx_http_intercom_oauth_store_state_claim(ngx_http_request_t *r,
     u_char *nonce, ngx_msec_t ttl_ms,
     ngx_http_intercom_oauth_store_reply_pt reply)
 {
-    u_char                               *p;
     ngx_str_t                             argv[6];
     u_char                                ttl[NGX_INT_T_LEN];
     ngx_http_intercom_oauth_main_conf_t  *omcf;
 
     omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
 
-    argv[1].len = omcf->store->prefix.len + sizeof("state:") - 1
-                  + 2 * NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN;
-
-    argv[1].data = ngx_pnalloc(r->pool, argv[1].len);
+    argv[1].data = ngx_pnalloc(r->pool,
+                       ngx_http_intercom_oauth_store_state_len(omcf->store));
     if (argv[1].data == NULL) {
         return NGX_ERROR;
     }
 
-    p = ngx_cpymem(argv[1].data, omcf->store->prefix.data,
-                   omcf->store->prefix.len);
-    p = ngx_cpymem(p, "state:", sizeof("state:") - 1);
-    (void) ngx_hex_dump(p, nonce, NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN);
+    ngx_http_intercom_oauth_store_state_name(omcf->store, nonce, &argv[1]);
 
     ngx_str_set(&argv[0], "SET");
     ngx_str_set(&argv[2], "1");
@@ -192,6 +193,41 @@ ngx_http_intercom_oauth_store_state_claim(ngx_http_request_t *r,
     return ngx_http_intercom_oauth_store_wait(r, "state claim", 6, argv,
                                     reply,
                                     ngx_http_intercom_oauth_store_set_reply);
+}
+
+
+/*
+ * Runs in a cleanup of r's pool too, when r->pool is NULL already: the
+ * key's name is made in memory of its own.
+ */
+
+ngx_int_t
+ngx_http_intercom_oauth_store_state_release(ngx_http_request_t *r,
+    u_char *nonce)
+{
+    ngx_int_t                             rc;
+    ngx_str_t                             argv[2];
+    ngx_http_intercom_oauth_main_conf_t  *omcf;
+
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
+
+    argv[1].data = ngx_alloc(
+                       ngx_http_intercom_oauth_store_state_len(omcf->store),
+                       r->connection->log);
+    if (argv[1].data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_intercom_oauth_store_state_name(omcf->store, nonce, &argv[1]);
+
+    ngx_str_set(&argv[0], "DEL");
+
+    /* hiredis has its own copy of the command once it is queued */
+    rc = ngx_http_intercom_oauth_store_forget(r, 2, argv);
+
+    ngx_free(argv[1].data);
+
+    return rc;
 }
 
 
@@ -813,6 +849,23 @@ ngx_http_intercom_oauth_store_name(ngx_http_request_t *r, char *kind,
     ngx_memcpy(p, tail->data, tail->len);
 
     return NGX_OK;
+}
+
+
+/* <prefix>state:<nonce, hex>, into name->data of state_len() bytes */
+
+static void
+ngx_http_intercom_oauth_store_state_name(
+    ngx_http_intercom_oauth_store_conf_t *store, u_char *nonce,
+    ngx_str_t *name)
+{
+    u_char  *p;
+
+    p = ngx_cpymem(name->data, store->prefix.data, store->prefix.len);
+    p = ngx_cpymem(p, "state:", sizeof("state:") - 1);
+    p = ngx_hex_dump(p, nonce, NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN);
+
+    name->len = p - name->data;
 }
 
 

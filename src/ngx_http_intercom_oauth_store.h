@@ -58,6 +58,15 @@ ngx_int_t ngx_http_intercom_oauth_store_state_claim(ngx_http_request_t *r,
     ngx_http_intercom_oauth_store_reply_pt reply);
 
 /*
+ * Forgets a state's claim for all hosts: DEL <state key>, without waiting
+ * for the answer; a failure is logged.  Allocates nothing from r->pool:
+ * it may run in a cleanup of that pool.  Returns NGX_OK or NGX_ERROR (not
+ * sent).
+ */
+ngx_int_t ngx_http_intercom_oauth_store_state_release(ngx_http_request_t *r,
+    u_char *nonce);
+
+/*
  * Seals "rec" and writes it under (client_id, realm, key); with an
  * identity, the key also joins its workspace's set.  With "replaced" (a
  * session id the callback replaced; NULL or empty: none), the same

@@ -26,6 +26,23 @@
  * where finalizing the parent is unsafe: it only records the outcome and
  * posts an event, whose handler calls "done" from the event loop, as the
  * libcurl engine does.
+ *
+ * The response cap is watched as libcurl's CURLOPT_MAXFILESIZE and write
+ * callback watch it: a Content-Length over it fails the call when the
+ * header arrives (a header filter), and a body that grows past it
+ * (chunked) as soon as it does.  nginx alone would notice only once the
+ * whole body is in: an upstream's buffered response reaches a background
+ * subrequest's output filters only at its end (the event pipe writes to a
+ * request that is not the connection's active one only then, and buffers
+ * to a temporary file until then), so an endpoint that sends a large
+ * Content-Length, or chunks without end, and then nothing, would hold the
+ * browser until the timeout.  The body is therefore counted where the
+ * pipe decodes it: the header filter, which runs in the upstream's
+ * ngx_http_upstream_send_response() before the pipe is set up, puts a
+ * wrapper in front of the upstream's input_filter_init, which then puts
+ * one in front of the pipe's input_filter.  Without buffering the body
+ * goes through the output filters as it arrives, and a body filter counts
+ * it there.
  */
 
 
@@ -52,9 +69,18 @@ typedef struct {
     ngx_http_request_t              *sr;
     ngx_event_t                      timer;    /* intercom_oauth_timeout */
     ngx_event_t                      wake;     /* runs "done" */
+    off_t                            received; /* body bytes so far */
+
+    /* the upstream's own, while the wrappers stand in front of them */
+    ngx_int_t                      (*input_init)(void *data);
+    void                            *input_ctx;
+    ngx_event_pipe_input_filter_pt   pipe_input;
+
     unsigned                         finished:1; /* outcome known */
     unsigned                         reported:1; /* done called, or
                                                     request gone */
+    unsigned                         too_large:1; /* over max_response */
+    unsigned                         piped:1;    /* counted by the pipe */
 } ngx_http_intercom_oauth_subrequest_t;
 
 
@@ -80,6 +106,23 @@ static void ngx_http_intercom_oauth_subrequest_done(
 static void ngx_http_intercom_oauth_subrequest_timeout(ngx_event_t *ev);
 static void ngx_http_intercom_oauth_subrequest_abort(ngx_http_request_t *sr);
 static void ngx_http_intercom_oauth_subrequest_cleanup(void *data);
+static ngx_http_intercom_oauth_subrequest_t *
+    ngx_http_intercom_oauth_subrequest_of(ngx_http_request_t *r);
+static ngx_int_t ngx_http_intercom_oauth_subrequest_header_filter(
+    ngx_http_request_t *r);
+static ngx_int_t ngx_http_intercom_oauth_subrequest_body_filter(
+    ngx_http_request_t *r, ngx_chain_t *in);
+static ngx_int_t ngx_http_intercom_oauth_subrequest_input_init(void *data);
+static ngx_int_t ngx_http_intercom_oauth_subrequest_pipe_input(
+    ngx_event_pipe_t *p, ngx_buf_t *buf);
+static ngx_int_t ngx_http_intercom_oauth_subrequest_count(
+    ngx_http_intercom_oauth_subrequest_t *s, ngx_chain_t *cl);
+
+
+static ngx_http_output_header_filter_pt
+    ngx_http_intercom_oauth_next_header_filter;
+static ngx_http_output_body_filter_pt
+    ngx_http_intercom_oauth_next_body_filter;
 
 
 static ngx_str_t  ngx_http_intercom_oauth_post_method = ngx_string("POST");
@@ -411,6 +454,8 @@ ngx_http_intercom_oauth_subrequest_header(ngx_http_request_t *sr, char *key,
  *     upstream down or timed out, a 404 for a URI no location takes):
  *     504 is a timeout, anything else a failure, as libcurl reports a
  *     refused connection or a TLS error;
+ *   - the module's filters found the response over max_response (its
+ *     Content-Length, or its body so far): "too large", at once;
  *   - NGX_ERROR (or a failed output filter) after a response began: the
  *     body did not fit into subrequest_output_buffer_size ("too big
  *     subrequest response"), the same outcome as a body over
@@ -470,7 +515,12 @@ ngx_http_intercom_oauth_subrequest_post(ngx_http_request_t *sr, void *data,
         ngx_del_timer(&s->timer);
     }
 
-    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+    if (s->too_large) {
+        /* the filters below stopped it: libcurl's "too large" */
+        call->rc = NGX_HTTP_INTERCOM_OAUTH_CALL_TOO_LARGE;
+        call->status = sr->headers_out.status;
+
+    } else if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
         call->status = 0;
         call->rc = (rc == NGX_HTTP_GATEWAY_TIME_OUT)
                    ? NGX_HTTP_INTERCOM_OAUTH_CALL_TIMEOUT
@@ -765,4 +815,202 @@ ngx_http_intercom_oauth_subrequest_cleanup(void *data)
     if (s->wake.posted) {
         ngx_delete_posted_event(&s->wake);
     }
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_subrequest_init(ngx_conf_t *cf)
+{
+    ngx_http_intercom_oauth_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter =
+                             ngx_http_intercom_oauth_subrequest_header_filter;
+
+    ngx_http_intercom_oauth_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_intercom_oauth_subrequest_body_filter;
+
+    return NGX_OK;
+}
+
+
+/* a subrequest of this engine still under way, or NULL for any other */
+
+static ngx_http_intercom_oauth_subrequest_t *
+ngx_http_intercom_oauth_subrequest_of(ngx_http_request_t *r)
+{
+    ngx_http_intercom_oauth_subrequest_t  *s;
+
+    if (r->post_subrequest == NULL
+        || r->post_subrequest->handler
+           != ngx_http_intercom_oauth_subrequest_post)
+    {
+        return NULL;
+    }
+
+    s = r->post_subrequest->data;
+
+    /* a timeout decided already; the error page that follows is ignored */
+    return s->finished ? NULL : s;
+}
+
+
+/*
+ * A Content-Length over the cap: the call fails now, as libcurl's
+ * CURLOPT_MAXFILESIZE fails it, without waiting for a body that would be
+ * refused (or for an endpoint that sends none).  The upstream module ends
+ * the subrequest with NGX_ERROR, which the post_subrequest handler takes.
+ * Otherwise, for an upstream's buffered response (the upstream is still
+ * connected and sends its header now), the body is watched from the pipe.
+ */
+
+static ngx_int_t
+ngx_http_intercom_oauth_subrequest_header_filter(ngx_http_request_t *r)
+{
+    ngx_http_upstream_t                   *u;
+    ngx_http_intercom_oauth_subrequest_t  *s;
+
+    s = ngx_http_intercom_oauth_subrequest_of(r);
+
+    if (s == NULL) {
+        return ngx_http_intercom_oauth_next_header_filter(r);
+    }
+
+    if (r->headers_out.content_length_n > (off_t) s->call.max_response) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "intercom oauth: subrequest response of %O bytes "
+                       "is too large", r->headers_out.content_length_n);
+
+        s->too_large = 1;
+        return NGX_ERROR;
+    }
+
+    u = r->upstream;
+
+    if (u && u->buffering && u->pipe && u->peer.connection
+        && !u->header_sent && !s->piped)
+    {
+        /*
+         * ngx_http_upstream_send_response() calls input_filter_init with
+         * the pipe's input_ctx once the pipe is set up: both are ours
+         * until then, and the wrapper puts the upstream's back.
+         */
+        s->input_init = u->input_filter_init;
+        s->input_ctx = u->pipe->input_ctx;
+
+        u->input_filter_init = ngx_http_intercom_oauth_subrequest_input_init;
+        u->pipe->input_ctx = s;
+        s->piped = 1;
+    }
+
+    return ngx_http_intercom_oauth_next_header_filter(r);
+}
+
+
+/* the pipe is set up: the upstream's initialization, then the watch */
+
+static ngx_int_t
+ngx_http_intercom_oauth_subrequest_input_init(void *data)
+{
+    ngx_http_intercom_oauth_subrequest_t *s = data;
+
+    ngx_event_pipe_t  *p;
+
+    p = s->sr->upstream->pipe;
+
+    s->sr->upstream->input_filter_init = s->input_init;
+    p->input_ctx = s->input_ctx;
+
+    if (s->input_init && s->input_init(s->input_ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* set by the initialization: chunked or not */
+    s->pipe_input = p->input_filter;
+    p->input_filter = ngx_http_intercom_oauth_subrequest_pipe_input;
+
+    return NGX_OK;
+}
+
+
+/* each buffer read from the upstream: what the upstream's filter made of
+ * it is the body */
+
+static ngx_int_t
+ngx_http_intercom_oauth_subrequest_pipe_input(ngx_event_pipe_t *p,
+    ngx_buf_t *buf)
+{
+    ngx_int_t                              rc;
+    ngx_chain_t                          **last;
+    ngx_http_request_t                    *sr;
+    ngx_http_intercom_oauth_subrequest_t  *s;
+
+    sr = p->output_ctx;
+    s = sr->post_subrequest->data;
+
+    /*
+     * The upstream's filters append their buffers to p->in, at
+     * p->last_in when p->in has links (p->last_in is stale otherwise).
+     */
+    last = p->in ? p->last_in : &p->in;
+
+    rc = s->pipe_input(p, buf);
+
+    if (rc != NGX_OK || s->finished) {
+        return rc;
+    }
+
+    /* NGX_ERROR: the pipe aborts and the upstream ends the subrequest */
+    return ngx_http_intercom_oauth_subrequest_count(s, *last);
+}
+
+
+/* without buffering, or from a handler other than an upstream's: the
+ * body as it goes out */
+
+static ngx_int_t
+ngx_http_intercom_oauth_subrequest_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in)
+{
+    ngx_http_intercom_oauth_subrequest_t  *s;
+
+    s = ngx_http_intercom_oauth_subrequest_of(r);
+
+    if (s == NULL) {
+        return ngx_http_intercom_oauth_next_body_filter(r, in);
+    }
+
+    if (s->too_large) {
+        return NGX_ERROR;
+    }
+
+    if (!s->piped
+        && ngx_http_intercom_oauth_subrequest_count(s, in) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_intercom_oauth_next_body_filter(r, in);
+}
+
+
+/* adds the buffers' bytes to the body so far: NGX_ERROR past the cap */
+
+static ngx_int_t
+ngx_http_intercom_oauth_subrequest_count(
+    ngx_http_intercom_oauth_subrequest_t *s, ngx_chain_t *cl)
+{
+    for ( /* void */ ; cl; cl = cl->next) {
+        s->received += ngx_buf_size(cl->buf);
+    }
+
+    if (s->received <= (off_t) s->call.max_response) {
+        return NGX_OK;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, s->sr->connection->log, 0,
+                   "intercom oauth: subrequest response grew to %O bytes, "
+                   "too large", s->received);
+
+    s->too_large = 1;
+
+    return NGX_ERROR;
 }

@@ -39,4 +39,13 @@ ngx_int_t ngx_http_intercom_oauth_subrequest_start(ngx_http_request_t *r,
     ngx_http_intercom_oauth_call_t **callp);
 
 
+/*
+ * Puts the engine's header and body filters into nginx's filter chains
+ * (postconfiguration).  They act on the module's own subrequests only:
+ * a response over the cap fails the call as soon as its header or its
+ * body shows it.
+ */
+ngx_int_t ngx_http_intercom_oauth_subrequest_init(ngx_conf_t *cf);
+
+
 #endif /* _NGX_HTTP_INTERCOM_OAUTH_SUBREQUEST_H_INCLUDED_ */

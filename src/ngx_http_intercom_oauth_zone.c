@@ -7,9 +7,10 @@
 
 /*
  * The shared-memory zone, after ngx_http_limit_req_module: a slab pool, all
- * work under the pool's mutex, used states in a red-black tree keyed by a
- * hash with a full-key compare and expired on insert, tokens in a hash
- * table and evicted, least recently used first, when the pool is full.
+ * work under the pool's mutex, used states in a red-black tree ordered by
+ * the time they were issued (then by nonce) and expired on insert, tokens
+ * in a hash table and evicted, least recently used first, when the pool
+ * is full.
  *
  * Tokens are not in a tree: with a million of them a lookup walked some
  * twenty nodes spread over the zone, a cache and TLB miss each, and moving
@@ -52,24 +53,29 @@
 #define NGX_HTTP_INTERCOM_OAUTH_ZONE_BUCKET   512
 
 /* marks a zone made by this layout, so that a reload never misreads one */
-#define NGX_HTTP_INTERCOM_OAUTH_ZONE_LAYOUT   0x494f417a6f6e6534
+#define NGX_HTTP_INTERCOM_OAUTH_ZONE_LAYOUT   0x494f417a6f6e6535
 
 
 /*
  * A used state; it overlays ngx_rbtree_node_t from "color" on, as in
- * ngx_http_limit_req_module.  "data" holds the nonce, "time" is when the
- * state was issued.
+ * ngx_http_limit_req_module.  The node's key is the time the state was
+ * issued and nodes of the same second are ordered by nonce, so the
+ * leftmost node is the oldest state: expiry needs neither a queue nor a
+ * time of its own.  That makes a used state 49 bytes on a 64-bit system,
+ * a chunk of the slab allocator's 64-byte class; with a queue and a time
+ * it took 80 bytes, and so a 128-byte chunk.  Anyone can spend states:
+ * half the bytes each is twice as many before the zone is full.
  */
 
 typedef struct {
     u_char                           color;
-    u_char                           dummy;
-    u_short                          len;        /* key length */
-    u_short                          value_len;
-    ngx_queue_t                      queue;
-    time_t                           time;
-    u_char                           data[1];
+    u_char                           nonce[NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN];
 } ngx_http_intercom_oauth_node_t;
+
+
+#define NGX_HTTP_INTERCOM_OAUTH_ZONE_STATE_SIZE                               \
+    (offsetof(ngx_rbtree_node_t, color)                                       \
+     + sizeof(ngx_http_intercom_oauth_node_t))
 
 
 /*
@@ -97,9 +103,8 @@ typedef struct {
     uint32_t                        *buckets;
     ngx_uint_t                       nbuckets;    /* a power of two */
     ngx_queue_t                      token_queue; /* head: newest */
-    ngx_rbtree_t                     states;
+    ngx_rbtree_t                     states;      /* leftmost: oldest */
     ngx_rbtree_node_t                states_sentinel;
-    ngx_queue_t                      state_queue; /* head: newest */
     ngx_uint_t                       ntokens;
     ngx_uint_t                       nstates;
     ngx_uint_t                       max_states;  /* half the zone */
@@ -135,10 +140,6 @@ typedef struct {
 #define ngx_http_intercom_oauth_node(n)                                       \
     ((ngx_http_intercom_oauth_node_t *) &(n)->color)
 
-#define ngx_http_intercom_oauth_rbnode(on)                                    \
-    ((ngx_rbtree_node_t *) ((u_char *) (on)                                   \
-                            - offsetof(ngx_rbtree_node_t, color)))
-
 #define ngx_http_intercom_oauth_token_at(ctx, off)                            \
     ((ngx_http_intercom_oauth_token_t *)                                      \
          ((u_char *) (ctx)->shpool + ((size_t) (off) << 3)))
@@ -151,8 +152,10 @@ static ngx_int_t ngx_http_intercom_oauth_zone_init(ngx_shm_zone_t *shm_zone,
     void *data);
 static void ngx_http_intercom_oauth_zone_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
-static ngx_http_intercom_oauth_node_t *ngx_http_intercom_oauth_zone_state_find(
-    ngx_rbtree_t *tree, u_char *key, size_t len, uint32_t hash);
+static ngx_int_t ngx_http_intercom_oauth_zone_state_cmp(
+    ngx_rbtree_key_t issued, u_char *nonce, ngx_rbtree_node_t *node);
+static ngx_rbtree_node_t *ngx_http_intercom_oauth_zone_state_find(
+    ngx_rbtree_t *tree, time_t issued, u_char *nonce);
 static uint32_t ngx_http_intercom_oauth_zone_hash(
     ngx_http_intercom_oauth_zone_ctx_t *ctx, u_char *key, size_t len);
 static ngx_http_intercom_oauth_zone_ctx_t *
@@ -167,6 +170,7 @@ static void *ngx_http_intercom_oauth_zone_alloc(ngx_shm_zone_t *shm_zone,
     size_t size, ngx_uint_t evict);
 static void ngx_http_intercom_oauth_zone_expire(
     ngx_http_intercom_oauth_zone_ctx_t *ctx, ngx_uint_t all);
+static size_t ngx_http_intercom_oauth_zone_chunk(size_t size);
 static void ngx_http_intercom_oauth_zone_evict(
     ngx_http_intercom_oauth_zone_ctx_t *ctx,
     ngx_http_intercom_oauth_token_t *t);
@@ -325,7 +329,6 @@ ngx_http_intercom_oauth_zone_init(ngx_shm_zone_t *shm_zone, void *data)
 
     ngx_rbtree_init(&ctx->sh->states, &ctx->sh->states_sentinel,
                     ngx_http_intercom_oauth_zone_insert);
-    ngx_queue_init(&ctx->sh->state_queue);
 
     if (RAND_bytes(ctx->sh->secret, NGX_HTTP_INTERCOM_OAUTH_SECRET_LEN) != 1
         || RAND_bytes(ctx->sh->hash_key, sizeof(ctx->sh->hash_key)) != 1)
@@ -344,16 +347,37 @@ ngx_http_intercom_oauth_zone_init(ngx_shm_zone_t *shm_zone, void *data)
     ctx->shpool->log_nomem = 0;
 
     /*
-     * The zone is shared half and half: used states (a slab chunk of 128
-     * bytes each), which anyone can make, and tokens.  Each side may use
-     * the other's unused room, and takes it back by eviction: states evict
-     * tokens only while tokens hold more than their half, so a flood of
-     * states can never erase the tokens of the other half.
+     * The zone is shared half and half: used states (a slab chunk of 64
+     * bytes each on a 64-bit system), which anyone can make, and tokens.
+     * Each side may use the other's unused room, and takes it back by
+     * eviction: states evict tokens only while tokens hold more than their
+     * half, so a flood of states can never erase the tokens of the other
+     * half.
      */
     ctx->sh->half = ctx->shpool->pfree * ngx_pagesize / 2;
-    ctx->sh->max_states = ctx->sh->half / 128;
+    ctx->sh->max_states = ctx->sh->half
+                    / ngx_http_intercom_oauth_zone_chunk(
+                                      NGX_HTTP_INTERCOM_OAUTH_ZONE_STATE_SIZE);
 
     return NGX_OK;
+}
+
+
+/* the order of used states: the time they were issued, then the nonce */
+
+static ngx_int_t
+ngx_http_intercom_oauth_zone_state_cmp(ngx_rbtree_key_t issued, u_char *nonce,
+    ngx_rbtree_node_t *node)
+{
+    ngx_http_intercom_oauth_node_t  *on;
+
+    if (issued != node->key) {
+        return (issued < node->key) ? -1 : 1;
+    }
+
+    on = ngx_http_intercom_oauth_node(node);
+
+    return ngx_memcmp(nonce, on->nonce, NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN);
 }
 
 
@@ -362,24 +386,16 @@ ngx_http_intercom_oauth_zone_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
 {
     ngx_rbtree_node_t               **p;
-    ngx_http_intercom_oauth_node_t   *on, *ont;
+    ngx_http_intercom_oauth_node_t   *on;
+
+    on = ngx_http_intercom_oauth_node(node);
 
     for ( ;; ) {
 
-        if (node->key < temp->key) {
-            p = &temp->left;
-
-        } else if (node->key > temp->key) {
-            p = &temp->right;
-
-        } else { /* node->key == temp->key */
-
-            on = ngx_http_intercom_oauth_node(node);
-            ont = ngx_http_intercom_oauth_node(temp);
-
-            p = (ngx_memn2cmp(on->data, ont->data, on->len, ont->len) < 0)
-                ? &temp->left : &temp->right;
-        }
+        p = (ngx_http_intercom_oauth_zone_state_cmp(node->key, on->nonce,
+                                                    temp)
+             < 0)
+            ? &temp->left : &temp->right;
 
         if (*p == sentinel) {
             break;
@@ -396,37 +412,22 @@ ngx_http_intercom_oauth_zone_insert(ngx_rbtree_node_t *temp,
 }
 
 
-static ngx_http_intercom_oauth_node_t *
-ngx_http_intercom_oauth_zone_state_find(ngx_rbtree_t *tree, u_char *key,
-    size_t len, uint32_t hash)
+static ngx_rbtree_node_t *
+ngx_http_intercom_oauth_zone_state_find(ngx_rbtree_t *tree, time_t issued,
+    u_char *nonce)
 {
-    ngx_int_t                        rc;
-    ngx_rbtree_node_t               *node, *sentinel;
-    ngx_http_intercom_oauth_node_t  *on;
+    ngx_int_t           rc;
+    ngx_rbtree_node_t  *node, *sentinel;
 
     node = tree->root;
     sentinel = tree->sentinel;
 
     while (node != sentinel) {
 
-        if (hash < node->key) {
-            node = node->left;
-            continue;
-        }
-
-        if (hash > node->key) {
-            node = node->right;
-            continue;
-        }
-
-        /* hash == node->key */
-
-        on = ngx_http_intercom_oauth_node(node);
-
-        rc = ngx_memn2cmp(key, on->data, len, (size_t) on->len);
-
+        rc = ngx_http_intercom_oauth_zone_state_cmp((ngx_rbtree_key_t) issued,
+                                                    nonce, node);
         if (rc == 0) {
-            return on;
+            return node;
         }
 
         node = (rc < 0) ? node->left : node->right;
@@ -622,47 +623,37 @@ ngx_http_intercom_oauth_zone_alloc(ngx_shm_zone_t *shm_zone, size_t size,
 
 
 /*
- * Removes used states whose time is over: a few from the oldest end on
- * every insert, or all of them when "all" is set (the pool is full).
+ * Removes used states whose time is over, oldest first: a few on every
+ * insert, or all of them when "all" is set (the pool is full).
  */
 
 static void
 ngx_http_intercom_oauth_zone_expire(ngx_http_intercom_oauth_zone_ctx_t *ctx,
     ngx_uint_t all)
 {
-    time_t                           now;
-    ngx_uint_t                       n;
-    ngx_queue_t                     *q, *prev;
-    ngx_http_intercom_oauth_node_t  *on;
+    time_t              now;
+    ngx_uint_t          n;
+    ngx_rbtree_node_t  *node, *sentinel;
 
     now = ngx_time();
-    n = 0;
+    sentinel = ctx->sh->states.sentinel;
 
-    q = ngx_queue_last(&ctx->sh->state_queue);
+    for (n = 0; all || n < NGX_HTTP_INTERCOM_OAUTH_ZONE_EXPIRE; n++) {
 
-    while (q != ngx_queue_sentinel(&ctx->sh->state_queue)) {
-        prev = ngx_queue_prev(q);
-        on = ngx_queue_data(q, ngx_http_intercom_oauth_node_t, queue);
-
-        /* "time" is when the state was issued; no ttl ever seen accepts it */
-        if (on->time + ctx->sh->max_ttl < now) {
-            ngx_queue_remove(q);
-            ngx_rbtree_delete(&ctx->sh->states,
-                              ngx_http_intercom_oauth_rbnode(on));
-            ngx_slab_free_locked(ctx->shpool,
-                                 ngx_http_intercom_oauth_rbnode(on));
-            ctx->sh->nstates--;
-
-        } else if (!all) {
-            /* states of one ttl expire in queue order */
+        if (ctx->sh->states.root == sentinel) {
             return;
         }
 
-        if (!all && ++n == NGX_HTTP_INTERCOM_OAUTH_ZONE_EXPIRE) {
+        node = ngx_rbtree_min(ctx->sh->states.root, sentinel);
+
+        /* the key is when the state was issued; no ttl ever seen accepts it */
+        if ((time_t) node->key + ctx->sh->max_ttl >= now) {
             return;
         }
 
-        q = prev;
+        ngx_rbtree_delete(&ctx->sh->states, node);
+        ngx_slab_free_locked(ctx->shpool, node);
+        ctx->sh->nstates--;
     }
 }
 
@@ -720,14 +711,11 @@ ngx_int_t
 ngx_http_intercom_oauth_zone_state_claim(ngx_shm_zone_t *shm_zone,
     u_char *nonce, time_t issued, time_t ttl)
 {
-    size_t                               n;
-    uint32_t                             hash;
     ngx_rbtree_node_t                   *node;
     ngx_http_intercom_oauth_node_t      *on;
     ngx_http_intercom_oauth_zone_ctx_t  *ctx;
 
     ctx = shm_zone->data;
-    hash = ngx_crc32_short(nonce, NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN);
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
@@ -741,9 +729,8 @@ ngx_http_intercom_oauth_zone_state_claim(ngx_shm_zone_t *shm_zone,
 
     ngx_http_intercom_oauth_zone_expire(ctx, 0);
 
-    if (ngx_http_intercom_oauth_zone_state_find(&ctx->sh->states, nonce,
-                                            NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN,
-                                            hash)
+    if (ngx_http_intercom_oauth_zone_state_find(&ctx->sh->states, issued,
+                                                nonce)
         != NULL)
     {
         ngx_shmtx_unlock(&ctx->shpool->mutex);
@@ -759,15 +746,12 @@ ngx_http_intercom_oauth_zone_state_claim(ngx_shm_zone_t *shm_zone,
         }
     }
 
-    n = offsetof(ngx_rbtree_node_t, color)
-        + offsetof(ngx_http_intercom_oauth_node_t, data)
-        + NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN;
-
     /*
      * Under their half of the zone, used states may push out the least
      * recently used tokens, but only tokens that hold more than theirs.
      */
-    node = ngx_http_intercom_oauth_zone_alloc(shm_zone, n,
+    node = ngx_http_intercom_oauth_zone_alloc(shm_zone,
+                                      NGX_HTTP_INTERCOM_OAUTH_ZONE_STATE_SIZE,
                                       ctx->sh->token_bytes > ctx->sh->half);
     if (node == NULL) {
         ngx_shmtx_unlock(&ctx->shpool->mutex);
@@ -776,19 +760,40 @@ ngx_http_intercom_oauth_zone_state_claim(ngx_shm_zone_t *shm_zone,
 
     ctx->sh->nstates++;
 
-    node->key = hash;
+    node->key = (ngx_rbtree_key_t) issued;
     on = ngx_http_intercom_oauth_node(node);
-    on->len = NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN;
-    on->value_len = 0;
-    on->time = issued;
-    ngx_memcpy(on->data, nonce, NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN);
+    ngx_memcpy(on->nonce, nonce, NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN);
 
     ngx_rbtree_insert(&ctx->sh->states, node);
-    ngx_queue_insert_head(&ctx->sh->state_queue, &on->queue);
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
     return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_zone_state_release(ngx_shm_zone_t *shm_zone,
+    u_char *nonce, time_t issued)
+{
+    ngx_rbtree_node_t                   *node;
+    ngx_http_intercom_oauth_zone_ctx_t  *ctx;
+
+    ctx = shm_zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    node = ngx_http_intercom_oauth_zone_state_find(&ctx->sh->states, issued,
+                                                   nonce);
+    if (node) {
+        ngx_rbtree_delete(&ctx->sh->states, node);
+        ngx_slab_free_locked(ctx->shpool, node);
+        ctx->sh->nstates--;
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return node ? NGX_OK : NGX_DECLINED;
 }
 
 
@@ -1169,6 +1174,22 @@ ngx_http_intercom_oauth_zone_tokens(ngx_shm_zone_t *shm_zone)
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
     n = ctx->sh->ntokens;
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return n;
+}
+
+
+ngx_uint_t
+ngx_http_intercom_oauth_zone_states(ngx_shm_zone_t *shm_zone)
+{
+    ngx_uint_t                           n;
+    ngx_http_intercom_oauth_zone_ctx_t  *ctx;
+
+    ctx = shm_zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+    n = ctx->sh->nstates;
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
     return n;

@@ -93,6 +93,14 @@ ngx_int_t ngx_http_intercom_oauth_zone_state_claim(ngx_shm_zone_t *shm_zone,
     u_char *nonce, time_t issued, time_t ttl);
 
 /*
+ * Forgets that the state of "nonce", issued at "issued", was used: it may
+ * be claimed again.  Returns NGX_OK, or NGX_DECLINED when it was not
+ * recorded (expired, or released already).
+ */
+ngx_int_t ngx_http_intercom_oauth_zone_state_release(ngx_shm_zone_t *shm_zone,
+    u_char *nonce, time_t issued);
+
+/*
  * Stores or replaces the record for (client_id, realm, key).  When the
  * zone is full the least recently used tokens are evicted to make room
  * (counted and logged).  Returns NGX_OK, or NGX_ERROR when it cannot fit
@@ -167,6 +175,9 @@ ngx_atomic_uint_t ngx_http_intercom_oauth_zone_counter(
 
 /* Number of tokens held now. */
 ngx_uint_t ngx_http_intercom_oauth_zone_tokens(ngx_shm_zone_t *shm_zone);
+
+/* Number of used states held now (not yet expired or released). */
+ngx_uint_t ngx_http_intercom_oauth_zone_states(ngx_shm_zone_t *shm_zone);
 
 
 #endif /* _NGX_HTTP_INTERCOM_OAUTH_ZONE_H_INCLUDED_ */

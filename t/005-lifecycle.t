@@ -382,7 +382,7 @@ invalid value "mars"
 ["", "", "", "Content-Type: application/json\nCache-Control: no-store"]
 --- response_body_like eval
 [qr/302/, qr/state_expired/, qr/404/,
- qr/^\{"connect_pages":0,"callbacks":\{"total":2,"ok":1,"invalid_request":0,"access_denied":0,"state_invalid":0,"state_expired":1,"state_replayed":0,"no_key":0,"zone_full":0,"server_error":0\},"exchanges":\{"ok":1,"failed":0,"timeout":0\},"tokens":\{"stored":1,"evicted":0,"deleted":0\},"identity":\{"ok":1,"failed":0\},"disconnects":\{"total":0,"revoked":0,"revoke_failed":0\},"webhooks":\{"accepted":0,"refused":0\},"exchange_latency_ms":\{"sum":\d+,"buckets":\{"50":\d,"100":\d,"250":\d,"500":\d,"1000":\d,"2500":0,"5000":0,"10000":0,"\+Inf":0\}\},"zone":\{"name":"intercom","tokens":1,"bytes_used":\d+,"bytes_free":\d+\}\}$/]
+ qr/^\{"connect_pages":0,"callbacks":\{"total":2,"ok":1,"invalid_request":0,"access_denied":0,"state_invalid":0,"state_expired":1,"state_replayed":0,"no_key":0,"zone_full":0,"server_error":0\},"exchanges":\{"ok":1,"failed":0,"timeout":0\},"tokens":\{"stored":1,"evicted":0,"deleted":0\},"identity":\{"ok":1,"failed":0\},"disconnects":\{"total":0,"revoked":0,"revoke_failed":0\},"webhooks":\{"accepted":0,"refused":0\},"exchange_latency_ms":\{"sum":\d+,"buckets":\{"50":\d,"100":\d,"250":\d,"500":\d,"1000":\d,"2500":0,"5000":0,"10000":0,"\+Inf":0\}\},"zone":\{"name":"intercom","tokens":1,"states":1,"bytes_used":\d+,"bytes_free":\d+\}\}$/]
 
 
 
@@ -396,7 +396,7 @@ Accept: text/plain;version=0.0.4
 --- response_headers eval
 ["Content-Type: text/plain; version=0.0.4; charset=utf-8", "Content-Type: text/plain; version=0.0.4; charset=utf-8"]
 --- response_body_like eval
-[qr/^# TYPE intercom_oauth_connect_pages_total counter\nintercom_oauth_connect_pages_total 0\n# TYPE intercom_oauth_callbacks_total counter\nintercom_oauth_callbacks_total 0\n# TYPE intercom_oauth_callback_outcomes_total counter\nintercom_oauth_callback_outcomes_total\{outcome="ok"\} 0\n.*intercom_oauth_exchange_duration_seconds_bucket\{le="0\.050"\} 0\n.*intercom_oauth_exchange_duration_seconds_bucket\{le="\+Inf"\} 0\nintercom_oauth_exchange_duration_seconds_sum 0\.000\nintercom_oauth_exchange_duration_seconds_count 0\n# TYPE intercom_oauth_tokens gauge\nintercom_oauth_tokens 0\n.*intercom_oauth_zone_bytes\{state="free"\} \d+\n$/s,
+[qr/^# TYPE intercom_oauth_connect_pages_total counter\nintercom_oauth_connect_pages_total 0\n# TYPE intercom_oauth_callbacks_total counter\nintercom_oauth_callbacks_total 0\n# TYPE intercom_oauth_callback_outcomes_total counter\nintercom_oauth_callback_outcomes_total\{outcome="ok"\} 0\n.*intercom_oauth_exchange_duration_seconds_bucket\{le="0\.050"\} 0\n.*intercom_oauth_exchange_duration_seconds_bucket\{le="\+Inf"\} 0\nintercom_oauth_exchange_duration_seconds_sum 0\.000\nintercom_oauth_exchange_duration_seconds_count 0\n# TYPE intercom_oauth_tokens gauge\nintercom_oauth_tokens 0\n# TYPE intercom_oauth_used_states gauge\nintercom_oauth_used_states 0\n.*intercom_oauth_zone_bytes\{state="free"\} \d+\n$/s,
  qr/^# TYPE intercom_oauth_connect_pages_total counter\n/]
 
 

@@ -58,9 +58,10 @@ location = /status { intercom_oauth_status; }
 === TEST 3: zone: a token that is read keeps its place while a flood of unread ones is evicted
 Eviction approximates least-recently-used with a second chance (CLOCK): a
 token read since it was queued goes back to the head.  user-keep is stored
-first, so it is the oldest, and read after each of the 150 callbacks that
-follow (a 64k zone holds about 130 tokens beside their used states); it
-must outlive user-1, stored after it and never read.
+first, so it is the oldest, and read after each of the 200 callbacks that
+follow (a 64k zone holds about 175 tokens beside their used states, 64
+bytes each since 0.2.0; 150 callbacks were enough when a used state took
+128); it must outlive user-1, stored after it and never read.
 --- http_config eval
 $HTTP_CONFIG =~ s{intercom_oauth_zone\s+\S+;}{intercom_oauth_zone intercom:64k;}r
 --- config
@@ -70,12 +71,12 @@ location = /status { intercom_oauth_status; }
 --- request eval
 [callback_request(code => "keep", state => make_state()) . "&u=user-keep",
  (map { (callback_request(code => "z$_", state => make_state()) . "&u=user-$_",
-         "GET /token?u=user-keep") } 1 .. 150),
- "GET /token?u=user-1", "GET /token?u=user-150", "GET /status"]
+         "GET /token?u=user-keep") } 1 .. 200),
+ "GET /token?u=user-1", "GET /token?u=user-200", "GET /status"]
 --- error_code eval
-[302, (302, 200) x 150, 200, 200, 200]
+[302, (302, 200) x 200, 200, 200, 200]
 --- response_body_like eval
-[qr/302 Found/, (qr/302 Found/, qr/^\[1\]$/) x 150, qr/^\[0\]$/, qr/^\[1\]$/,
+[qr/302 Found/, (qr/302 Found/, qr/^\[1\]$/) x 200, qr/^\[0\]$/, qr/^\[1\]$/,
  qr/"evicted":[1-9]/]
 --- no_error_log
 [error]

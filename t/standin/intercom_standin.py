@@ -34,6 +34,7 @@ import itertools
 import json
 import os
 import secrets
+import select
 import signal
 import socket
 import socketserver
@@ -53,6 +54,8 @@ HANDSHAKE_TIMEOUT = 10          # seconds for a TLS handshake
 BIG_SIZE = 2 * 1024 * 1024      # size of the "big" behaviour's body
 DRIP_BODY = b'{"token":"dripdripdripdrip12"}'   # 30 bytes, one per second
 NOTIFY_TIMEOUT = 5              # seconds for the uninstall notification
+STALL = 60                      # seconds the *-stall behaviours send nothing
+STALL_CHUNKED = 96 * 1024       # what "big-chunked-stall" sends first
 
 ADMIN = {
     "type": "admin",
@@ -712,6 +715,10 @@ class Handler(BaseHTTPRequestHandler):
         if name == "500":
             return self.send_json(500, error_list(
                 "server_error", "Internal server error"))
+        if name == "429":
+            return self.send_json(429, error_list(
+                "rate_limit_exceeded", "Exceeded rate limit"),
+                headers=[("Retry-After", "10")])
         if name == "html":
             return self.send_raw(
                 200, b"<html><body><h1>oops</h1>Something went wrong."
@@ -737,6 +744,22 @@ class Handler(BaseHTTPRequestHandler):
                 time.sleep(1)
                 self.wfile.write(DRIP_BODY[i:i + 1])
             return
+        if name == "big-length-stall":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(BIG_SIZE))
+            self.end_headers()
+            return self.stall()
+        if name == "big-chunked-stall":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            body = b'{"padding":"' + b"x" * (STALL_CHUNKED - 12)
+            for i in range(0, len(body), 8192):
+                chunk = body[i:i + 8192]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            return self.stall()
         if name == "close":
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -754,6 +777,23 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         return self.unknown_behaviour(name)
+
+    def stall(self):
+        """Send nothing more for STALL seconds, or until the client closes
+        the connection, then close it."""
+        self.close_connection = True
+        end = time.monotonic() + STALL
+        while time.monotonic() < end:
+            readable, _, _ = select.select([self.connection], [], [], 0.5)
+            if not readable:
+                continue
+            try:
+                if not self.connection.recv(4096):
+                    return
+            except (ssl.SSLWantReadError, BlockingIOError):
+                continue
+            except DISCONNECTS + (OSError,):
+                return
 
     # -- introspection -------------------------------------------------------
 

@@ -498,13 +498,17 @@ class Behaviours(Base):
         self.assertEqual(set(tok), {"token_type", "access_token"})
         self.assert_token_valid(tok["access_token"])
 
-    def test_401_500(self):
+    def test_401_429_500(self):
         status, _, data = self.behave("401")
         self.assertEqual(status, 401)
         self.assert_error_list(data, "unauthorized")
         status, _, data = self.behave("500")
         self.assertEqual(status, 500)
         self.assert_error_list(data, "server_error")
+        status, r, data = self.behave("429")
+        self.assertEqual(status, 429)
+        self.assertEqual(r.getheader("Retry-After"), "10")
+        self.assert_error_list(data, "rate_limit_exceeded")
 
     def test_html(self):
         status, r, data = self.behave("html")
@@ -586,6 +590,31 @@ class Behaviours(Base):
         with self.assertRaises(http.client.IncompleteRead) as cm:
             r.read()
         self.assertEqual(len(cm.exception.partial), 10)
+        c.close()
+
+    def test_big_length_stall(self):
+        c = self.conn()
+        c.request("POST", "/behave/big-length-stall/auth/eagle/token",
+                  body="code=x", headers={"Content-Type": FORM})
+        t0 = time.monotonic()
+        r = c.getresponse()
+        self.assertLess(time.monotonic() - t0, 0.5)
+        self.assertEqual(r.getheader("Content-Length"), str(2 * 1024 * 1024))
+        c.sock.settimeout(1)
+        with self.assertRaises(socket.timeout):
+            r.read(1)
+        c.close()        # the stand-in stops waiting
+
+    def test_big_chunked_stall(self):
+        c = self.conn()
+        c.request("POST", "/behave/big-chunked-stall/auth/eagle/token",
+                  body="code=x", headers={"Content-Type": FORM})
+        r = c.getresponse()
+        self.assertEqual(r.getheader("Transfer-Encoding"), "chunked")
+        self.assertEqual(r.read(96 * 1024)[:12], b'{"padding":"')
+        c.sock.settimeout(1)
+        with self.assertRaises(socket.timeout):
+            r.read(1)
         c.close()
 
     def test_chunked_garbage(self):
