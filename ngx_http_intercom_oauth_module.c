@@ -392,6 +392,35 @@ static ngx_command_t  ngx_http_intercom_oauth_commands[] = {
       offsetof(ngx_http_intercom_oauth_main_conf_t, store_conf.password),
       NULL },
 
+    { ngx_string("intercom_oauth_store_user"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_intercom_oauth_main_conf_t, store_conf.user),
+      NULL },
+
+    { ngx_string("intercom_oauth_store_ca_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_intercom_oauth_main_conf_t, store_conf.ca_file),
+      NULL },
+
+    { ngx_string("intercom_oauth_store_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_intercom_oauth_main_conf_t, store_conf.certificate),
+      NULL },
+
+    { ngx_string("intercom_oauth_store_certificate_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_intercom_oauth_main_conf_t,
+               store_conf.certificate_key),
+      NULL },
+
     { ngx_string("intercom_oauth_store_key"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_intercom_oauth_secret_slot,
@@ -650,6 +679,10 @@ ngx_http_intercom_oauth_init_main_conf(ngx_conf_t *cf, void *conf)
                            "\"intercom_oauth_store_key file:PATH\": tokens "
                            "are bearer credentials and are kept in Redis "
                            "encrypted only");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_intercom_oauth_redis_init_conf(cf, sc) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 
