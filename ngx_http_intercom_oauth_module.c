@@ -457,6 +457,13 @@ static ngx_command_t  ngx_http_intercom_oauth_commands[] = {
       offsetof(ngx_http_intercom_oauth_main_conf_t, store_conf.cache_ttl),
       NULL },
 
+    { ngx_string("intercom_oauth_store_miss_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_intercom_oauth_main_conf_t, store_conf.miss_ttl),
+      NULL },
+
       ngx_null_command
 };
 
@@ -626,6 +633,7 @@ ngx_http_intercom_oauth_create_main_conf(ngx_conf_t *cf)
     omcf->store_conf.connect_timeout = NGX_CONF_UNSET_MSEC;
     omcf->store_conf.timeout = NGX_CONF_UNSET_MSEC;
     omcf->store_conf.cache_ttl = NGX_CONF_UNSET;
+    omcf->store_conf.miss_ttl = NGX_CONF_UNSET;
 
     return omcf;
 }
@@ -648,6 +656,7 @@ ngx_http_intercom_oauth_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(sc->connect_timeout, 1000);
     ngx_conf_init_msec_value(sc->timeout, 1000);
     ngx_conf_init_value(sc->cache_ttl, 60);
+    ngx_conf_init_value(sc->miss_ttl, 1);
 
     if (sc->prefix.data == NULL) {
         ngx_str_set(&sc->prefix, "intercom_oauth:");

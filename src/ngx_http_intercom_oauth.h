@@ -169,6 +169,7 @@ typedef struct {
     ngx_msec_t                  connect_timeout;
     ngx_msec_t                  timeout;      /* per command */
     time_t                      cache_ttl;    /* zone copy trusted, s */
+    time_t                      miss_ttl;     /* a miss remembered, s */
     u_char                      seal_key[32];   /* AES-256-GCM */
     u_char                      names_key[32];  /* HMAC of key names */
 } ngx_http_intercom_oauth_store_conf_t;
