@@ -156,6 +156,8 @@ typedef struct {
     ngx_uint_t                  naddrs;
     ngx_str_t                   host;         /* the name, for TLS; or empty */
     in_port_t                   port;
+    ngx_resolver_t             *resolver;     /* NULL: resolved once */
+    ngx_msec_t                  resolver_timeout;
     ngx_uint_t                  db;
     ngx_str_t                   user;         /* empty: AUTH password */
     ngx_str_t                   password;     /* empty: no AUTH */

@@ -26,6 +26,7 @@
 #include <ngx_core.h>
 #include <ngx_event.h>
 #include <ngx_event_connect.h>
+#include <ngx_http.h>
 
 #include "ngx_http_intercom_oauth_redis.h"
 
@@ -63,6 +64,9 @@ typedef struct {
     ngx_uint_t                             generation;  /* connections */
     ngx_uint_t                             attempts;
     ngx_uint_t                             setup;     /* AUTH, SELECT owed */
+    ngx_resolver_ctx_t                    *resolving;
+    ngx_sockaddr_t                         resolved;  /* this attempt's */
+    socklen_t                              resolved_len;
     char                                  *tls;       /* for the log */
     ngx_msec_t                             backoff;
     ngx_uint_t                             failures;  /* since last up */
@@ -79,6 +83,11 @@ typedef struct {
 
 
 static void ngx_http_intercom_oauth_redis_connect(void);
+static void ngx_http_intercom_oauth_redis_resolved(ngx_resolver_ctx_t *ctx);
+static void ngx_http_intercom_oauth_redis_connect_peer(
+    struct sockaddr *sockaddr, socklen_t socklen);
+static ngx_int_t ngx_http_intercom_oauth_redis_resolve_conf(ngx_conf_t *cf,
+    ngx_http_intercom_oauth_store_conf_t *sc);
 static void ngx_http_intercom_oauth_redis_schedule(void);
 static void ngx_http_intercom_oauth_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_http_intercom_oauth_redis_connect_timeout(ngx_event_t *ev);
@@ -99,6 +108,7 @@ static void ngx_http_intercom_oauth_redis_read_handler(ngx_event_t *ev);
 static void ngx_http_intercom_oauth_redis_write_handler(ngx_event_t *ev);
 static void ngx_http_intercom_oauth_redis_flush(void);
 static ngx_int_t ngx_http_intercom_oauth_redis_replies(void);
+static ngx_uint_t ngx_http_intercom_oauth_redis_readonly(redisReply *reply);
 static void ngx_http_intercom_oauth_redis_setup_reply(void *data,
     redisReply *reply, const char *why);
 static void ngx_http_intercom_oauth_redis_command_timeout(ngx_event_t *ev);
@@ -199,6 +209,9 @@ ngx_http_intercom_oauth_redis_url(ngx_conf_t *cf, ngx_command_t *cmd,
     u.url.len = last - p;
     u.default_port = 6379;
 
+    /* resolved once the "resolver" directive is known: init_conf */
+    u.no_resolve = 1;
+
     if (u.url.len == 0) {
         goto invalid;
     }
@@ -216,7 +229,7 @@ parse:
         goto invalid;
     }
 
-    if (u.naddrs == 0) {
+    if (u.naddrs == 0 && u.host.len == 0) {
         goto invalid;
     }
 
@@ -246,6 +259,59 @@ invalid:
 }
 
 
+/*
+ * With nginx's "resolver" at the http level, a host name is resolved with
+ * it at every connect, so that the store follows a name moved on failover;
+ * without one, here, once, as nginx resolves an upstream server's name.
+ */
+
+static ngx_int_t
+ngx_http_intercom_oauth_redis_resolve_conf(ngx_conf_t *cf,
+    ngx_http_intercom_oauth_store_conf_t *sc)
+{
+    ngx_url_t                  u;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (sc->naddrs) {
+        /* unix:PATH */
+        return NGX_OK;
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->resolver && clcf->resolver->connections.nelts
+        && ngx_inet_addr(sc->host.data, sc->host.len) == INADDR_NONE
+#if (NGX_HAVE_INET6)
+        && ngx_inet6_addr(sc->host.data, sc->host.len, NULL) != NGX_OK
+#endif
+        )
+    {
+        sc->resolver = clcf->resolver;
+        sc->resolver_timeout = clcf->resolver_timeout == NGX_CONF_UNSET_MSEC
+                               ? 30000 : clcf->resolver_timeout;
+        return NGX_OK;
+    }
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+
+    u.url = sc->host;
+    u.host = sc->host;
+    u.port = sc->port;
+
+    if (ngx_inet_resolve_host(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"intercom_oauth_store\" \"%V\": %s",
+                           &sc->url, u.err ? u.err : "host not found");
+        return NGX_ERROR;
+    }
+
+    sc->addrs = u.addrs;
+    sc->naddrs = u.naddrs;
+
+    return NGX_OK;
+}
+
+
 char *
 ngx_http_intercom_oauth_redis_init_conf(ngx_conf_t *cf,
     ngx_http_intercom_oauth_store_conf_t *sc)
@@ -254,6 +320,10 @@ ngx_http_intercom_oauth_redis_init_conf(ngx_conf_t *cf,
     ngx_ssl_t           *ssl;
     ngx_pool_cleanup_t  *cln;
 #endif
+
+    if (ngx_http_intercom_oauth_redis_resolve_conf(cf, sc) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     if (sc->user.len && sc->password.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -408,6 +478,11 @@ ngx_http_intercom_oauth_redis_exit_process(ngx_cycle_t *cycle)
         ngx_del_timer(&rd->reconnect);
     }
 
+    if (rd->resolving) {
+        ngx_resolve_name_done(rd->resolving);
+        rd->resolving = NULL;
+    }
+
     ngx_http_intercom_oauth_redis_close(NULL);
 
     if (rd->out) {
@@ -476,6 +551,93 @@ ngx_http_intercom_oauth_redis_cancel(ngx_http_intercom_oauth_redis_cmd_t *cmd)
 static void
 ngx_http_intercom_oauth_redis_connect(void)
 {
+    ngx_resolver_ctx_t               *ctx;
+    ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
+
+    if (rd->conf->resolver == NULL) {
+        ngx_http_intercom_oauth_redis_connect_peer(NULL, 0);
+        return;
+    }
+
+    if (rd->resolving) {
+        return;
+    }
+
+    ctx = ngx_resolve_start(rd->conf->resolver, NULL);
+
+    if (ctx == NULL || ctx == NGX_NO_RESOLVER) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "intercom oauth: store \"%V\": cannot start "
+                      "resolving \"%V\"; retrying",
+                      &rd->conf->url, &rd->conf->host);
+        ngx_http_intercom_oauth_redis_schedule();
+        return;
+    }
+
+    ctx->name = rd->conf->host;
+    ctx->handler = ngx_http_intercom_oauth_redis_resolved;
+    ctx->data = rd;
+    ctx->timeout = rd->conf->resolver_timeout;
+    ctx->cancelable = 1;
+
+    rd->resolving = ctx;
+
+    if (ngx_resolve_name(ctx) != NGX_OK) {
+        /* the context is freed by the resolver */
+        rd->resolving = NULL;
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "intercom oauth: store \"%V\": cannot resolve "
+                      "\"%V\"; retrying", &rd->conf->url, &rd->conf->host);
+        ngx_http_intercom_oauth_redis_schedule();
+    }
+}
+
+
+static void
+ngx_http_intercom_oauth_redis_resolved(ngx_resolver_ctx_t *ctx)
+{
+    ngx_uint_t                        i;
+    ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
+
+    rd->resolving = NULL;
+
+    if (ctx->state || ctx->naddrs == 0) {
+        if (rd->failures++ == 0) {
+            ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                          "intercom oauth: store \"%V\": \"%V\" could not "
+                          "be resolved (%i: %s); retrying", &rd->conf->url,
+                          &ctx->name, ctx->state,
+                          ngx_resolver_strerror(ctx->state));
+        }
+
+        ngx_resolve_name_done(ctx);
+        ngx_http_intercom_oauth_redis_schedule();
+        return;
+    }
+
+    /* a name with several addresses: the next one at each attempt */
+    i = rd->attempts++ % ctx->naddrs;
+
+    ngx_memcpy(&rd->resolved, ctx->addrs[i].sockaddr, ctx->addrs[i].socklen);
+    rd->resolved_len = ctx->addrs[i].socklen;
+
+    ngx_resolve_name_done(ctx);
+
+    ngx_inet_set_port(&rd->resolved.sockaddr, rd->conf->port);
+
+    if (rd->exiting) {
+        return;
+    }
+
+    ngx_http_intercom_oauth_redis_connect_peer(&rd->resolved.sockaddr,
+                                               rd->resolved_len);
+}
+
+
+static void
+ngx_http_intercom_oauth_redis_connect_peer(struct sockaddr *sockaddr,
+    socklen_t socklen)
+{
     ngx_int_t                         rc;
     ngx_err_t                         err;
     ngx_str_t                         argv[3];
@@ -489,11 +651,17 @@ ngx_http_intercom_oauth_redis_connect(void)
     pc = &rd->peer;
     ngx_memzero(pc, sizeof(ngx_peer_connection_t));
 
-    /* a name with several addresses: the next one at each attempt */
-    addr = &rd->conf->addrs[rd->attempts++ % rd->conf->naddrs];
+    if (sockaddr) {
+        pc->sockaddr = sockaddr;
+        pc->socklen = socklen;
 
-    pc->sockaddr = addr->sockaddr;
-    pc->socklen = addr->socklen;
+    } else {
+        /* a name with several addresses: the next one at each attempt */
+        addr = &rd->conf->addrs[rd->attempts++ % rd->conf->naddrs];
+
+        pc->sockaddr = addr->sockaddr;
+        pc->socklen = addr->socklen;
+    }
     pc->name = &rd->conf->url;
     pc->get = ngx_event_get_peer;
     pc->log = &rd->quiet;
@@ -620,7 +788,7 @@ ngx_http_intercom_oauth_redis_reconnect_handler(ngx_event_t *ev)
 {
     ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
 
-    if (rd->conn == NULL && !rd->exiting) {
+    if (rd->conn == NULL && rd->resolving == NULL && !rd->exiting) {
         ngx_http_intercom_oauth_redis_connect();
     }
 }
@@ -1138,7 +1306,7 @@ static ngx_int_t
 ngx_http_intercom_oauth_redis_replies(void)
 {
     void                                      *reply, *data;
-    ngx_uint_t                                 generation;
+    ngx_uint_t                                 generation, readonly;
     ngx_queue_t                               *q;
     ngx_http_intercom_oauth_redis_t           *rd;
     ngx_http_intercom_oauth_redis_cmd_t       *cmd;
@@ -1183,18 +1351,35 @@ ngx_http_intercom_oauth_redis_replies(void)
 
         ngx_free(cmd);
 
+        readonly = ngx_http_intercom_oauth_redis_readonly(reply);
+
         if (handler) {
             handler(data, reply, NULL);
         }
 
         freeReplyObject(reply);
+
+        if (readonly && rd->generation == generation) {
+            /* a replica now: the name (or the primary) has moved on */
+            ngx_http_intercom_oauth_redis_close("Redis answered READONLY "
+                                                "(a replica)");
+            return NGX_ERROR;
+        }
     }
 
     return NGX_ERROR;
 }
 
 
-/* AUTH or SELECT: a refusal is a configuration error, logged every time */
+static ngx_uint_t
+ngx_http_intercom_oauth_redis_readonly(redisReply *reply)
+{
+    return reply->type == REDIS_REPLY_ERROR && reply->len >= 8
+           && ngx_strncmp(reply->str, "READONLY", 8) == 0;
+}
+
+
+/* AUTH or SELECT: a refusal is a configuration error, logged once */
 
 static void
 ngx_http_intercom_oauth_redis_setup_reply(void *data, redisReply *reply,
