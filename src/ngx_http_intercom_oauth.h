@@ -172,6 +172,8 @@ typedef struct {
     ngx_msec_t                  timeout;      /* per command */
     time_t                      cache_ttl;    /* zone copy trusted, s */
     time_t                      miss_ttl;     /* a miss remembered, s */
+    ngx_uint_t                  wait_replicas;  /* WAIT after a write */
+    ngx_msec_t                  wait_timeout;
     u_char                      seal_key[32];   /* AES-256-GCM */
     u_char                      names_key[32];  /* HMAC of key names */
 } ngx_http_intercom_oauth_store_conf_t;

@@ -514,7 +514,18 @@ ngx_http_intercom_oauth_redis_command(
     ngx_http_intercom_oauth_redis_handler_pt handler, void *data,
     ngx_uint_t argc, ngx_str_t *argv)
 {
-    ngx_connection_t                 *c;
+    return ngx_http_intercom_oauth_redis_command_extra(handler, data, argc,
+                                                       argv, 0);
+}
+
+
+ngx_http_intercom_oauth_redis_cmd_t *
+ngx_http_intercom_oauth_redis_command_extra(
+    ngx_http_intercom_oauth_redis_handler_pt handler, void *data,
+    ngx_uint_t argc, ngx_str_t *argv, ngx_msec_t extra)
+{
+    ngx_connection_t                     *c;
+    ngx_http_intercom_oauth_redis_cmd_t  *cmd;
     ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
 
     if (rd->state != NGX_HTTP_INTERCOM_OAUTH_REDIS_READY) {
@@ -531,7 +542,13 @@ ngx_http_intercom_oauth_redis_command(
         ngx_post_event(c->write, &ngx_posted_events);
     }
 
-    return ngx_http_intercom_oauth_redis_send(handler, data, argc, argv);
+    cmd = ngx_http_intercom_oauth_redis_send(handler, data, argc, argv);
+
+    if (cmd && extra) {
+        ngx_add_timer(&cmd->timer, rd->conf->timeout + extra);
+    }
+
+    return cmd;
 }
 
 

@@ -83,6 +83,15 @@ ngx_http_intercom_oauth_redis_cmd_t *ngx_http_intercom_oauth_redis_command(
     ngx_uint_t argc, ngx_str_t *argv);
 
 /*
+ * The same, with a longer timeout: intercom_oauth_store_timeout plus
+ * "extra" (a WAIT that Redis itself holds up to "extra").
+ */
+ngx_http_intercom_oauth_redis_cmd_t *
+    ngx_http_intercom_oauth_redis_command_extra(
+    ngx_http_intercom_oauth_redis_handler_pt handler, void *data,
+    ngx_uint_t argc, ngx_str_t *argv, ngx_msec_t extra);
+
+/*
  * The requester is gone (request freed): its handler will not be called.
  * The command itself stays queued until its reply or the connection's
  * end.

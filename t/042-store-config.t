@@ -302,3 +302,13 @@ session_cookie()
 [0]
 --- error_log eval
 qr/store "rediss:\/\/localhost:\d+\/3" cannot be reached: .*; retrying/
+
+
+
+=== TEST 22: intercom_oauth_store_wait takes a number of replicas
+--- http_config eval
+$HTTP_CONFIG . $main::STORE . "intercom_oauth_store_wait 0;\n"
+--- config
+--- must_die
+--- error_log
+"intercom_oauth_store_wait" takes a number of replicas from 1 to 64, not "0"
