@@ -156,6 +156,8 @@ typedef struct {
     ngx_uint_t                  naddrs;
     ngx_str_t                   host;         /* the name, for TLS; or empty */
     in_port_t                   port;
+    ngx_array_t                *sentinels;    /* ngx_addr_t, or NULL */
+    ngx_str_t                   sentinel_name;  /* the group's primary */
     ngx_resolver_t             *resolver;     /* NULL: resolved once */
     ngx_msec_t                  resolver_timeout;
     ngx_uint_t                  db;

@@ -32,12 +32,14 @@
 
 
 #define NGX_HTTP_INTERCOM_OAUTH_REDIS_SCHEMES                                 \
-    "redis://HOST[:PORT][/DB], rediss://HOST[:PORT][/DB] or unix:PATH"
+    "redis://HOST[:PORT][/DB], rediss://HOST[:PORT][/DB], "                   \
+    "sentinel://HOST[:PORT][,HOST[:PORT]...]/NAME[/DB] or unix:PATH"
 
 
 typedef enum {
     NGX_HTTP_INTERCOM_OAUTH_REDIS_DOWN = 0,
     NGX_HTTP_INTERCOM_OAUTH_REDIS_CONNECTING,
+    NGX_HTTP_INTERCOM_OAUTH_REDIS_ASKING,      /* a sentinel, for the primary */
     NGX_HTTP_INTERCOM_OAUTH_REDIS_READY
 } ngx_http_intercom_oauth_redis_state_e;
 
@@ -79,6 +81,8 @@ typedef struct {
 #endif
     unsigned                               exiting:1;
     unsigned                               refused:1;  /* AUTH, logged */
+    unsigned                               asking:1;   /* a sentinel */
+    u_char                                 where[NGX_SOCKADDR_STRLEN + 16];
 } ngx_http_intercom_oauth_redis_t;
 
 
@@ -88,6 +92,14 @@ static void ngx_http_intercom_oauth_redis_connect_peer(
     struct sockaddr *sockaddr, socklen_t socklen);
 static ngx_int_t ngx_http_intercom_oauth_redis_resolve_conf(ngx_conf_t *cf,
     ngx_http_intercom_oauth_store_conf_t *sc);
+static char *ngx_http_intercom_oauth_redis_sentinel_url(ngx_conf_t *cf,
+    ngx_http_intercom_oauth_store_conf_t *sc, ngx_str_t *url);
+static void ngx_http_intercom_oauth_redis_teardown(const char *why,
+    ngx_uint_t schedule);
+static void ngx_http_intercom_oauth_redis_sentinel_reply(void *data,
+    redisReply *reply, const char *why);
+static void ngx_http_intercom_oauth_redis_role_reply(void *data,
+    redisReply *reply, const char *why);
 static void ngx_http_intercom_oauth_redis_schedule(void);
 static void ngx_http_intercom_oauth_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_http_intercom_oauth_redis_connect_timeout(ngx_event_t *ev);
@@ -158,6 +170,12 @@ ngx_http_intercom_oauth_redis_url(ngx_conf_t *cf, ngx_command_t *cmd,
     {
         u.url = value[1];
         goto parse;
+    }
+
+    if (value[1].len > 11
+        && ngx_strncasecmp(value[1].data, (u_char *) "sentinel://", 11) == 0)
+    {
+        return ngx_http_intercom_oauth_redis_sentinel_url(cf, sc, &value[1]);
     }
 
     if (value[1].len > 9
@@ -260,6 +278,113 @@ invalid:
 
 
 /*
+ * sentinel://HOST[:PORT][,HOST[:PORT]...]/NAME[/DB]: the sentinels'
+ * addresses are resolved here; the primary is asked for at every connect.
+ */
+
+static char *
+ngx_http_intercom_oauth_redis_sentinel_url(ngx_conf_t *cf,
+    ngx_http_intercom_oauth_store_conf_t *sc, ngx_str_t *url)
+{
+    u_char      *p, *last, *slash, *comma, *name;
+    ngx_int_t    db;
+    ngx_uint_t   i;
+    ngx_url_t    u;
+    ngx_addr_t  *addr;
+
+    p = url->data + 11;
+    last = url->data + url->len;
+
+    if (ngx_strlchr(p, last, '@')) {
+        goto invalid;
+    }
+
+    slash = ngx_strlchr(p, last, '/');
+    if (slash == NULL || slash == p || slash + 1 == last) {
+        goto invalid;
+    }
+
+    name = slash + 1;
+    slash = ngx_strlchr(name, last, '/');
+
+    if (slash) {
+        if (slash + 1 < last) {
+            db = ngx_atoi(slash + 1, last - slash - 1);
+            if (db == NGX_ERROR || db > 0x7fffffff) {
+                goto invalid;
+            }
+
+            sc->db = db;
+        }
+
+        last = slash;
+    }
+
+    if (last == name) {
+        goto invalid;
+    }
+
+    sc->sentinel_name.data = name;
+    sc->sentinel_name.len = last - name;
+
+    sc->sentinels = ngx_array_create(cf->pool, 3, sizeof(ngx_addr_t));
+    if (sc->sentinels == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    last = name - 1;
+
+    while (p < last) {
+        comma = ngx_strlchr(p, last, ',');
+        if (comma == NULL) {
+            comma = last;
+        }
+
+        ngx_memzero(&u, sizeof(ngx_url_t));
+
+        u.url.data = p;
+        u.url.len = comma - p;
+        u.default_port = 26379;
+
+        if (u.url.len == 0 || ngx_parse_url(cf->pool, &u) != NGX_OK
+            || u.naddrs == 0)
+        {
+            if (u.err) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"intercom_oauth_store\" \"%V\": %s",
+                                   url, u.err);
+                return NGX_CONF_ERROR;
+            }
+
+            goto invalid;
+        }
+
+        for (i = 0; i < u.naddrs; i++) {
+            addr = ngx_array_push(sc->sentinels);
+            if (addr == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            *addr = u.addrs[i];
+        }
+
+        p = comma + 1;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"intercom_oauth_store\" takes "
+                       NGX_HTTP_INTERCOM_OAUTH_REDIS_SCHEMES ", not \"%V\"",
+                       url);
+
+    return NGX_CONF_ERROR;
+}
+
+
+/*
  * With nginx's "resolver" at the http level, a host name is resolved with
  * it at every connect, so that the store follows a name moved on failover;
  * without one, here, once, as nginx resolves an upstream server's name.
@@ -272,8 +397,8 @@ ngx_http_intercom_oauth_redis_resolve_conf(ngx_conf_t *cf,
     ngx_url_t                  u;
     ngx_http_core_loc_conf_t  *clcf;
 
-    if (sc->naddrs) {
-        /* unix:PATH */
+    if (sc->naddrs || sc->sentinels) {
+        /* unix:PATH, or sentinels resolved already */
         return NGX_OK;
     }
 
@@ -568,8 +693,20 @@ ngx_http_intercom_oauth_redis_cancel(ngx_http_intercom_oauth_redis_cmd_t *cmd)
 static void
 ngx_http_intercom_oauth_redis_connect(void)
 {
+    ngx_addr_t                       *addr;
     ngx_resolver_ctx_t               *ctx;
     ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
+
+    if (rd->conf->sentinels) {
+        /* the next sentinel at each attempt: one may be down */
+        addr = rd->conf->sentinels->elts;
+        addr = &addr[rd->attempts++ % rd->conf->sentinels->nelts];
+
+        rd->asking = 1;
+        ngx_http_intercom_oauth_redis_connect_peer(addr->sockaddr,
+                                                   addr->socklen);
+        return;
+    }
 
     if (rd->conf->resolver == NULL) {
         ngx_http_intercom_oauth_redis_connect_peer(NULL, 0);
@@ -729,6 +866,19 @@ ngx_http_intercom_oauth_redis_connect_peer(struct sockaddr *sockaddr,
     rd->out_len = 0;
     rd->setup = 0;
 
+    ngx_add_timer(&rd->connect_timer, rd->conf->connect_timeout);
+
+    if (rd->asking) {
+        ngx_str_set(&argv[0], "SENTINEL");
+        ngx_str_set(&argv[1], "get-master-addr-by-name");
+        argv[2] = rd->conf->sentinel_name;
+
+        (void) ngx_http_intercom_oauth_redis_send(
+                                  ngx_http_intercom_oauth_redis_sentinel_reply,
+                                  NULL, 3, argv);
+        goto connect;
+    }
+
     /*
      * AUTH and SELECT go first, queued before the connection completes;
      * the requests' commands can only follow them.
@@ -766,7 +916,17 @@ ngx_http_intercom_oauth_redis_connect_peer(struct sockaddr *sockaddr,
         rd->setup++;
     }
 
-    ngx_add_timer(&rd->connect_timer, rd->conf->connect_timeout);
+    if (rd->conf->sentinels) {
+        /* the sentinels' answer may be stale: never write to a replica */
+        ngx_str_set(&argv[0], "ROLE");
+
+        (void) ngx_http_intercom_oauth_redis_send(
+                                     ngx_http_intercom_oauth_redis_role_reply,
+                                     NULL, 1, argv);
+        rd->setup++;
+    }
+
+connect:
 
     if (rc == NGX_OK) {
         /* a unix socket connects at once */
@@ -816,7 +976,9 @@ ngx_http_intercom_oauth_redis_connect_timeout(ngx_event_t *ev)
 {
     ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
 
-    if (rd->state != NGX_HTTP_INTERCOM_OAUTH_REDIS_CONNECTING) {
+    if (rd->state != NGX_HTTP_INTERCOM_OAUTH_REDIS_CONNECTING
+        && rd->state != NGX_HTTP_INTERCOM_OAUTH_REDIS_ASKING)
+    {
         return;
     }
 
@@ -849,6 +1011,13 @@ ngx_http_intercom_oauth_redis_connect_timeout(ngx_event_t *ev)
 static void
 ngx_http_intercom_oauth_redis_close(const char *why)
 {
+    ngx_http_intercom_oauth_redis_teardown(why, 1);
+}
+
+
+static void
+ngx_http_intercom_oauth_redis_teardown(const char *why, ngx_uint_t schedule)
+{
     ngx_pool_t                           *pool;
     ngx_queue_t                           cmds, *q;
     ngx_connection_t                     *c;
@@ -870,6 +1039,7 @@ ngx_http_intercom_oauth_redis_close(const char *why)
 
     rd->conn = NULL;
     rd->state = NGX_HTTP_INTERCOM_OAUTH_REDIS_DOWN;
+    rd->asking = 0;
 
     if (rd->connect_timer.timer_set) {
         ngx_del_timer(&rd->connect_timer);
@@ -901,7 +1071,9 @@ ngx_http_intercom_oauth_redis_close(const char *why)
     rd->out_sent = 0;
     rd->out_len = 0;
 
-    ngx_http_intercom_oauth_redis_schedule();
+    if (schedule) {
+        ngx_http_intercom_oauth_redis_schedule();
+    }
 
     /* handlers may send again: they find the connection down */
 
@@ -1146,7 +1318,8 @@ ngx_http_intercom_oauth_redis_up(ngx_connection_t *c)
 
 #endif
 
-    rd->state = NGX_HTTP_INTERCOM_OAUTH_REDIS_READY;
+    rd->state = rd->asking ? NGX_HTTP_INTERCOM_OAUTH_REDIS_ASKING
+                           : NGX_HTTP_INTERCOM_OAUTH_REDIS_READY;
 
     for (q = ngx_queue_head(&rd->cmds);
          q != ngx_queue_sentinel(&rd->cmds);
@@ -1156,7 +1329,7 @@ ngx_http_intercom_oauth_redis_up(ngx_connection_t *c)
         ngx_add_timer(&cmd->timer, rd->conf->timeout);
     }
 
-    if (rd->setup == 0) {
+    if (rd->setup == 0 && !rd->asking) {
         ngx_http_intercom_oauth_redis_healthy();
     }
 
@@ -1176,13 +1349,15 @@ ngx_http_intercom_oauth_redis_healthy(void)
 
     if (rd->failures) {
         ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
-                      "intercom oauth: store \"%V\" connected again%s",
-                      &rd->conf->url, rd->tls);
+                      "intercom oauth: store \"%V\" connected again%s%s",
+                      &rd->conf->url, rd->tls,
+                      rd->conf->sentinels ? (char *) rd->where : "");
 
     } else {
         ngx_log_error(NGX_LOG_INFO, rd->log, 0,
-                      "intercom oauth: store \"%V\" connected%s",
-                      &rd->conf->url, rd->tls);
+                      "intercom oauth: store \"%V\" connected%s%s",
+                      &rd->conf->url, rd->tls,
+                      rd->conf->sentinels ? (char *) rd->where : "");
     }
 
     rd->failures = 0;
@@ -1224,7 +1399,10 @@ ngx_http_intercom_oauth_redis_flush(void)
 
     c = rd->conn;
 
-    if (c == NULL || rd->state != NGX_HTTP_INTERCOM_OAUTH_REDIS_READY) {
+    if (c == NULL
+        || (rd->state != NGX_HTTP_INTERCOM_OAUTH_REDIS_READY
+            && rd->state != NGX_HTTP_INTERCOM_OAUTH_REDIS_ASKING))
+    {
         return;
     }
 
@@ -1379,7 +1557,8 @@ ngx_http_intercom_oauth_redis_replies(void)
         if (readonly && rd->generation == generation) {
             /* a replica now: the name (or the primary) has moved on */
             ngx_http_intercom_oauth_redis_close("Redis answered READONLY "
-                                                "(a replica)");
+                                                "or LOADING (a replica, or "
+                                                "not ready)");
             return NGX_ERROR;
         }
     }
@@ -1391,8 +1570,128 @@ ngx_http_intercom_oauth_redis_replies(void)
 static ngx_uint_t
 ngx_http_intercom_oauth_redis_readonly(redisReply *reply)
 {
-    return reply->type == REDIS_REPLY_ERROR && reply->len >= 8
-           && ngx_strncmp(reply->str, "READONLY", 8) == 0;
+    return reply->type == REDIS_REPLY_ERROR
+           && ((reply->len >= 8 && ngx_strncmp(reply->str, "READONLY", 8) == 0)
+               || (reply->len >= 7
+                   && ngx_strncmp(reply->str, "LOADING", 7) == 0));
+}
+
+
+/* SENTINEL get-master-addr-by-name: [ip, port], or nil */
+
+static void
+ngx_http_intercom_oauth_redis_sentinel_reply(void *data, redisReply *reply,
+    const char *why)
+{
+    size_t                            len;
+    in_addr_t                         inaddr;
+    ngx_int_t                         port;
+    struct sockaddr_in               *sin;
+    ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
+#if (NGX_HAVE_INET6)
+    struct sockaddr_in6              *sin6;
+#endif
+
+    if (reply == NULL) {
+        return;
+    }
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
+        || reply->element[0]->type != REDIS_REPLY_STRING
+        || reply->element[1]->type != REDIS_REPLY_STRING)
+    {
+        if (rd->failures++ == 0) {
+            ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                          "intercom oauth: store \"%V\": the sentinel "
+                          "knows no primary \"%V\"; retrying",
+                          &rd->conf->url, &rd->conf->sentinel_name);
+        }
+
+        ngx_http_intercom_oauth_redis_close(NULL);
+        return;
+    }
+
+    port = ngx_atoi((u_char *) reply->element[1]->str,
+                    reply->element[1]->len);
+    len = reply->element[0]->len;
+
+    ngx_memzero(&rd->resolved, sizeof(ngx_sockaddr_t));
+
+    inaddr = ngx_inet_addr((u_char *) reply->element[0]->str, len);
+
+    if (inaddr != INADDR_NONE) {
+        sin = &rd->resolved.sockaddr_in;
+        sin->sin_family = AF_INET;
+        sin->sin_addr.s_addr = inaddr;
+        rd->resolved_len = sizeof(struct sockaddr_in);
+
+#if (NGX_HAVE_INET6)
+    } else if (ngx_inet6_addr((u_char *) reply->element[0]->str, len,
+                              rd->resolved.sockaddr_in6.sin6_addr.s6_addr)
+               == NGX_OK)
+    {
+        sin6 = &rd->resolved.sockaddr_in6;
+        sin6->sin6_family = AF_INET6;
+        rd->resolved_len = sizeof(struct sockaddr_in6);
+#endif
+
+    } else {
+        port = NGX_ERROR;
+    }
+
+    if (port == NGX_ERROR || port < 1 || port > 65535) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "intercom oauth: store \"%V\": the sentinel named "
+                      "no usable address; retrying", &rd->conf->url);
+        ngx_http_intercom_oauth_redis_close(NULL);
+        return;
+    }
+
+    ngx_inet_set_port(&rd->resolved.sockaddr, (in_port_t) port);
+
+    len = ngx_sock_ntop(&rd->resolved.sockaddr, rd->resolved_len,
+                        rd->where + 10, NGX_SOCKADDR_STRLEN, 1);
+    ngx_memcpy(rd->where, " (primary ", 10);
+    ngx_memcpy(rd->where + 10 + len, ")", 2);
+
+    /* the sentinel's connection ends; the primary's begins */
+    ngx_http_intercom_oauth_redis_teardown(NULL, 0);
+
+    ngx_http_intercom_oauth_redis_connect_peer(&rd->resolved.sockaddr,
+                                               rd->resolved_len);
+}
+
+
+/* ROLE on what the sentinels named: "master", or it is no primary (yet) */
+
+static void
+ngx_http_intercom_oauth_redis_role_reply(void *data, redisReply *reply,
+    const char *why)
+{
+    ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
+
+    if (reply == NULL) {
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0
+        && reply->element[0]->type == REDIS_REPLY_STRING
+        && reply->element[0]->len == 6
+        && ngx_strncmp(reply->element[0]->str, "master", 6) == 0)
+    {
+        ngx_http_intercom_oauth_redis_setup_reply((void *) "ROLE", reply,
+                                                  why);
+        return;
+    }
+
+    if (rd->failures++ == 0) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "intercom oauth: store \"%V\": what the sentinel "
+                      "named%s is not the primary; asking again",
+                      &rd->conf->url, rd->where);
+    }
+
+    ngx_http_intercom_oauth_redis_close(NULL);
 }
 
 

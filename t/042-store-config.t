@@ -100,7 +100,7 @@ $c;
 --- config
 --- must_die
 --- error_log
-"intercom_oauth_store" takes redis://HOST[:PORT][/DB], rediss://HOST[:PORT][/DB] or unix:PATH, not "http://127.0.0.1:6379"
+"intercom_oauth_store" takes redis://HOST[:PORT][/DB], rediss://HOST[:PORT][/DB], sentinel://HOST[:PORT][,HOST[:PORT]...]/NAME[/DB] or unix:PATH, not "http://127.0.0.1:6379"
 
 
 
@@ -112,7 +112,7 @@ $c;
 --- config
 --- must_die
 --- error_log
-"intercom_oauth_store" takes redis://HOST[:PORT][/DB], rediss://HOST[:PORT][/DB] or unix:PATH
+"intercom_oauth_store" takes redis://HOST[:PORT][/DB], rediss://HOST[:PORT][/DB], sentinel://HOST[:PORT][,HOST[:PORT]...]/NAME[/DB] or unix:PATH
 
 
 
@@ -231,7 +231,7 @@ $c;
 --- config
 --- must_die
 --- error_log
-"intercom_oauth_store" takes redis://HOST[:PORT][/DB], rediss://HOST[:PORT][/DB] or unix:PATH
+"intercom_oauth_store" takes redis://HOST[:PORT][/DB], rediss://HOST[:PORT][/DB], sentinel://HOST[:PORT][,HOST[:PORT]...]/NAME[/DB] or unix:PATH
 
 
 
@@ -312,3 +312,33 @@ $HTTP_CONFIG . $main::STORE . "intercom_oauth_store_wait 0;\n"
 --- must_die
 --- error_log
 "intercom_oauth_store_wait" takes a number of replicas from 1 to 64, not "0"
+
+
+
+=== TEST 23: a sentinel URL without the primary's name
+--- http_config eval
+my $c = $HTTP_CONFIG . $main::STORE;
+$c =~ s{redis://127.0.0.1:(\S+?)/3}{sentinel://127.0.0.1:$1,127.0.0.1:$1/};
+$c;
+--- config
+--- must_die
+--- error_log
+not "sentinel://127.0.0.1:
+
+
+
+=== TEST 24: sentinels not there: nginx starts, reads answer from the zone
+--- http_config eval
+my $c = $HTTP_CONFIG . $main::STORE . "intercom_oauth_store_connect_timeout 200ms;\n";
+$c =~ s{redis://127.0.0.1:(\S+?)/3}{sentinel://127.0.0.1:$1,localhost:$1/mymaster/3};
+$c;
+--- config
+location = /token { return 200 "[$intercom_oauth_connected]"; }
+--- request
+GET /token
+--- more_headers eval
+session_cookie()
+--- response_body chomp
+[0]
+--- error_log eval
+qr/store "sentinel:\/\/[^"]+" cannot be reached: .*; retrying/
