@@ -1556,9 +1556,9 @@ ngx_http_intercom_oauth_redis_replies(void)
 
         if (readonly && rd->generation == generation) {
             /* a replica now: the name (or the primary) has moved on */
-            ngx_http_intercom_oauth_redis_close("Redis answered READONLY "
-                                                "or LOADING (a replica, or "
-                                                "not ready)");
+            ngx_http_intercom_oauth_redis_close(readonly == 1
+                            ? "Redis answered READONLY (a replica)"
+                            : "Redis answered LOADING (not ready yet)");
             return NGX_ERROR;
         }
     }
@@ -1567,13 +1567,21 @@ ngx_http_intercom_oauth_redis_replies(void)
 }
 
 
+/* 1: -READONLY, 2: -LOADING; both mean "not the primary to write to" */
+
 static ngx_uint_t
 ngx_http_intercom_oauth_redis_readonly(redisReply *reply)
 {
-    return reply->type == REDIS_REPLY_ERROR
-           && ((reply->len >= 8 && ngx_strncmp(reply->str, "READONLY", 8) == 0)
-               || (reply->len >= 7
-                   && ngx_strncmp(reply->str, "LOADING", 7) == 0));
+    if (reply->type != REDIS_REPLY_ERROR) {
+        return 0;
+    }
+
+    if (reply->len >= 8 && ngx_strncmp(reply->str, "READONLY", 8) == 0) {
+        return 1;
+    }
+
+    return (reply->len >= 7 && ngx_strncmp(reply->str, "LOADING", 7) == 0)
+           ? 2 : 0;
 }
 
 
