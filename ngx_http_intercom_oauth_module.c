@@ -423,6 +423,35 @@ static ngx_command_t  ngx_http_intercom_oauth_commands[] = {
       offsetof(ngx_http_intercom_oauth_main_conf_t, store_conf.password),
       NULL },
 
+    { ngx_string("intercom_oauth_store_user"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_intercom_oauth_main_conf_t, store_conf.user),
+      NULL },
+
+    { ngx_string("intercom_oauth_store_ca_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_intercom_oauth_main_conf_t, store_conf.ca_file),
+      NULL },
+
+    { ngx_string("intercom_oauth_store_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_intercom_oauth_main_conf_t, store_conf.certificate),
+      NULL },
+
+    { ngx_string("intercom_oauth_store_certificate_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_intercom_oauth_main_conf_t,
+               store_conf.certificate_key),
+      NULL },
+
     { ngx_string("intercom_oauth_store_key"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_intercom_oauth_secret_slot,
@@ -457,6 +486,20 @@ static ngx_command_t  ngx_http_intercom_oauth_commands[] = {
       ngx_conf_set_sec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_intercom_oauth_main_conf_t, store_conf.cache_ttl),
+      NULL },
+
+    { ngx_string("intercom_oauth_store_wait"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_intercom_oauth_store_wait_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("intercom_oauth_store_miss_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_intercom_oauth_main_conf_t, store_conf.miss_ttl),
       NULL },
 
       ngx_null_command
@@ -693,6 +736,7 @@ ngx_http_intercom_oauth_create_main_conf(ngx_conf_t *cf)
     omcf->store_conf.connect_timeout = NGX_CONF_UNSET_MSEC;
     omcf->store_conf.timeout = NGX_CONF_UNSET_MSEC;
     omcf->store_conf.cache_ttl = NGX_CONF_UNSET;
+    omcf->store_conf.miss_ttl = NGX_CONF_UNSET;
 
     return omcf;
 }
@@ -715,6 +759,7 @@ ngx_http_intercom_oauth_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(sc->connect_timeout, 1000);
     ngx_conf_init_msec_value(sc->timeout, 1000);
     ngx_conf_init_value(sc->cache_ttl, 60);
+    ngx_conf_init_value(sc->miss_ttl, 1);
 
     if (sc->prefix.data == NULL) {
         ngx_str_set(&sc->prefix, "intercom_oauth:");
@@ -746,6 +791,10 @@ ngx_http_intercom_oauth_init_main_conf(ngx_conf_t *cf, void *conf)
                            "\"intercom_oauth_store_key file:PATH\": tokens "
                            "are bearer credentials and are kept in Redis "
                            "encrypted only");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_intercom_oauth_redis_init_conf(cf, sc) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 

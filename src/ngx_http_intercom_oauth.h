@@ -158,16 +158,30 @@ typedef enum {
 /* the store: intercom_oauth_store and its companion directives */
 typedef struct {
     ngx_str_t                   url;          /* as configured, for logs */
-    ngx_str_t                   host;         /* numeric, NUL-terminated */
-    int                         port;
-    ngx_str_t                   unix_path;    /* NUL-terminated, or empty */
+    ngx_addr_t                 *addrs;        /* resolved at configuration */
+    ngx_uint_t                  naddrs;
+    ngx_str_t                   host;         /* the name, for TLS; or empty */
+    in_port_t                   port;
+    ngx_array_t                *sentinels;    /* ngx_addr_t, or NULL */
+    ngx_str_t                   sentinel_name;  /* the group's primary */
+    ngx_resolver_t             *resolver;     /* NULL: resolved once */
+    ngx_msec_t                  resolver_timeout;
     ngx_uint_t                  db;
+    ngx_str_t                   user;         /* empty: AUTH password */
     ngx_str_t                   password;     /* empty: no AUTH */
+    ngx_flag_t                  tls;          /* rediss:// */
+    ngx_str_t                   ca_file;      /* empty: the system's */
+    ngx_str_t                   certificate;  /* for mutual TLS */
+    ngx_str_t                   certificate_key;
+    void                       *ssl;          /* ngx_ssl_t, or NULL */
     ngx_str_t                   secret;       /* intercom_oauth_store_key */
     ngx_str_t                   prefix;
     ngx_msec_t                  connect_timeout;
     ngx_msec_t                  timeout;      /* per command */
     time_t                      cache_ttl;    /* zone copy trusted, s */
+    time_t                      miss_ttl;     /* a miss remembered, s */
+    ngx_uint_t                  wait_replicas;  /* WAIT after a write */
+    ngx_msec_t                  wait_timeout;
     u_char                      seal_key[32];   /* AES-256-GCM */
     u_char                      names_key[32];  /* HMAC of key names */
 } ngx_http_intercom_oauth_store_conf_t;

@@ -1,4 +1,3 @@
-
 /*
  * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
  * SPDX-License-Identifier: BSD-2-Clause
@@ -6,39 +5,47 @@
 
 
 /*
- * The hiredis <-> nginx event adapter and the worker's Redis connection.
+ * The worker's Redis connection: an nginx peer connection
+ * (ngx_event_connect_peer), as nginx's upstream modules make theirs, with
+ * nginx's timers.  hiredis only writes and reads RESP here
+ * (redisFormatCommandArgv, redisReader): it never sees the socket, so it
+ * can neither resolve a name nor block.
  *
- * hiredis asks for read and write readiness through five hooks (addRead,
- * delRead, addWrite, delWrite, cleanup); here they watch hiredis's
- * descriptor through an nginx connection (ngx_http_intercom_oauth_socket.h):
- * level-triggered, because hiredis reads at most one buffer per call.
- * hiredis owns the descriptor and closes it; the connection is given back
- * to nginx in the cleanup hook.
+ * Replies come back in the order the commands were sent: the commands wait
+ * in one queue, and the next reply is the oldest command's.  A reply that
+ * no command waits for is a protocol error: the connection is made again.
  *
- * hiredis 0.14 has no timers: the connect timeout, the per-command timeout
- * and the reconnect back-off are nginx timers.  A command that times out
- * ends the connection (a Redis that is this slow is treated as gone), which
- * hands every other pending command NULL at once instead of letting each
- * wait its own timeout.
+ * A command that times out ends the connection (a Redis that is this slow
+ * is treated as gone), which hands every other pending command NULL at once
+ * instead of letting each wait its own timeout.  A lost connection is made
+ * again with exponential back-off.
  */
 
 
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_event.h>
+#include <ngx_event_connect.h>
+#include <ngx_http.h>
 
 #include "ngx_http_intercom_oauth_redis.h"
-#include "ngx_http_intercom_oauth_socket.h"
+
+
+#define NGX_HTTP_INTERCOM_OAUTH_REDIS_SCHEMES                                 \
+    "redis://HOST[:PORT][/DB], rediss://HOST[:PORT][/DB], "                   \
+    "sentinel://HOST[:PORT][,HOST[:PORT]...]/NAME[/DB] or unix:PATH"
 
 
 typedef enum {
     NGX_HTTP_INTERCOM_OAUTH_REDIS_DOWN = 0,
     NGX_HTTP_INTERCOM_OAUTH_REDIS_CONNECTING,
+    NGX_HTTP_INTERCOM_OAUTH_REDIS_ASKING,      /* a sentinel, for the primary */
     NGX_HTTP_INTERCOM_OAUTH_REDIS_READY
 } ngx_http_intercom_oauth_redis_state_e;
 
 
 struct ngx_http_intercom_oauth_redis_cmd_s {
+    ngx_queue_t                                queue;
     ngx_event_t                                timer;
     ngx_http_intercom_oauth_redis_handler_pt   handler;  /* NULL: nobody */
     void                                      *data;
@@ -47,79 +54,92 @@ struct ngx_http_intercom_oauth_redis_cmd_s {
 
 typedef struct {
     ngx_http_intercom_oauth_store_conf_t  *conf;
-    redisAsyncContext                     *ac;
+    ngx_peer_connection_t                  peer;
     ngx_connection_t                      *conn;
+    redisReader                           *reader;
+    ngx_queue_t                            cmds;      /* sent, in order */
+    u_char                                *out;       /* formatted, unsent */
+    size_t                                 out_sent;
+    size_t                                 out_len;
+    size_t                                 out_size;
     ngx_uint_t                             state;
+    ngx_uint_t                             generation;  /* connections */
+    ngx_uint_t                             attempts;
+    ngx_uint_t                             setup;     /* AUTH, SELECT owed */
+    ngx_resolver_ctx_t                    *resolving;
+    ngx_sockaddr_t                         resolved;  /* this attempt's */
+    socklen_t                              resolved_len;
+    char                                  *tls;       /* for the log */
     ngx_msec_t                             backoff;
     ngx_uint_t                             failures;  /* since last up */
     ngx_event_t                            reconnect;
     ngx_event_t                            connect_timer;
     ngx_log_t                             *log;
-    ngx_uint_t                             expected;  /* replies owed */
-    redisReplyObjectFunctions             *reply_fn;  /* hiredis's own */
+    ngx_log_t                              quiet;     /* for connect() */
+#if (NGX_SSL)
+    ngx_ssl_session_t                     *session;   /* to resume */
+#endif
     unsigned                               exiting:1;
-    unsigned                               unasked:1;
+    unsigned                               refused:1;  /* AUTH, logged */
+    unsigned                               asking:1;   /* a sentinel */
+    u_char                                 where[NGX_SOCKADDR_STRLEN + 16];
 } ngx_http_intercom_oauth_redis_t;
 
 
 static void ngx_http_intercom_oauth_redis_connect(void);
+static void ngx_http_intercom_oauth_redis_resolved(ngx_resolver_ctx_t *ctx);
+static void ngx_http_intercom_oauth_redis_connect_peer(
+    struct sockaddr *sockaddr, socklen_t socklen);
+static ngx_int_t ngx_http_intercom_oauth_redis_resolve_conf(ngx_conf_t *cf,
+    ngx_http_intercom_oauth_store_conf_t *sc);
+static char *ngx_http_intercom_oauth_redis_sentinel_url(ngx_conf_t *cf,
+    ngx_http_intercom_oauth_store_conf_t *sc, ngx_str_t *url);
+static void ngx_http_intercom_oauth_redis_teardown(const char *why,
+    ngx_uint_t schedule);
+static void ngx_http_intercom_oauth_redis_sentinel_reply(void *data,
+    redisReply *reply, const char *why);
+static void ngx_http_intercom_oauth_redis_role_reply(void *data,
+    redisReply *reply, const char *why);
 static void ngx_http_intercom_oauth_redis_schedule(void);
 static void ngx_http_intercom_oauth_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_http_intercom_oauth_redis_connect_timeout(ngx_event_t *ev);
-static void ngx_http_intercom_oauth_redis_drop(const char *why);
-static void ngx_http_intercom_oauth_redis_on_connect(
-    const redisAsyncContext *ac, int status);
-static void ngx_http_intercom_oauth_redis_on_disconnect(
-    const redisAsyncContext *ac, int status);
-static void ngx_http_intercom_oauth_redis_setup_reply(redisAsyncContext *ac,
-    void *reply, void *privdata);
-static void ngx_http_intercom_oauth_redis_reply(redisAsyncContext *ac,
-    void *reply, void *privdata);
+static void ngx_http_intercom_oauth_redis_close(const char *why);
+static void ngx_http_intercom_oauth_redis_unreachable(ngx_err_t err);
+static ngx_int_t ngx_http_intercom_oauth_redis_test_connect(
+    ngx_connection_t *c);
+static void ngx_http_intercom_oauth_redis_connected(ngx_connection_t *c);
+static void ngx_http_intercom_oauth_redis_up(ngx_connection_t *c);
+static void ngx_http_intercom_oauth_redis_healthy(void);
+#if (NGX_SSL)
+static void ngx_http_intercom_oauth_redis_ssl_handshake(ngx_connection_t *c);
+static void ngx_http_intercom_oauth_redis_ssl_handshaked(ngx_connection_t *c);
+static void ngx_http_intercom_oauth_redis_ssl_save_session(
+    ngx_connection_t *c);
+#endif
+static void ngx_http_intercom_oauth_redis_read_handler(ngx_event_t *ev);
+static void ngx_http_intercom_oauth_redis_write_handler(ngx_event_t *ev);
+static void ngx_http_intercom_oauth_redis_flush(void);
+static ngx_int_t ngx_http_intercom_oauth_redis_replies(void);
+static ngx_uint_t ngx_http_intercom_oauth_redis_readonly(redisReply *reply);
+static void ngx_http_intercom_oauth_redis_setup_reply(void *data,
+    redisReply *reply, const char *why);
 static void ngx_http_intercom_oauth_redis_command_timeout(ngx_event_t *ev);
-static void ngx_http_intercom_oauth_redis_event_handler(ngx_event_t *ev);
-static void ngx_http_intercom_oauth_redis_watch(ngx_connection_t *c,
-    ngx_uint_t write, ngx_uint_t on);
-static void ngx_http_intercom_oauth_redis_add_read(void *privdata);
-static void ngx_http_intercom_oauth_redis_del_read(void *privdata);
-static void ngx_http_intercom_oauth_redis_add_write(void *privdata);
-static void ngx_http_intercom_oauth_redis_del_write(void *privdata);
-static void ngx_http_intercom_oauth_redis_cleanup(void *privdata);
-static int ngx_http_intercom_oauth_redis_send(redisAsyncContext *ac,
-    redisCallbackFn *fn, void *privdata, ngx_uint_t argc, ngx_str_t *argv);
-static ngx_int_t ngx_http_intercom_oauth_redis_owed(
-    const redisReadTask *task);
-static void *ngx_http_intercom_oauth_redis_string(const redisReadTask *task,
-    char *str, size_t len);
-static void *ngx_http_intercom_oauth_redis_array(const redisReadTask *task,
-    int elements);
-static void *ngx_http_intercom_oauth_redis_integer(const redisReadTask *task,
-    long long value);
-static void *ngx_http_intercom_oauth_redis_nil(const redisReadTask *task);
-static void ngx_http_intercom_oauth_redis_free(void *reply);
+static ngx_http_intercom_oauth_redis_cmd_t *ngx_http_intercom_oauth_redis_send(
+    ngx_http_intercom_oauth_redis_handler_pt handler, void *data,
+    ngx_uint_t argc, ngx_str_t *argv);
+static int ngx_http_intercom_oauth_redis_format(char **buf, ngx_uint_t argc,
+    ngx_str_t *argv);
+static ngx_int_t ngx_http_intercom_oauth_redis_append(const char *buf,
+    size_t len);
 
 
 /* one per worker: a worker is one thread */
 static ngx_http_intercom_oauth_redis_t  ngx_http_intercom_oauth_redis;
 
-/*
- * hiredis 0.14 asserts, killing the worker, when a reply arrives that no
- * command waits for (redisProcessCallbacks()).  The reader builds replies
- * through these functions, which count the top-level replies against the
- * commands sent and refuse one too many: the reader fails, hiredis drops
- * the connection as for any protocol error, and the module reconnects.
- */
-static redisReplyObjectFunctions  ngx_http_intercom_oauth_redis_fn = {
-    ngx_http_intercom_oauth_redis_string,
-    ngx_http_intercom_oauth_redis_array,
-    ngx_http_intercom_oauth_redis_integer,
-    ngx_http_intercom_oauth_redis_nil,
-    ngx_http_intercom_oauth_redis_free
-};
-
 
 /*
- * intercom_oauth_store redis://HOST[:PORT][/DB] | unix:PATH.  A host name
- * is resolved here, once: hiredis would resolve it with a blocking call.
+ * intercom_oauth_store redis[s]://HOST[:PORT][/DB] | unix:PATH.  A host name
+ * is resolved here, once, as nginx resolves an upstream server's name.
  */
 
 char *
@@ -129,7 +149,6 @@ ngx_http_intercom_oauth_redis_url(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_http_intercom_oauth_main_conf_t  *omcf = conf;
 
     u_char                                *p, *last, *slash;
-    size_t                                 len;
     ngx_int_t                              db;
     ngx_str_t                             *value;
     ngx_url_t                              u;
@@ -144,27 +163,37 @@ ngx_http_intercom_oauth_redis_url(ngx_conf_t *cf, ngx_command_t *cmd,
     value = cf->args->elts;
     sc->url = value[1];
 
+    ngx_memzero(&u, sizeof(ngx_url_t));
+
     if (value[1].len > 5
         && ngx_strncmp(value[1].data, "unix:", 5) == 0)
     {
-        sc->unix_path.len = value[1].len - 5;
-        sc->unix_path.data = ngx_pnalloc(cf->pool, sc->unix_path.len + 1);
-        if (sc->unix_path.data == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        (void) ngx_cpystrn(sc->unix_path.data, value[1].data + 5,
-                           sc->unix_path.len + 1);
-        return NGX_CONF_OK;
+        u.url = value[1];
+        goto parse;
     }
 
-    if (value[1].len <= 8
-        || ngx_strncasecmp(value[1].data, (u_char *) "redis://", 8) != 0)
+    if (value[1].len > 11
+        && ngx_strncasecmp(value[1].data, (u_char *) "sentinel://", 11) == 0)
     {
+        return ngx_http_intercom_oauth_redis_sentinel_url(cf, sc, &value[1]);
+    }
+
+    if (value[1].len > 9
+        && ngx_strncasecmp(value[1].data, (u_char *) "rediss://", 9) == 0)
+    {
+        sc->tls = 1;
+        p = value[1].data + 9;
+
+    } else if (value[1].len > 8
+               && ngx_strncasecmp(value[1].data, (u_char *) "redis://", 8)
+                  == 0)
+    {
+        p = value[1].data + 8;
+
+    } else {
         goto invalid;
     }
 
-    p = value[1].data + 8;
     last = value[1].data + value[1].len;
 
     /* user:password@ would put a secret in the configuration and the log */
@@ -194,13 +223,20 @@ ngx_http_intercom_oauth_redis_url(ngx_conf_t *cf, ngx_command_t *cmd,
         last = slash;
     }
 
-    ngx_memzero(&u, sizeof(ngx_url_t));
-
     u.url.data = p;
     u.url.len = last - p;
     u.default_port = 6379;
 
-    if (u.url.len == 0 || ngx_parse_url(cf->pool, &u) != NGX_OK) {
+    /* resolved once the "resolver" directive is known: init_conf */
+    u.no_resolve = 1;
+
+    if (u.url.len == 0) {
+        goto invalid;
+    }
+
+parse:
+
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
         if (u.err) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "\"intercom_oauth_store\" \"%V\": %s",
@@ -211,20 +247,22 @@ ngx_http_intercom_oauth_redis_url(ngx_conf_t *cf, ngx_command_t *cmd,
         goto invalid;
     }
 
-    if (u.naddrs == 0) {
+    if (u.naddrs == 0 && u.host.len == 0) {
         goto invalid;
     }
 
-    sc->host.data = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
+    sc->addrs = u.addrs;
+    sc->naddrs = u.naddrs;
+    sc->port = u.port ? u.port : 6379;
+
+    /* the name the certificate must carry, and SNI: NUL-terminated */
+    sc->host.len = u.host.len;
+    sc->host.data = ngx_pnalloc(cf->pool, u.host.len + 1);
     if (sc->host.data == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen,
-                        sc->host.data, NGX_SOCKADDR_STRLEN, 0);
-    sc->host.data[len] = '\0';
-    sc->host.len = len;
-    sc->port = u.port ? u.port : 6379;
+    (void) ngx_cpystrn(sc->host.data, u.host.data, u.host.len + 1);
 
     return NGX_CONF_OK;
 
@@ -232,10 +270,283 @@ invalid:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "\"intercom_oauth_store\" takes "
-                       "redis://HOST[:PORT][/DB] or unix:PATH, not \"%V\"",
+                       NGX_HTTP_INTERCOM_OAUTH_REDIS_SCHEMES ", not \"%V\"",
                        &value[1]);
 
     return NGX_CONF_ERROR;
+}
+
+
+/*
+ * sentinel://HOST[:PORT][,HOST[:PORT]...]/NAME[/DB]: the sentinels'
+ * addresses are resolved here; the primary is asked for at every connect.
+ */
+
+static char *
+ngx_http_intercom_oauth_redis_sentinel_url(ngx_conf_t *cf,
+    ngx_http_intercom_oauth_store_conf_t *sc, ngx_str_t *url)
+{
+    u_char      *p, *last, *slash, *comma, *name;
+    ngx_int_t    db;
+    ngx_uint_t   i;
+    ngx_url_t    u;
+    ngx_addr_t  *addr;
+
+    p = url->data + 11;
+    last = url->data + url->len;
+
+    if (ngx_strlchr(p, last, '@')) {
+        goto invalid;
+    }
+
+    slash = ngx_strlchr(p, last, '/');
+    if (slash == NULL || slash == p || slash + 1 == last) {
+        goto invalid;
+    }
+
+    name = slash + 1;
+    slash = ngx_strlchr(name, last, '/');
+
+    if (slash) {
+        if (slash + 1 < last) {
+            db = ngx_atoi(slash + 1, last - slash - 1);
+            if (db == NGX_ERROR || db > 0x7fffffff) {
+                goto invalid;
+            }
+
+            sc->db = db;
+        }
+
+        last = slash;
+    }
+
+    if (last == name) {
+        goto invalid;
+    }
+
+    sc->sentinel_name.data = name;
+    sc->sentinel_name.len = last - name;
+
+    sc->sentinels = ngx_array_create(cf->pool, 3, sizeof(ngx_addr_t));
+    if (sc->sentinels == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    last = name - 1;
+
+    while (p < last) {
+        comma = ngx_strlchr(p, last, ',');
+        if (comma == NULL) {
+            comma = last;
+        }
+
+        ngx_memzero(&u, sizeof(ngx_url_t));
+
+        u.url.data = p;
+        u.url.len = comma - p;
+        u.default_port = 26379;
+
+        if (u.url.len == 0 || ngx_parse_url(cf->pool, &u) != NGX_OK
+            || u.naddrs == 0)
+        {
+            if (u.err) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"intercom_oauth_store\" \"%V\": %s",
+                                   url, u.err);
+                return NGX_CONF_ERROR;
+            }
+
+            goto invalid;
+        }
+
+        for (i = 0; i < u.naddrs; i++) {
+            addr = ngx_array_push(sc->sentinels);
+            if (addr == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            *addr = u.addrs[i];
+        }
+
+        p = comma + 1;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"intercom_oauth_store\" takes "
+                       NGX_HTTP_INTERCOM_OAUTH_REDIS_SCHEMES ", not \"%V\"",
+                       url);
+
+    return NGX_CONF_ERROR;
+}
+
+
+/*
+ * With nginx's "resolver" at the http level, a host name is resolved with
+ * it at every connect, so that the store follows a name moved on failover;
+ * without one, here, once, as nginx resolves an upstream server's name.
+ */
+
+static ngx_int_t
+ngx_http_intercom_oauth_redis_resolve_conf(ngx_conf_t *cf,
+    ngx_http_intercom_oauth_store_conf_t *sc)
+{
+    ngx_url_t                  u;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (sc->naddrs || sc->sentinels) {
+        /* unix:PATH, or sentinels resolved already */
+        return NGX_OK;
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->resolver && clcf->resolver->connections.nelts
+        && ngx_inet_addr(sc->host.data, sc->host.len) == INADDR_NONE
+#if (NGX_HAVE_INET6)
+        && ngx_inet6_addr(sc->host.data, sc->host.len, NULL) != NGX_OK
+#endif
+        )
+    {
+        sc->resolver = clcf->resolver;
+        sc->resolver_timeout = clcf->resolver_timeout == NGX_CONF_UNSET_MSEC
+                               ? 30000 : clcf->resolver_timeout;
+        return NGX_OK;
+    }
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+
+    u.url = sc->host;
+    u.host = sc->host;
+    u.port = sc->port;
+
+    if (ngx_inet_resolve_host(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"intercom_oauth_store\" \"%V\": %s",
+                           &sc->url, u.err ? u.err : "host not found");
+        return NGX_ERROR;
+    }
+
+    sc->addrs = u.addrs;
+    sc->naddrs = u.naddrs;
+
+    return NGX_OK;
+}
+
+
+char *
+ngx_http_intercom_oauth_redis_init_conf(ngx_conf_t *cf,
+    ngx_http_intercom_oauth_store_conf_t *sc)
+{
+#if (NGX_SSL)
+    ngx_ssl_t           *ssl;
+    ngx_pool_cleanup_t  *cln;
+#endif
+
+    if (ngx_http_intercom_oauth_redis_resolve_conf(cf, sc) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (sc->user.len && sc->password.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"intercom_oauth_store_user\" needs "
+                           "\"intercom_oauth_store_password\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (!sc->tls) {
+        if (sc->ca_file.len || sc->certificate.len
+            || sc->certificate_key.len)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"intercom_oauth_store_ca_file\" and "
+                               "\"intercom_oauth_store_certificate\" need "
+                               "\"intercom_oauth_store rediss://\"");
+            return NGX_CONF_ERROR;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    if ((sc->certificate.len == 0) != (sc->certificate_key.len == 0)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"intercom_oauth_store_certificate\" and "
+                           "\"intercom_oauth_store_certificate_key\" go "
+                           "together");
+        return NGX_CONF_ERROR;
+    }
+
+#if (NGX_SSL)
+
+    ssl = ngx_pcalloc(cf->pool, sizeof(ngx_ssl_t));
+    if (ssl == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ssl->log = cf->log;
+
+    if (ngx_ssl_create(ssl, NGX_SSL_TLSv1_2|NGX_SSL_TLSv1_3, NULL)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        ngx_ssl_cleanup_ctx(ssl);
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_ssl_cleanup_ctx;
+    cln->data = ssl;
+
+    if (sc->certificate.len
+        && ngx_ssl_certificate(cf, ssl, &sc->certificate,
+                               &sc->certificate_key, NULL)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    /*
+     * The peer's certificate is always verified, after the handshake, as
+     * nginx's upstream does: against the CA file, or the system's store.
+     */
+
+    if (sc->ca_file.len) {
+        if (ngx_ssl_trusted_certificate(cf, ssl, &sc->ca_file, 10)
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
+    } else if (SSL_CTX_set_default_verify_paths(ssl->ctx) != 1) {
+        ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"intercom_oauth_store\": the system's CA store "
+                      "cannot be read");
+        return NGX_CONF_ERROR;
+    }
+
+    /* a reconnect resumes the last session: one round trip, no new keys */
+    if (ngx_ssl_client_session_cache(cf, ssl, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    sc->ssl = ssl;
+
+    return NGX_CONF_OK;
+
+#else
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"intercom_oauth_store rediss://\" needs nginx "
+                       "built with OpenSSL");
+    return NGX_CONF_ERROR;
+
+#endif
 }
 
 
@@ -250,6 +561,16 @@ ngx_http_intercom_oauth_redis_init_process(ngx_cycle_t *cycle,
     rd->conf = conf;
     rd->log = cycle->log;
     rd->backoff = NGX_HTTP_INTERCOM_OAUTH_REDIS_BACKOFF_MIN;
+
+    ngx_queue_init(&rd->cmds);
+
+    /*
+     * ngx_event_connect_peer() logs every refused connect(); a Redis that
+     * stays away would fill the log at each retry.  The module logs the
+     * first failure itself, once.
+     */
+    rd->quiet = *cycle->log;
+    rd->quiet.log_level = NGX_LOG_EMERG;
 
     rd->reconnect.handler = ngx_http_intercom_oauth_redis_reconnect_handler;
     rd->reconnect.log = cycle->log;
@@ -270,7 +591,6 @@ ngx_http_intercom_oauth_redis_init_process(ngx_cycle_t *cycle,
 void
 ngx_http_intercom_oauth_redis_exit_process(ngx_cycle_t *cycle)
 {
-    redisAsyncContext                *ac;
     ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
 
     if (rd->conf == NULL) {
@@ -283,17 +603,26 @@ ngx_http_intercom_oauth_redis_exit_process(ngx_cycle_t *cycle)
         ngx_del_timer(&rd->reconnect);
     }
 
-    if (rd->connect_timer.timer_set) {
-        ngx_del_timer(&rd->connect_timer);
+    if (rd->resolving) {
+        ngx_resolve_name_done(rd->resolving);
+        rd->resolving = NULL;
     }
 
-    ac = rd->ac;
-    rd->ac = NULL;
-    rd->state = NGX_HTTP_INTERCOM_OAUTH_REDIS_DOWN;
+    ngx_http_intercom_oauth_redis_close(NULL);
 
-    if (ac) {
-        redisAsyncFree(ac);
+    if (rd->out) {
+        ngx_free(rd->out);
+        rd->out = NULL;
     }
+
+#if (NGX_SSL)
+
+    if (rd->session) {
+        ngx_ssl_free_session(rd->session);
+        rd->session = NULL;
+    }
+
+#endif
 }
 
 
@@ -310,36 +639,39 @@ ngx_http_intercom_oauth_redis_command(
     ngx_http_intercom_oauth_redis_handler_pt handler, void *data,
     ngx_uint_t argc, ngx_str_t *argv)
 {
-    ngx_http_intercom_oauth_redis_t      *rd = &ngx_http_intercom_oauth_redis;
+    return ngx_http_intercom_oauth_redis_command_extra(handler, data, argc,
+                                                       argv, 0);
+}
+
+
+ngx_http_intercom_oauth_redis_cmd_t *
+ngx_http_intercom_oauth_redis_command_extra(
+    ngx_http_intercom_oauth_redis_handler_pt handler, void *data,
+    ngx_uint_t argc, ngx_str_t *argv, ngx_msec_t extra)
+{
+    ngx_connection_t                     *c;
     ngx_http_intercom_oauth_redis_cmd_t  *cmd;
+    ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
 
-    if (rd->state != NGX_HTTP_INTERCOM_OAUTH_REDIS_READY || rd->ac == NULL) {
+    if (rd->state != NGX_HTTP_INTERCOM_OAUTH_REDIS_READY) {
         return NULL;
     }
 
-    cmd = ngx_calloc(sizeof(ngx_http_intercom_oauth_redis_cmd_t), rd->log);
-    if (cmd == NULL) {
-        return NULL;
+    c = rd->conn;
+
+    /*
+     * Sent from the write handler, posted: a write that fails here would
+     * call this command's handler before its caller has the command.
+     */
+    if (c->write->ready && !c->write->posted) {
+        ngx_post_event(c->write, &ngx_posted_events);
     }
 
-    cmd->handler = handler;
-    cmd->data = data;
+    cmd = ngx_http_intercom_oauth_redis_send(handler, data, argc, argv);
 
-    if (ngx_http_intercom_oauth_redis_send(rd->ac,
-                                           ngx_http_intercom_oauth_redis_reply,
-                                           cmd, argc, argv)
-        != REDIS_OK)
-    {
-        /* the context is being freed or disconnected */
-        ngx_free(cmd);
-        return NULL;
+    if (cmd && extra) {
+        ngx_add_timer(&cmd->timer, rd->conf->timeout + extra);
     }
-
-    cmd->timer.handler = ngx_http_intercom_oauth_redis_command_timeout;
-    cmd->timer.data = cmd;
-    cmd->timer.log = rd->log;
-
-    ngx_add_timer(&cmd->timer, rd->conf->timeout);
 
     return cmd;
 }
@@ -361,81 +693,216 @@ ngx_http_intercom_oauth_redis_cancel(ngx_http_intercom_oauth_redis_cmd_t *cmd)
 static void
 ngx_http_intercom_oauth_redis_connect(void)
 {
-    ngx_str_t                         argv[2];
+    ngx_addr_t                       *addr;
+    ngx_resolver_ctx_t               *ctx;
+    ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
+
+    if (rd->conf->sentinels) {
+        /* the next sentinel at each attempt: one may be down */
+        addr = rd->conf->sentinels->elts;
+        addr = &addr[rd->attempts++ % rd->conf->sentinels->nelts];
+
+        rd->asking = 1;
+        ngx_http_intercom_oauth_redis_connect_peer(addr->sockaddr,
+                                                   addr->socklen);
+        return;
+    }
+
+    if (rd->conf->resolver == NULL) {
+        ngx_http_intercom_oauth_redis_connect_peer(NULL, 0);
+        return;
+    }
+
+    if (rd->resolving) {
+        return;
+    }
+
+    ctx = ngx_resolve_start(rd->conf->resolver, NULL);
+
+    if (ctx == NULL || ctx == NGX_NO_RESOLVER) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "intercom oauth: store \"%V\": cannot start "
+                      "resolving \"%V\"; retrying",
+                      &rd->conf->url, &rd->conf->host);
+        ngx_http_intercom_oauth_redis_schedule();
+        return;
+    }
+
+    ctx->name = rd->conf->host;
+    ctx->handler = ngx_http_intercom_oauth_redis_resolved;
+    ctx->data = rd;
+    ctx->timeout = rd->conf->resolver_timeout;
+    ctx->cancelable = 1;
+
+    rd->resolving = ctx;
+
+    if (ngx_resolve_name(ctx) != NGX_OK) {
+        /* the context is freed by the resolver */
+        rd->resolving = NULL;
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "intercom oauth: store \"%V\": cannot resolve "
+                      "\"%V\"; retrying", &rd->conf->url, &rd->conf->host);
+        ngx_http_intercom_oauth_redis_schedule();
+    }
+}
+
+
+static void
+ngx_http_intercom_oauth_redis_resolved(ngx_resolver_ctx_t *ctx)
+{
+    ngx_uint_t                        i;
+    ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
+
+    rd->resolving = NULL;
+
+    if (ctx->state || ctx->naddrs == 0) {
+        if (rd->failures++ == 0) {
+            ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                          "intercom oauth: store \"%V\": \"%V\" could not "
+                          "be resolved (%i: %s); retrying", &rd->conf->url,
+                          &ctx->name, ctx->state,
+                          ngx_resolver_strerror(ctx->state));
+        }
+
+        ngx_resolve_name_done(ctx);
+        ngx_http_intercom_oauth_redis_schedule();
+        return;
+    }
+
+    /* a name with several addresses: the next one at each attempt */
+    i = rd->attempts++ % ctx->naddrs;
+
+    ngx_memcpy(&rd->resolved, ctx->addrs[i].sockaddr, ctx->addrs[i].socklen);
+    rd->resolved_len = ctx->addrs[i].socklen;
+
+    ngx_resolve_name_done(ctx);
+
+    ngx_inet_set_port(&rd->resolved.sockaddr, rd->conf->port);
+
+    if (rd->exiting) {
+        return;
+    }
+
+    ngx_http_intercom_oauth_redis_connect_peer(&rd->resolved.sockaddr,
+                                               rd->resolved_len);
+}
+
+
+static void
+ngx_http_intercom_oauth_redis_connect_peer(struct sockaddr *sockaddr,
+    socklen_t socklen)
+{
+    ngx_int_t                         rc;
+    ngx_err_t                         err;
+    ngx_str_t                         argv[3];
+    ngx_addr_t                       *addr;
+    ngx_pool_t                       *pool;
     ngx_connection_t                 *c;
-    redisAsyncContext                *ac;
+    ngx_peer_connection_t            *pc;
     ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
     u_char                            db[NGX_INT_T_LEN];
 
-    if (rd->conf->unix_path.len) {
-        ac = redisAsyncConnectUnix((char *) rd->conf->unix_path.data);
+    pc = &rd->peer;
+    ngx_memzero(pc, sizeof(ngx_peer_connection_t));
+
+    if (sockaddr) {
+        pc->sockaddr = sockaddr;
+        pc->socklen = socklen;
 
     } else {
-        /* a numeric address: hiredis does not resolve it (no blocking) */
-        ac = redisAsyncConnect((char *) rd->conf->host.data, rd->conf->port);
-    }
+        /* a name with several addresses: the next one at each attempt */
+        addr = &rd->conf->addrs[rd->attempts++ % rd->conf->naddrs];
 
-    if (ac == NULL) {
-        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                      "intercom oauth: store \"%V\": out of memory",
-                      &rd->conf->url);
+        pc->sockaddr = addr->sockaddr;
+        pc->socklen = addr->socklen;
+    }
+    pc->name = &rd->conf->url;
+    pc->get = ngx_event_get_peer;
+    pc->log = &rd->quiet;
+    pc->log_error = NGX_ERROR_ERR;
+    pc->tries = 1;
+
+    rc = ngx_event_connect_peer(pc);
+    err = ngx_socket_errno;
+
+    if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
+        ngx_http_intercom_oauth_redis_unreachable(rc == NGX_DECLINED ? err
+                                                                     : 0);
+
         ngx_http_intercom_oauth_redis_schedule();
         return;
     }
 
-    if (ac->err) {
-        if (rd->failures++ == 0) {
-            ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                          "intercom oauth: store \"%V\" cannot be reached: "
-                          "%s; retrying", &rd->conf->url, ac->errstr);
-        }
+    c = pc->connection;
 
-        redisAsyncFree(ac);
+    pool = ngx_create_pool(512, rd->log);
+    if (pool == NULL) {
+        ngx_close_connection(c);
         ngx_http_intercom_oauth_redis_schedule();
         return;
     }
 
-    c = ngx_http_intercom_oauth_socket_wrap(ac->c.fd,
-                                  ngx_http_intercom_oauth_redis_event_handler,
-                                  ac, rd->log);
-    if (c == NULL) {
-        redisAsyncFree(ac);
+    c->pool = pool;
+    c->log = rd->log;
+    c->read->log = rd->log;
+    c->write->log = rd->log;
+    c->log_error = NGX_ERROR_INFO;
+    c->data = rd;
+    c->read->handler = ngx_http_intercom_oauth_redis_read_handler;
+    c->write->handler = ngx_http_intercom_oauth_redis_write_handler;
+
+    rd->reader = redisReaderCreate();
+    if (rd->reader == NULL) {
+        ngx_close_connection(c);
+        ngx_destroy_pool(pool);
         ngx_http_intercom_oauth_redis_schedule();
         return;
     }
 
-    ac->ev.data = c;
-    ac->ev.addRead = ngx_http_intercom_oauth_redis_add_read;
-    ac->ev.delRead = ngx_http_intercom_oauth_redis_del_read;
-    ac->ev.addWrite = ngx_http_intercom_oauth_redis_add_write;
-    ac->ev.delWrite = ngx_http_intercom_oauth_redis_del_write;
-    ac->ev.cleanup = ngx_http_intercom_oauth_redis_cleanup;
-
-    redisAsyncSetConnectCallback(ac, ngx_http_intercom_oauth_redis_on_connect);
-    redisAsyncSetDisconnectCallback(ac,
-                                 ngx_http_intercom_oauth_redis_on_disconnect);
-
-    rd->ac = ac;
     rd->conn = c;
+    rd->generation++;
     rd->state = NGX_HTTP_INTERCOM_OAUTH_REDIS_CONNECTING;
+    rd->out_sent = 0;
+    rd->out_len = 0;
+    rd->setup = 0;
 
-    rd->expected = 0;
-    rd->unasked = 0;
-    rd->reply_fn = ac->c.reader->fn;
-    ac->c.reader->fn = &ngx_http_intercom_oauth_redis_fn;
+    ngx_add_timer(&rd->connect_timer, rd->conf->connect_timeout);
+
+    if (rd->asking) {
+        ngx_str_set(&argv[0], "SENTINEL");
+        ngx_str_set(&argv[1], "get-master-addr-by-name");
+        argv[2] = rd->conf->sentinel_name;
+
+        (void) ngx_http_intercom_oauth_redis_send(
+                                  ngx_http_intercom_oauth_redis_sentinel_reply,
+                                  NULL, 3, argv);
+        goto connect;
+    }
 
     /*
      * AUTH and SELECT go first, queued before the connection completes;
      * the requests' commands can only follow them.
      */
 
-    if (rd->conf->password.len) {
+    if (rd->conf->user.len) {
+        /* Redis 6 ACLs: AUTH user password */
+        ngx_str_set(&argv[0], "AUTH");
+        argv[1] = rd->conf->user;
+        argv[2] = rd->conf->password;
+
+        (void) ngx_http_intercom_oauth_redis_send(
+                                     ngx_http_intercom_oauth_redis_setup_reply,
+                                     (void *) "AUTH", 3, argv);
+        rd->setup++;
+
+    } else if (rd->conf->password.len) {
         ngx_str_set(&argv[0], "AUTH");
         argv[1] = rd->conf->password;
 
-        (void) ngx_http_intercom_oauth_redis_send(ac,
+        (void) ngx_http_intercom_oauth_redis_send(
                                      ngx_http_intercom_oauth_redis_setup_reply,
                                      (void *) "AUTH", 2, argv);
+        rd->setup++;
     }
 
     if (rd->conf->db) {
@@ -443,15 +910,30 @@ ngx_http_intercom_oauth_redis_connect(void)
         argv[1].data = db;
         argv[1].len = ngx_sprintf(db, "%ui", rd->conf->db) - db;
 
-        (void) ngx_http_intercom_oauth_redis_send(ac,
+        (void) ngx_http_intercom_oauth_redis_send(
                                      ngx_http_intercom_oauth_redis_setup_reply,
                                      (void *) "SELECT", 2, argv);
+        rd->setup++;
     }
 
-    /* the connect completes when the socket becomes writable */
-    ngx_http_intercom_oauth_redis_add_write(c);
+    if (rd->conf->sentinels) {
+        /* the sentinels' answer may be stale: never write to a replica */
+        ngx_str_set(&argv[0], "ROLE");
 
-    ngx_add_timer(&rd->connect_timer, rd->conf->connect_timeout);
+        (void) ngx_http_intercom_oauth_redis_send(
+                                     ngx_http_intercom_oauth_redis_role_reply,
+                                     NULL, 1, argv);
+        rd->setup++;
+    }
+
+connect:
+
+    if (rc == NGX_OK) {
+        /* a unix socket connects at once */
+        ngx_http_intercom_oauth_redis_connected(c);
+    }
+
+    /* NGX_AGAIN: the write handler sees the connect complete */
 }
 
 
@@ -483,7 +965,7 @@ ngx_http_intercom_oauth_redis_reconnect_handler(ngx_event_t *ev)
 {
     ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
 
-    if (rd->ac == NULL && !rd->exiting) {
+    if (rd->conn == NULL && rd->resolving == NULL && !rd->exiting) {
         ngx_http_intercom_oauth_redis_connect();
     }
 }
@@ -494,35 +976,57 @@ ngx_http_intercom_oauth_redis_connect_timeout(ngx_event_t *ev)
 {
     ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
 
-    if (rd->state != NGX_HTTP_INTERCOM_OAUTH_REDIS_CONNECTING) {
+    if (rd->state != NGX_HTTP_INTERCOM_OAUTH_REDIS_CONNECTING
+        && rd->state != NGX_HTTP_INTERCOM_OAUTH_REDIS_ASKING)
+    {
         return;
     }
 
     if (rd->failures++ == 0) {
+#if (NGX_SSL)
+        if (rd->conn && rd->conn->ssl) {
+            /* a plain port reads a ClientHello as a command, and waits */
+            ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                          "intercom oauth: store \"%V\": the TLS handshake "
+                          "did not complete in %M ms (is it a TLS port?); "
+                          "retrying", &rd->conf->url,
+                          rd->conf->connect_timeout);
+        } else
+#endif
         ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                       "intercom oauth: store \"%V\": connect timed out "
                       "after %M ms; retrying", &rd->conf->url,
                       rd->conf->connect_timeout);
     }
 
-    ngx_http_intercom_oauth_redis_drop(NULL);
+    ngx_http_intercom_oauth_redis_close(NULL);
 }
 
 
 /*
  * Ends the connection now: every pending command gets NULL, then a new
- * connection is scheduled.  Never called from inside a hiredis callback.
+ * connection is scheduled.  "why", when given, is logged.
  */
 
 static void
-ngx_http_intercom_oauth_redis_drop(const char *why)
+ngx_http_intercom_oauth_redis_close(const char *why)
 {
-    redisAsyncContext                *ac;
-    ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
+    ngx_http_intercom_oauth_redis_teardown(why, 1);
+}
 
-    ac = rd->ac;
 
-    if (ac == NULL) {
+static void
+ngx_http_intercom_oauth_redis_teardown(const char *why, ngx_uint_t schedule)
+{
+    ngx_pool_t                           *pool;
+    ngx_queue_t                           cmds, *q;
+    ngx_connection_t                     *c;
+    ngx_http_intercom_oauth_redis_t      *rd = &ngx_http_intercom_oauth_redis;
+    ngx_http_intercom_oauth_redis_cmd_t  *cmd;
+
+    c = rd->conn;
+
+    if (c == NULL) {
         return;
     }
 
@@ -533,142 +1037,704 @@ ngx_http_intercom_oauth_redis_drop(const char *why)
         rd->failures++;
     }
 
-    rd->ac = NULL;
+    rd->conn = NULL;
     rd->state = NGX_HTTP_INTERCOM_OAUTH_REDIS_DOWN;
+    rd->asking = 0;
 
     if (rd->connect_timer.timer_set) {
         ngx_del_timer(&rd->connect_timer);
     }
 
-    /* calls the pending callbacks and, if it was up, on_disconnect */
-    redisAsyncFree(ac);
+#if (NGX_SSL)
 
-    ngx_http_intercom_oauth_redis_schedule();
+    if (c->ssl) {
+        /* a connection given up on: no close_notify to wait for */
+        c->ssl->no_wait_shutdown = 1;
+        c->ssl->no_send_shutdown = 1;
+        (void) ngx_ssl_shutdown(c);
+    }
+
+#endif
+
+    pool = c->pool;
+    ngx_close_connection(c);
+    ngx_destroy_pool(pool);
+
+    redisReaderFree(rd->reader);
+    rd->reader = NULL;
+
+    /* what was not sent may hold the AUTH password */
+    if (rd->out) {
+        ngx_explicit_memzero(rd->out, rd->out_len);
+    }
+
+    rd->out_sent = 0;
+    rd->out_len = 0;
+
+    if (schedule) {
+        ngx_http_intercom_oauth_redis_schedule();
+    }
+
+    /* handlers may send again: they find the connection down */
+
+    ngx_queue_init(&cmds);
+
+    if (!ngx_queue_empty(&rd->cmds)) {
+        cmds = rd->cmds;
+        cmds.next->prev = &cmds;
+        cmds.prev->next = &cmds;
+        ngx_queue_init(&rd->cmds);
+    }
+
+    while (!ngx_queue_empty(&cmds)) {
+        q = ngx_queue_head(&cmds);
+        ngx_queue_remove(q);
+
+        cmd = ngx_queue_data(q, ngx_http_intercom_oauth_redis_cmd_t, queue);
+
+        if (cmd->timer.timer_set) {
+            ngx_del_timer(&cmd->timer);
+        }
+
+        if (cmd->handler) {
+            cmd->handler(cmd->data, NULL, "connection lost");
+        }
+
+        ngx_free(cmd);
+    }
+}
+
+
+/* a connect that failed: logged once until the store is up again */
+
+static void
+ngx_http_intercom_oauth_redis_unreachable(ngx_err_t err)
+{
+    u_char                           *p;
+    ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
+    u_char                            text[NGX_MAX_ERROR_STR];
+
+    if (rd->failures++) {
+        return;
+    }
+
+    p = err ? ngx_strerror(err, text, sizeof(text))
+            : ngx_cpymem(text, "cannot connect", 14);
+
+    ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                  "intercom oauth: store \"%V\" cannot be reached: %*s; "
+                  "retrying", &rd->conf->url, (size_t) (p - text), text);
+}
+
+
+static ngx_int_t
+ngx_http_intercom_oauth_redis_test_connect(ngx_connection_t *c)
+{
+    int        err;
+    socklen_t  len;
+
+    err = 0;
+    len = sizeof(int);
+
+    /* Solaris returns the error in errno, others in err */
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (void *) &err, &len) == -1) {
+        err = ngx_socket_errno;
+    }
+
+    if (err) {
+        ngx_http_intercom_oauth_redis_unreachable(err);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the TCP (or unix socket) connection is made */
+
+static void
+ngx_http_intercom_oauth_redis_connected(ngx_connection_t *c)
+{
+#if (NGX_SSL)
+
+    if (ngx_http_intercom_oauth_redis.conf->ssl) {
+        ngx_http_intercom_oauth_redis_ssl_handshake(c);
+        return;
+    }
+
+#endif
+
+    ngx_http_intercom_oauth_redis_up(c);
+}
+
+
+#if (NGX_SSL)
+
+static void
+ngx_http_intercom_oauth_redis_ssl_handshake(ngx_connection_t *c)
+{
+    ngx_int_t                         rc;
+    ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
+
+    if (ngx_ssl_create_connection(rd->conf->ssl, c, NGX_SSL_CLIENT)
+        != NGX_OK)
+    {
+        ngx_http_intercom_oauth_redis_close("TLS cannot start");
+        return;
+    }
+
+    /* SNI: a name, never an address (RFC 6066) */
+    if (ngx_inet_addr(rd->conf->host.data, rd->conf->host.len) == INADDR_NONE
+#if (NGX_HAVE_INET6)
+        && ngx_inet6_addr(rd->conf->host.data, rd->conf->host.len, NULL)
+           != NGX_OK
+#endif
+        && SSL_set_tlsext_host_name(c->ssl->connection,
+                                    (char *) rd->conf->host.data)
+           != 1)
+    {
+        ngx_http_intercom_oauth_redis_close("TLS cannot send the name");
+        return;
+    }
+
+    if (rd->session && ngx_ssl_set_session(c, rd->session) != NGX_OK) {
+        ngx_http_intercom_oauth_redis_close("TLS cannot resume");
+        return;
+    }
+
+    c->ssl->save_session = ngx_http_intercom_oauth_redis_ssl_save_session;
+
+    rc = ngx_ssl_handshake(c);
+
+    if (rc == NGX_AGAIN) {
+        c->ssl->handler = ngx_http_intercom_oauth_redis_ssl_handshaked;
+        return;
+    }
+
+    ngx_http_intercom_oauth_redis_ssl_handshaked(c);
+}
+
+
+/* the certificate and the name are checked here: one log line each */
+
+static void
+ngx_http_intercom_oauth_redis_ssl_handshaked(ngx_connection_t *c)
+{
+    long                              rc;
+    ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
+
+    if (c != rd->conn) {
+        return;
+    }
+
+    if (!c->ssl->handshaked) {
+        if (rd->failures++ == 0) {
+            ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                          "intercom oauth: store \"%V\": the TLS handshake "
+                          "failed (is it a TLS port?); retrying",
+                          &rd->conf->url);
+        }
+
+        ngx_http_intercom_oauth_redis_close(NULL);
+        return;
+    }
+
+    rc = SSL_get_verify_result(c->ssl->connection);
+
+    if (rc != X509_V_OK) {
+        if (rd->failures++ == 0) {
+            ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                          "intercom oauth: store \"%V\": its certificate "
+                          "is not trusted (%l: %s); retrying",
+                          &rd->conf->url, rc,
+                          X509_verify_cert_error_string(rc));
+        }
+
+        ngx_http_intercom_oauth_redis_close(NULL);
+        return;
+    }
+
+    if (ngx_ssl_check_host(c, &rd->conf->host) != NGX_OK) {
+        if (rd->failures++ == 0) {
+            ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                          "intercom oauth: store \"%V\": its certificate "
+                          "is not for \"%V\"; retrying",
+                          &rd->conf->url, &rd->conf->host);
+        }
+
+        ngx_http_intercom_oauth_redis_close(NULL);
+        return;
+    }
+
+    c->read->handler = ngx_http_intercom_oauth_redis_read_handler;
+    c->write->handler = ngx_http_intercom_oauth_redis_write_handler;
+
+    ngx_http_intercom_oauth_redis_up(c);
 }
 
 
 static void
-ngx_http_intercom_oauth_redis_on_connect(const redisAsyncContext *ac,
-    int status)
+ngx_http_intercom_oauth_redis_ssl_save_session(ngx_connection_t *c)
 {
+    ngx_ssl_session_t                *session;
     ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
+
+    session = ngx_ssl_get_session(c);
+    if (session == NULL) {
+        return;
+    }
+
+    if (rd->session) {
+        ngx_ssl_free_session(rd->session);
+    }
+
+    rd->session = session;
+}
+
+#endif
+
+
+/* ready for commands: AUTH and SELECT, queued, are sent first */
+
+static void
+ngx_http_intercom_oauth_redis_up(ngx_connection_t *c)
+{
+    ngx_queue_t                          *q;
+    ngx_http_intercom_oauth_redis_t      *rd = &ngx_http_intercom_oauth_redis;
+    ngx_http_intercom_oauth_redis_cmd_t  *cmd;
 
     if (rd->connect_timer.timer_set) {
         ngx_del_timer(&rd->connect_timer);
     }
 
-    if (status != REDIS_OK) {
-        /* hiredis frees the context when this returns */
-        if (rd->failures++ == 0) {
-            ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                          "intercom oauth: store \"%V\" cannot be reached: "
-                          "%s; retrying", &rd->conf->url, ac->errstr);
-        }
+    rd->tls = "";
 
-        if (rd->ac == ac) {
-            rd->ac = NULL;
-            rd->state = NGX_HTTP_INTERCOM_OAUTH_REDIS_DOWN;
-        }
+#if (NGX_SSL)
 
-        ngx_http_intercom_oauth_redis_schedule();
-        return;
+    if (c->ssl) {
+        rd->tls = SSL_session_reused(c->ssl->connection)
+                  ? " (TLS, session resumed)" : " (TLS)";
     }
+
+#endif
+
+    rd->state = rd->asking ? NGX_HTTP_INTERCOM_OAUTH_REDIS_ASKING
+                           : NGX_HTTP_INTERCOM_OAUTH_REDIS_READY;
+
+    for (q = ngx_queue_head(&rd->cmds);
+         q != ngx_queue_sentinel(&rd->cmds);
+         q = ngx_queue_next(q))
+    {
+        cmd = ngx_queue_data(q, ngx_http_intercom_oauth_redis_cmd_t, queue);
+        ngx_add_timer(&cmd->timer, rd->conf->timeout);
+    }
+
+    if (rd->setup == 0 && !rd->asking) {
+        ngx_http_intercom_oauth_redis_healthy();
+    }
+
+    ngx_http_intercom_oauth_redis_flush();
+}
+
+
+/*
+ * AUTH and SELECT were accepted: only now is the store back, so that a
+ * refusal repeated at each reconnect is logged once and backs off.
+ */
+
+static void
+ngx_http_intercom_oauth_redis_healthy(void)
+{
+    ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
 
     if (rd->failures) {
         ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
-                      "intercom oauth: store \"%V\" connected again",
-                      &rd->conf->url);
+                      "intercom oauth: store \"%V\" connected again%s%s",
+                      &rd->conf->url, rd->tls,
+                      rd->conf->sentinels ? (char *) rd->where : "");
 
     } else {
         ngx_log_error(NGX_LOG_INFO, rd->log, 0,
-                      "intercom oauth: store \"%V\" connected",
-                      &rd->conf->url);
+                      "intercom oauth: store \"%V\" connected%s%s",
+                      &rd->conf->url, rd->tls,
+                      rd->conf->sentinels ? (char *) rd->where : "");
     }
 
-    rd->state = NGX_HTTP_INTERCOM_OAUTH_REDIS_READY;
     rd->failures = 0;
+    rd->refused = 0;
     rd->backoff = NGX_HTTP_INTERCOM_OAUTH_REDIS_BACKOFF_MIN;
 }
 
 
 static void
-ngx_http_intercom_oauth_redis_on_disconnect(const redisAsyncContext *ac,
-    int status)
+ngx_http_intercom_oauth_redis_write_handler(ngx_event_t *ev)
 {
+    ngx_connection_t                 *c = ev->data;
     ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
 
-    if (rd->ac == ac && rd->unasked) {
-        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                      "intercom oauth: store \"%V\": a reply that no "
-                      "command asked for (a protocol error); reconnecting",
-                      &rd->conf->url);
-        rd->ac = NULL;
-        rd->state = NGX_HTTP_INTERCOM_OAUTH_REDIS_DOWN;
-        rd->failures++;
-
-    } else if (rd->ac == ac) {
-        /* lost by hiredis itself: Redis closed it or a read failed */
-        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                      "intercom oauth: store \"%V\": connection lost%s%s; "
-                      "reconnecting", &rd->conf->url,
-                      ac->errstr[0] ? ": " : "", ac->errstr);
-        rd->ac = NULL;
-        rd->state = NGX_HTTP_INTERCOM_OAUTH_REDIS_DOWN;
-        rd->failures++;
+    if (c != rd->conn) {
+        return;
     }
 
-    ngx_http_intercom_oauth_redis_schedule();
+    if (rd->state == NGX_HTTP_INTERCOM_OAUTH_REDIS_CONNECTING) {
+        if (ngx_http_intercom_oauth_redis_test_connect(c) != NGX_OK) {
+            ngx_http_intercom_oauth_redis_close(NULL);
+            return;
+        }
+
+        ngx_http_intercom_oauth_redis_connected(c);
+        return;
+    }
+
+    ngx_http_intercom_oauth_redis_flush();
 }
 
 
-/* AUTH or SELECT: a refusal is a configuration error, logged every time */
-
 static void
-ngx_http_intercom_oauth_redis_setup_reply(redisAsyncContext *ac, void *reply,
-    void *privdata)
+ngx_http_intercom_oauth_redis_flush(void)
 {
-    redisReply                       *rr = reply;
+    ssize_t                           n;
+    ngx_connection_t                 *c;
     ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
 
-    if (rr == NULL || rr->type != REDIS_REPLY_ERROR) {
+    c = rd->conn;
+
+    if (c == NULL
+        || (rd->state != NGX_HTTP_INTERCOM_OAUTH_REDIS_READY
+            && rd->state != NGX_HTTP_INTERCOM_OAUTH_REDIS_ASKING))
+    {
+        return;
+    }
+
+    while (rd->out_sent < rd->out_len) {
+        n = c->send(c, rd->out + rd->out_sent, rd->out_len - rd->out_sent);
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        if (n == NGX_ERROR || n == 0) {
+            ngx_http_intercom_oauth_redis_close("connection lost");
+            return;
+        }
+
+        rd->out_sent += n;
+    }
+
+    if (rd->out_sent == rd->out_len) {
+        /* the AUTH password does not stay in memory */
+        ngx_explicit_memzero(rd->out, rd->out_len);
+        rd->out_sent = 0;
+        rd->out_len = 0;
+    }
+
+    if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
+        ngx_http_intercom_oauth_redis_close("cannot watch the connection");
+    }
+}
+
+
+static void
+ngx_http_intercom_oauth_redis_read_handler(ngx_event_t *ev)
+{
+    ssize_t                           n;
+    ngx_uint_t                        generation;
+    ngx_connection_t                 *c = ev->data;
+    ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
+
+    static u_char                     buf[16384];
+
+    if (c != rd->conn) {
+        return;
+    }
+
+    if (rd->state == NGX_HTTP_INTERCOM_OAUTH_REDIS_CONNECTING) {
+        /* a refused connect can be seen as readable first */
+        if (ngx_http_intercom_oauth_redis_test_connect(c) != NGX_OK) {
+            ngx_http_intercom_oauth_redis_close(NULL);
+        }
+
+        return;
+    }
+
+    generation = rd->generation;
+
+    while (c->read->ready) {
+        n = c->recv(c, buf, sizeof(buf));
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        if (n == 0) {
+            ngx_http_intercom_oauth_redis_close("connection lost: "
+                                                "Redis closed it");
+            return;
+        }
+
+        if (n == NGX_ERROR) {
+            ngx_http_intercom_oauth_redis_close("connection lost");
+            return;
+        }
+
+        if (redisReaderFeed(rd->reader, (char *) buf, n) != REDIS_OK) {
+            ngx_http_intercom_oauth_redis_close("out of memory");
+            return;
+        }
+
+        if (ngx_http_intercom_oauth_redis_replies() != NGX_OK
+            || rd->generation != generation)
+        {
+            return;
+        }
+    }
+
+    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        ngx_http_intercom_oauth_redis_close("cannot watch the connection");
+    }
+}
+
+
+/* hands every complete reply to the oldest command */
+
+static ngx_int_t
+ngx_http_intercom_oauth_redis_replies(void)
+{
+    void                                      *reply, *data;
+    ngx_uint_t                                 generation, readonly;
+    ngx_queue_t                               *q;
+    ngx_http_intercom_oauth_redis_t           *rd;
+    ngx_http_intercom_oauth_redis_cmd_t       *cmd;
+    ngx_http_intercom_oauth_redis_handler_pt   handler;
+
+    rd = &ngx_http_intercom_oauth_redis;
+    generation = rd->generation;
+
+    while (rd->conn && rd->generation == generation) {
+
+        reply = NULL;
+
+        if (redisReaderGetReply(rd->reader, &reply) != REDIS_OK) {
+            ngx_http_intercom_oauth_redis_close("a reply that is not RESP "
+                                                "(a protocol error)");
+            return NGX_ERROR;
+        }
+
+        if (reply == NULL) {
+            return NGX_OK;
+        }
+
+        if (ngx_queue_empty(&rd->cmds)) {
+            freeReplyObject(reply);
+            ngx_http_intercom_oauth_redis_close("a reply that no command "
+                                                "asked for (a protocol "
+                                                "error)");
+            return NGX_ERROR;
+        }
+
+        q = ngx_queue_head(&rd->cmds);
+        ngx_queue_remove(q);
+
+        cmd = ngx_queue_data(q, ngx_http_intercom_oauth_redis_cmd_t, queue);
+
+        if (cmd->timer.timer_set) {
+            ngx_del_timer(&cmd->timer);
+        }
+
+        handler = cmd->handler;
+        data = cmd->data;
+
+        ngx_free(cmd);
+
+        readonly = ngx_http_intercom_oauth_redis_readonly(reply);
+
+        if (handler) {
+            handler(data, reply, NULL);
+        }
+
+        freeReplyObject(reply);
+
+        if (readonly && rd->generation == generation) {
+            /* a replica now: the name (or the primary) has moved on */
+            ngx_http_intercom_oauth_redis_close(readonly == 1
+                            ? "Redis answered READONLY (a replica)"
+                            : "Redis answered LOADING (not ready yet)");
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_ERROR;
+}
+
+
+/* 1: -READONLY, 2: -LOADING; both mean "not the primary to write to" */
+
+static ngx_uint_t
+ngx_http_intercom_oauth_redis_readonly(redisReply *reply)
+{
+    if (reply->type != REDIS_REPLY_ERROR) {
+        return 0;
+    }
+
+    if (reply->len >= 8 && ngx_strncmp(reply->str, "READONLY", 8) == 0) {
+        return 1;
+    }
+
+    return (reply->len >= 7 && ngx_strncmp(reply->str, "LOADING", 7) == 0)
+           ? 2 : 0;
+}
+
+
+/* SENTINEL get-master-addr-by-name: [ip, port], or nil */
+
+static void
+ngx_http_intercom_oauth_redis_sentinel_reply(void *data, redisReply *reply,
+    const char *why)
+{
+    size_t                            len;
+    in_addr_t                         inaddr;
+    ngx_int_t                         port;
+    struct sockaddr_in               *sin;
+    ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
+#if (NGX_HAVE_INET6)
+    struct sockaddr_in6              *sin6;
+#endif
+
+    if (reply == NULL) {
+        return;
+    }
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
+        || reply->element[0]->type != REDIS_REPLY_STRING
+        || reply->element[1]->type != REDIS_REPLY_STRING)
+    {
+        if (rd->failures++ == 0) {
+            ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                          "intercom oauth: store \"%V\": the sentinel "
+                          "knows no primary \"%V\"; retrying",
+                          &rd->conf->url, &rd->conf->sentinel_name);
+        }
+
+        ngx_http_intercom_oauth_redis_close(NULL);
+        return;
+    }
+
+    port = ngx_atoi((u_char *) reply->element[1]->str,
+                    reply->element[1]->len);
+    len = reply->element[0]->len;
+
+    ngx_memzero(&rd->resolved, sizeof(ngx_sockaddr_t));
+
+    inaddr = ngx_inet_addr((u_char *) reply->element[0]->str, len);
+
+    if (inaddr != INADDR_NONE) {
+        sin = &rd->resolved.sockaddr_in;
+        sin->sin_family = AF_INET;
+        sin->sin_addr.s_addr = inaddr;
+        rd->resolved_len = sizeof(struct sockaddr_in);
+
+#if (NGX_HAVE_INET6)
+    } else if (ngx_inet6_addr((u_char *) reply->element[0]->str, len,
+                              rd->resolved.sockaddr_in6.sin6_addr.s6_addr)
+               == NGX_OK)
+    {
+        sin6 = &rd->resolved.sockaddr_in6;
+        sin6->sin6_family = AF_INET6;
+        rd->resolved_len = sizeof(struct sockaddr_in6);
+#endif
+
+    } else {
+        port = NGX_ERROR;
+    }
+
+    if (port == NGX_ERROR || port < 1 || port > 65535) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "intercom oauth: store \"%V\": the sentinel named "
+                      "no usable address; retrying", &rd->conf->url);
+        ngx_http_intercom_oauth_redis_close(NULL);
+        return;
+    }
+
+    ngx_inet_set_port(&rd->resolved.sockaddr, (in_port_t) port);
+
+    len = ngx_sock_ntop(&rd->resolved.sockaddr, rd->resolved_len,
+                        rd->where + 10, NGX_SOCKADDR_STRLEN, 1);
+    ngx_memcpy(rd->where, " (primary ", 10);
+    ngx_memcpy(rd->where + 10 + len, ")", 2);
+
+    /* the sentinel's connection ends; the primary's begins */
+    ngx_http_intercom_oauth_redis_teardown(NULL, 0);
+
+    ngx_http_intercom_oauth_redis_connect_peer(&rd->resolved.sockaddr,
+                                               rd->resolved_len);
+}
+
+
+/* ROLE on what the sentinels named: "master", or it is no primary (yet) */
+
+static void
+ngx_http_intercom_oauth_redis_role_reply(void *data, redisReply *reply,
+    const char *why)
+{
+    ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
+
+    if (reply == NULL) {
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0
+        && reply->element[0]->type == REDIS_REPLY_STRING
+        && reply->element[0]->len == 6
+        && ngx_strncmp(reply->element[0]->str, "master", 6) == 0)
+    {
+        ngx_http_intercom_oauth_redis_setup_reply((void *) "ROLE", reply,
+                                                  why);
+        return;
+    }
+
+    if (rd->failures++ == 0) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "intercom oauth: store \"%V\": what the sentinel "
+                      "named%s is not the primary; asking again",
+                      &rd->conf->url, rd->where);
+    }
+
+    ngx_http_intercom_oauth_redis_close(NULL);
+}
+
+
+/* AUTH or SELECT: a refusal is a configuration error, logged once */
+
+static void
+ngx_http_intercom_oauth_redis_setup_reply(void *data, redisReply *reply,
+    const char *why)
+{
+    ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
+
+    if (reply == NULL) {
+        return;
+    }
+
+    if (reply->type != REDIS_REPLY_ERROR) {
+        if (--rd->setup == 0) {
+            ngx_http_intercom_oauth_redis_healthy();
+        }
+
         return;
     }
 
     /* the error text names the problem, never the password */
-    ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                  "intercom oauth: store \"%V\" refused %s: %*s",
-                  &rd->conf->url, (char *) privdata,
-                  (size_t) ngx_min(rr->len, 200), rr->str);
-
-    if (rd->ac == ac) {
-        rd->ac = NULL;
-        rd->state = NGX_HTTP_INTERCOM_OAUTH_REDIS_DOWN;
-        rd->failures++;
-        redisAsyncDisconnect(ac);
-    }
-}
-
-
-static void
-ngx_http_intercom_oauth_redis_reply(redisAsyncContext *ac, void *reply,
-    void *privdata)
-{
-    void                                      *data;
-    ngx_http_intercom_oauth_redis_cmd_t       *cmd = privdata;
-    ngx_http_intercom_oauth_redis_handler_pt   handler;
-
-    if (cmd->timer.timer_set) {
-        ngx_del_timer(&cmd->timer);
+    if (!rd->refused) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "intercom oauth: store \"%V\" refused %s: %*s",
+                      &rd->conf->url, (char *) data,
+                      (size_t) ngx_min(reply->len, 200), reply->str);
+        rd->refused = 1;
     }
 
-    handler = cmd->handler;
-    data = cmd->data;
+    rd->failures++;
 
-    ngx_free(cmd);
-
-    if (handler) {
-        handler(data, reply, reply ? NULL : "connection lost");
-    }
+    ngx_http_intercom_oauth_redis_close(NULL);
 }
 
 
@@ -682,7 +1748,7 @@ ngx_http_intercom_oauth_redis_command_timeout(ngx_event_t *ev)
     handler = cmd->handler;
     data = cmd->data;
 
-    /* the reply, if it ever comes, frees the command */
+    /* the command stays queued: a reply, if it ever comes, is its */
     cmd->handler = NULL;
     cmd->data = NULL;
 
@@ -690,85 +1756,67 @@ ngx_http_intercom_oauth_redis_command_timeout(ngx_event_t *ev)
         handler(data, NULL, "timed out");
     }
 
-    ngx_http_intercom_oauth_redis_drop("a command timed out "
-                                       "(intercom_oauth_store_timeout)");
+    ngx_http_intercom_oauth_redis_close("a command timed out "
+                                        "(intercom_oauth_store_timeout)");
 }
 
 
-static void
-ngx_http_intercom_oauth_redis_event_handler(ngx_event_t *ev)
+/* formats one command into the output and queues it for its reply */
+
+static ngx_http_intercom_oauth_redis_cmd_t *
+ngx_http_intercom_oauth_redis_send(
+    ngx_http_intercom_oauth_redis_handler_pt handler, void *data,
+    ngx_uint_t argc, ngx_str_t *argv)
 {
-    ngx_connection_t  *c = ev->data;
+    int                                   len;
+    char                                 *buf;
+    ngx_int_t                             rc;
+    ngx_http_intercom_oauth_redis_t      *rd = &ngx_http_intercom_oauth_redis;
+    ngx_http_intercom_oauth_redis_cmd_t  *cmd;
 
-    if (ev->write) {
-        redisAsyncHandleWrite(c->data);
-
-    } else {
-        redisAsyncHandleRead(c->data);
+    cmd = ngx_calloc(sizeof(ngx_http_intercom_oauth_redis_cmd_t), rd->log);
+    if (cmd == NULL) {
+        return NULL;
     }
-}
 
-
-static void
-ngx_http_intercom_oauth_redis_add_read(void *privdata)
-{
-    ngx_http_intercom_oauth_redis_watch(privdata, 0, 1);
-}
-
-
-static void
-ngx_http_intercom_oauth_redis_del_read(void *privdata)
-{
-    ngx_http_intercom_oauth_redis_watch(privdata, 0, 0);
-}
-
-
-static void
-ngx_http_intercom_oauth_redis_add_write(void *privdata)
-{
-    ngx_http_intercom_oauth_redis_watch(privdata, 1, 1);
-}
-
-
-static void
-ngx_http_intercom_oauth_redis_del_write(void *privdata)
-{
-    ngx_http_intercom_oauth_redis_watch(privdata, 1, 0);
-}
-
-
-static void
-ngx_http_intercom_oauth_redis_watch(ngx_connection_t *c, ngx_uint_t write,
-    ngx_uint_t on)
-{
-    if (ngx_http_intercom_oauth_socket_watch(c, write, on) != NGX_OK) {
-        ngx_log_error(NGX_LOG_ALERT, c->log, 0,
-                      "intercom oauth: store: cannot watch the connection");
+    len = ngx_http_intercom_oauth_redis_format(&buf, argc, argv);
+    if (len < 0) {
+        ngx_free(cmd);
+        return NULL;
     }
-}
 
+    rc = ngx_http_intercom_oauth_redis_append(buf, len);
 
-/* hiredis is about to close the descriptor: give the connection back */
+    ngx_explicit_memzero(buf, len);
+    redisFreeCommand(buf);
 
-static void
-ngx_http_intercom_oauth_redis_cleanup(void *privdata)
-{
-    ngx_connection_t                 *c = privdata;
-    ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
-
-    ngx_http_intercom_oauth_socket_release(c, 1);
-
-    if (rd->conn == c) {
-        rd->conn = NULL;
+    if (rc != NGX_OK) {
+        ngx_free(cmd);
+        return NULL;
     }
+
+    cmd->handler = handler;
+    cmd->data = data;
+    cmd->timer.handler = ngx_http_intercom_oauth_redis_command_timeout;
+    cmd->timer.data = cmd;
+    cmd->timer.log = rd->log;
+
+    ngx_queue_insert_tail(&rd->cmds, &cmd->queue);
+
+    /* AUTH and SELECT wait under the connect timeout until the connect */
+    if (rd->state == NGX_HTTP_INTERCOM_OAUTH_REDIS_READY) {
+        ngx_add_timer(&cmd->timer, rd->conf->timeout);
+    }
+
+    return cmd;
 }
 
 
-/* every command goes through here, so that its reply is counted as owed */
+/* RESP for one command, by hiredis; -1 when it cannot be formatted */
 
 static int
-ngx_http_intercom_oauth_redis_send(redisAsyncContext *ac, redisCallbackFn *fn,
-    void *privdata, ngx_uint_t argc, ngx_str_t *argv)
+ngx_http_intercom_oauth_redis_format(char **buf, ngx_uint_t argc,
+    ngx_str_t *argv)
 {
     int           rc;
     size_t       *argvlen;
@@ -785,7 +1833,7 @@ ngx_http_intercom_oauth_redis_send(redisAsyncContext *ac, redisCallbackFn *fn,
         args = ngx_alloc(argc * (sizeof(char *) + sizeof(size_t)),
                          ngx_cycle->log);
         if (args == NULL) {
-            return REDIS_ERR;
+            return -1;
         }
 
         argvlen = (size_t *) (args + argc);
@@ -796,93 +1844,49 @@ ngx_http_intercom_oauth_redis_send(redisAsyncContext *ac, redisCallbackFn *fn,
         argvlen[i] = argv[i].len;
     }
 
-    /* hiredis copies the arguments into its output buffer */
-    rc = redisAsyncCommandArgv(ac, fn, privdata, (int) argc, args, argvlen);
+    /* hiredis copies the arguments into the buffer it returns */
+    rc = redisFormatCommandArgv(buf, (int) argc, args, argvlen);
 
     if (args != ptrs) {
         ngx_free(args);
-    }
-
-    if (rc == REDIS_OK && ac == ngx_http_intercom_oauth_redis.ac) {
-        ngx_http_intercom_oauth_redis.expected++;
     }
 
     return rc;
 }
 
 
-/* a top-level reply begins: NGX_OK if a command waits for it */
-
 static ngx_int_t
-ngx_http_intercom_oauth_redis_owed(const redisReadTask *task)
+ngx_http_intercom_oauth_redis_append(const char *buf, size_t len)
 {
+    u_char                           *out;
+    size_t                            size, unsent;
     ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
 
-    if (task->parent != NULL) {
-        return NGX_OK;
+    unsent = rd->out_len - rd->out_sent;
+
+    if (rd->out_len + len > rd->out_size) {
+        size = ngx_max(2 * rd->out_size, unsent + len);
+        size = ngx_max(size, 4096);
+
+        out = ngx_alloc(size, rd->log);
+        if (out == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (rd->out) {
+            ngx_memcpy(out, rd->out + rd->out_sent, unsent);
+            ngx_explicit_memzero(rd->out, rd->out_size);
+            ngx_free(rd->out);
+        }
+
+        rd->out = out;
+        rd->out_size = size;
+        rd->out_sent = 0;
+        rd->out_len = unsent;
     }
 
-    if (rd->expected == 0) {
-        rd->unasked = 1;
-        return NGX_ERROR;
-    }
-
-    rd->expected--;
+    ngx_memcpy(rd->out + rd->out_len, buf, len);
+    rd->out_len += len;
 
     return NGX_OK;
-}
-
-
-static void *
-ngx_http_intercom_oauth_redis_string(const redisReadTask *task, char *str,
-    size_t len)
-{
-    if (ngx_http_intercom_oauth_redis_owed(task) != NGX_OK) {
-        return NULL;
-    }
-
-    return ngx_http_intercom_oauth_redis.reply_fn->createString(task, str,
-                                                                 len);
-}
-
-
-static void *
-ngx_http_intercom_oauth_redis_array(const redisReadTask *task, int elements)
-{
-    if (ngx_http_intercom_oauth_redis_owed(task) != NGX_OK) {
-        return NULL;
-    }
-
-    return ngx_http_intercom_oauth_redis.reply_fn->createArray(task,
-                                                                elements);
-}
-
-
-static void *
-ngx_http_intercom_oauth_redis_integer(const redisReadTask *task,
-    long long value)
-{
-    if (ngx_http_intercom_oauth_redis_owed(task) != NGX_OK) {
-        return NULL;
-    }
-
-    return ngx_http_intercom_oauth_redis.reply_fn->createInteger(task, value);
-}
-
-
-static void *
-ngx_http_intercom_oauth_redis_nil(const redisReadTask *task)
-{
-    if (ngx_http_intercom_oauth_redis_owed(task) != NGX_OK) {
-        return NULL;
-    }
-
-    return ngx_http_intercom_oauth_redis.reply_fn->createNil(task);
-}
-
-
-static void
-ngx_http_intercom_oauth_redis_free(void *reply)
-{
-    ngx_http_intercom_oauth_redis.reply_fn->freeObject(reply);
 }

@@ -6,12 +6,11 @@
 
 
 /*
- * The store's transport: one asynchronous Redis connection per worker,
- * driven by nginx's event loop: hiredis's descriptor is wrapped in an
- * nginx connection, hiredis's read/write hooks become nginx events, and
- * connect and command timeouts are nginx timers.  A lost connection is
- * made again with exponential back-off.  Nothing here ever blocks the
- * worker.
+ * The store's transport: one Redis connection per worker, an nginx peer
+ * connection on nginx's event loop, with nginx's timers for connect and
+ * command timeouts; hiredis only formats commands and parses replies.  A
+ * lost connection is made again with exponential back-off.  Nothing here
+ * ever blocks the worker.
  */
 
 
@@ -25,7 +24,6 @@
 #include "ngx_http_intercom_oauth.h"
 
 #include <hiredis/hiredis.h>
-#include <hiredis/async.h>
 
 
 /* the back-off between two connection attempts, in milliseconds */
@@ -47,11 +45,18 @@ typedef void (*ngx_http_intercom_oauth_redis_handler_pt)(void *data,
 
 /*
  * The directive "intercom_oauth_store redis://HOST[:PORT][/DB] |
- * unix:PATH" (http).  A host name is resolved here, once: hiredis would
- * resolve it with a blocking call.
+ * rediss://HOST[:PORT][/DB] | unix:PATH" (http).  A host name is resolved
+ * here, once, as nginx resolves an upstream server's name.
  */
 char *ngx_http_intercom_oauth_redis_url(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+
+/*
+ * Checks the store's companion directives once the http block is read, and
+ * makes the TLS context of rediss:// (certificates are read here).
+ */
+char *ngx_http_intercom_oauth_redis_init_conf(ngx_conf_t *cf,
+    ngx_http_intercom_oauth_store_conf_t *sc);
 
 /*
  * Starts the worker's connection (init_process).  "conf" must live as long
@@ -78,8 +83,17 @@ ngx_http_intercom_oauth_redis_cmd_t *ngx_http_intercom_oauth_redis_command(
     ngx_uint_t argc, ngx_str_t *argv);
 
 /*
+ * The same, with a longer timeout: intercom_oauth_store_timeout plus
+ * "extra" (a WAIT that Redis itself holds up to "extra").
+ */
+ngx_http_intercom_oauth_redis_cmd_t *
+    ngx_http_intercom_oauth_redis_command_extra(
+    ngx_http_intercom_oauth_redis_handler_pt handler, void *data,
+    ngx_uint_t argc, ngx_str_t *argv, ngx_msec_t extra);
+
+/*
  * The requester is gone (request freed): its handler will not be called.
- * The command itself stays with hiredis until its reply or the connection's
+ * The command itself stays queued until its reply or the connection's
  * end.
  */
 void ngx_http_intercom_oauth_redis_cancel(

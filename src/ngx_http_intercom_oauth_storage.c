@@ -534,6 +534,17 @@ ngx_http_intercom_oauth_storage_token_load(ngx_http_request_t *r)
         }
 
         ctx->token_cached = 1;
+
+    } else if (omcf->store->miss_ttl
+               && ngx_http_intercom_oauth_zone_miss_get(omcf->shm_zone,
+                                                        &olcf->client_id,
+                                                        &olcf->realm, &key,
+                                                        &stored)
+                  == NGX_OK
+               && ngx_time() - stored < omcf->store->miss_ttl)
+    {
+        /* Redis had none a moment ago: one GET per key per miss_ttl */
+        return NGX_DECLINED;
     }
 
     ctx->key = key;
@@ -600,6 +611,13 @@ ngx_http_intercom_oauth_storage_load_reply(ngx_http_request_t *r,
                           "intercom oauth: store: the token cached here was "
                           "deleted in Redis (disconnect or uninstall on "
                           "another host); forgotten here too");
+        }
+
+        if (omcf->store->miss_ttl) {
+            (void) ngx_http_intercom_oauth_zone_miss_put(omcf->shm_zone,
+                                                         &olcf->client_id,
+                                                         &olcf->realm,
+                                                         &ctx->key);
         }
 
     } else if (rc == NGX_OK) {

@@ -42,12 +42,16 @@ static ngx_int_t ngx_http_intercom_oauth_store_wait(ngx_http_request_t *r,
     char *op, ngx_uint_t argc, ngx_str_t *argv,
     ngx_http_intercom_oauth_store_reply_pt reply,
     ngx_http_intercom_oauth_redis_handler_pt handler);
+static void ngx_http_intercom_oauth_store_put_reply(void *data,
+    redisReply *reply, const char *why);
+static void ngx_http_intercom_oauth_store_replicas_reply(void *data,
+    redisReply *reply, const char *why);
+static void ngx_http_intercom_oauth_store_unwrite(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_ctx_t *ctx);
 static void ngx_http_intercom_oauth_store_cancel(void *data);
 static ngx_http_intercom_oauth_ctx_t *ngx_http_intercom_oauth_store_answered(
     ngx_http_request_t *r);
 static void ngx_http_intercom_oauth_store_set_reply(void *data,
-    redisReply *reply, const char *why);
-static void ngx_http_intercom_oauth_store_put_reply(void *data,
     redisReply *reply, const char *why);
 static void ngx_http_intercom_oauth_store_get_reply(void *data,
     redisReply *reply, const char *why);
@@ -241,6 +245,7 @@ ngx_http_intercom_oauth_store_token_put(ngx_http_request_t *r,
     ngx_str_t                             name, plain, sealed, set;
     ngx_str_t                            *argv, *ids;
     ngx_uint_t                            i, n, argc;
+    ngx_http_intercom_oauth_ctx_t        *ctx;
     ngx_http_intercom_oauth_main_conf_t  *omcf;
 
     omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
@@ -325,8 +330,178 @@ ngx_http_intercom_oauth_store_token_put(ngx_http_request_t *r,
     ngx_http_intercom_oauth_store_count(r,
                                     NGX_HTTP_INTERCOM_OAUTH_CNT_STORE_WRITES);
 
+    ctx = ngx_http_get_module_ctx(r, ngx_http_intercom_oauth_module);
+    ctx->store_name = name;
+
     return ngx_http_intercom_oauth_store_wait(r, "write", argc, argv, reply,
                                     ngx_http_intercom_oauth_store_put_reply);
+}
+
+
+/* intercom_oauth_store_wait REPLICAS [TIMEOUT] */
+
+char *
+ngx_http_intercom_oauth_store_wait_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_intercom_oauth_main_conf_t  *omcf = conf;
+
+    ngx_int_t                              n;
+    ngx_str_t                             *value;
+    ngx_msec_t                             ms;
+    ngx_http_intercom_oauth_store_conf_t  *sc;
+
+    sc = &omcf->store_conf;
+
+    if (sc->wait_timeout) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    n = ngx_atoi(value[1].data, value[1].len);
+    if (n == NGX_ERROR || n < 1 || n > 64) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"intercom_oauth_store_wait\" takes a number "
+                           "of replicas from 1 to 64, not \"%V\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    ms = 1000;
+
+    if (cf->args->nelts == 3) {
+        ms = ngx_parse_time(&value[2], 0);
+        if (ms == (ngx_msec_t) NGX_ERROR || ms == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"intercom_oauth_store_wait\": invalid "
+                               "timeout \"%V\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    sc->wait_replicas = n;
+    sc->wait_timeout = ms;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The token is on the primary.  With intercom_oauth_store_wait, the
+ * callback is answered only once WAIT says enough replicas have it too: a
+ * primary that dies now loses no token the browser was told about.
+ */
+
+static void
+ngx_http_intercom_oauth_store_put_reply(void *data, redisReply *reply,
+    const char *why)
+{
+    ngx_str_t                             argv[3];
+    ngx_http_request_t                   *r = data;
+    ngx_http_intercom_oauth_ctx_t        *ctx;
+    ngx_http_intercom_oauth_main_conf_t  *omcf;
+    u_char                                n[NGX_INT_T_LEN];
+    u_char                                ms[NGX_INT_T_LEN];
+
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
+    ctx = ngx_http_intercom_oauth_store_answered(r);
+
+    /* the write script answers how many of the replaced session's tokens
+     * it deleted */
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
+        ngx_http_intercom_oauth_store_error(r, ctx->store_op, reply, why);
+        ctx->store_reply(r, NGX_ERROR);
+        return;
+    }
+
+    ctx->store_deleted = reply->integer > 0 ? (ngx_uint_t) reply->integer : 0;
+
+    if (omcf->store->wait_replicas == 0) {
+        ctx->store_reply(r, NGX_OK);
+        return;
+    }
+
+    ngx_str_set(&argv[0], "WAIT");
+    argv[1].data = n;
+    argv[1].len = ngx_sprintf(n, "%ui", omcf->store->wait_replicas) - n;
+    argv[2].data = ms;
+    argv[2].len = ngx_sprintf(ms, "%M", omcf->store->wait_timeout) - ms;
+
+    ctx->store_cmd = ngx_http_intercom_oauth_redis_command_extra(
+                                  ngx_http_intercom_oauth_store_replicas_reply,
+                                  r, 3, argv, omcf->store->wait_timeout);
+
+    if (ctx->store_cmd == NULL) {
+        ngx_http_intercom_oauth_store_error(r, "write", NULL,
+                                            "WAIT could not be sent");
+        ngx_http_intercom_oauth_store_unwrite(r, ctx);
+    }
+}
+
+
+static void
+ngx_http_intercom_oauth_store_replicas_reply(void *data, redisReply *reply,
+    const char *why)
+{
+    ngx_http_request_t                   *r = data;
+    ngx_http_intercom_oauth_ctx_t        *ctx;
+    ngx_http_intercom_oauth_main_conf_t  *omcf;
+
+    ctx = ngx_http_intercom_oauth_store_answered(r);
+    omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
+
+    if (reply && reply->type == REDIS_REPLY_INTEGER
+        && reply->integer >= (long long) omcf->store->wait_replicas)
+    {
+        ctx->store_reply(r, NGX_OK);
+        return;
+    }
+
+    if (reply && reply->type == REDIS_REPLY_INTEGER) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "intercom oauth: store: the token reached %L of %ui "
+                      "replicas in %M ms (intercom_oauth_store_wait); not "
+                      "kept", (int64_t) reply->integer,
+                      omcf->store->wait_replicas, omcf->store->wait_timeout);
+        ngx_http_intercom_oauth_store_count(r,
+                                    NGX_HTTP_INTERCOM_OAUTH_CNT_STORE_ERRORS);
+
+    } else {
+        ngx_http_intercom_oauth_store_error(r, "write (WAIT)", reply, why);
+    }
+
+    ngx_http_intercom_oauth_store_unwrite(r, ctx);
+}
+
+
+/*
+ * The token did not reach enough replicas: the callback fails, and the
+ * primary's copy is deleted (best effort) so that no host reads a token
+ * the browser was told is not there.
+ */
+
+static void
+ngx_http_intercom_oauth_store_unwrite(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_ctx_t *ctx)
+{
+    u_char     *p;
+    ngx_str_t   argv[3];
+
+    p = ngx_pnalloc(r->pool, ctx->store_name.len + sizeof(":ws") - 1);
+
+    if (p) {
+        ngx_str_set(&argv[0], "DEL");
+        argv[1] = ctx->store_name;
+        argv[2].data = p;
+        argv[2].len = ngx_cpymem(ngx_cpymem(p, ctx->store_name.data,
+                                            ctx->store_name.len),
+                                 ":ws", sizeof(":ws") - 1)
+                      - p;
+        (void) ngx_http_intercom_oauth_store_forget(r, 3, argv);
+    }
+
+    ctx->store_reply(r, NGX_ERROR);
 }
 
 
@@ -558,28 +733,6 @@ ngx_http_intercom_oauth_store_set_reply(void *data, redisReply *reply,
     }
 
     ctx->store_reply(r, rc);
-}
-
-
-/* the write script: how many tokens of the replaced session it deleted */
-
-static void
-ngx_http_intercom_oauth_store_put_reply(void *data, redisReply *reply,
-    const char *why)
-{
-    ngx_http_request_t             *r = data;
-    ngx_http_intercom_oauth_ctx_t  *ctx;
-
-    ctx = ngx_http_intercom_oauth_store_answered(r);
-
-    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
-        ngx_http_intercom_oauth_store_error(r, ctx->store_op, reply, why);
-        ctx->store_reply(r, NGX_ERROR);
-        return;
-    }
-
-    ctx->store_deleted = reply->integer > 0 ? (ngx_uint_t) reply->integer : 0;
-    ctx->store_reply(r, NGX_OK);
 }
 
 

@@ -49,6 +49,13 @@ char *ngx_http_intercom_oauth_store_key(ngx_conf_t *cf, void *post,
     void *data);
 
 /*
+ * The directive "intercom_oauth_store_wait REPLICAS [TIMEOUT]" (http):
+ * after a token write, WAIT for that many replicas (default timeout 1s).
+ */
+char *ngx_http_intercom_oauth_store_wait_slot(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+
+/*
  * Claims a state once for all hosts: SET <state key> 1 NX PX ttl_ms.
  * Returns NGX_AGAIN ("reply" will be called) or NGX_ERROR (Redis not
  * connected; logged).

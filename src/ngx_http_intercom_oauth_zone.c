@@ -83,7 +83,8 @@ typedef struct {
  * (ngx_http_intercom_oauth_record.h).  "next"
  * chains a bucket of the hash table: an offset from the start of the pool
  * in 8-byte units (slab chunks are 8-byte aligned), 0 at the end; four
- * bytes a token and a bucket instead of eight.
+ * bytes a token and a bucket instead of eight.  A token without a value
+ * ("value_len" 0) is a miss: the store had none for the key at "time".
  */
 
 typedef struct {
@@ -106,6 +107,7 @@ typedef struct {
     ngx_rbtree_t                     states;      /* leftmost: oldest */
     ngx_rbtree_node_t                states_sentinel;
     ngx_uint_t                       ntokens;
+    ngx_uint_t                       nmisses;     /* tokens without value */
     ngx_uint_t                       nstates;
     ngx_uint_t                       max_states;  /* half the zone */
     size_t                           half;        /* of its free bytes */
@@ -702,8 +704,14 @@ ngx_http_intercom_oauth_zone_evict(ngx_http_intercom_oauth_zone_ctx_t *ctx,
 
     ctx->sh->token_bytes -= ngx_http_intercom_oauth_zone_token_size(t);
     ngx_queue_remove(&t->queue);
+    if (t->value_len) {
+        ctx->sh->ntokens--;
+
+    } else {
+        ctx->sh->nmisses--;
+    }
+
     ngx_slab_free_locked(ctx->shpool, t);
-    ctx->sh->ntokens--;
 }
 
 
@@ -914,6 +922,11 @@ ngx_http_intercom_oauth_zone_token_get(ngx_shm_zone_t *shm_zone,
 
     rc = NGX_DECLINED;
 
+    if (t && t->value_len == 0) {
+        /* a miss is no token */
+        t = NULL;
+    }
+
     if (t) {
         rc = NGX_OK;
 
@@ -951,6 +964,7 @@ ngx_int_t
 ngx_http_intercom_oauth_zone_token_delete(ngx_shm_zone_t *shm_zone,
     ngx_str_t *client_id, ngx_str_t *realm, ngx_str_t *key)
 {
+    ngx_int_t                            rc;
     ngx_http_intercom_oauth_token_t     *t;
     ngx_http_intercom_oauth_zone_ctx_t  *ctx;
     ngx_http_intercom_oauth_zone_key_t   k;
@@ -961,13 +975,99 @@ ngx_http_intercom_oauth_zone_token_delete(ngx_shm_zone_t *shm_zone,
         return NGX_DECLINED;
     }
 
+    rc = (t && t->value_len) ? NGX_OK : NGX_DECLINED;
+
     if (t) {
         ngx_http_intercom_oauth_zone_evict(ctx, t);
     }
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
-    return t ? NGX_OK : NGX_DECLINED;
+    return rc;
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_zone_miss_put(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *client_id, ngx_str_t *realm, ngx_str_t *key)
+{
+    size_t                               n;
+    uint32_t                            *bucket;
+    ngx_http_intercom_oauth_token_t     *t;
+    ngx_http_intercom_oauth_zone_ctx_t  *ctx;
+    ngx_http_intercom_oauth_zone_key_t   k;
+
+    ctx = ngx_http_intercom_oauth_zone_token_lock(shm_zone, client_id, realm,
+                                                  key, &k, &t);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (t && t->value_len) {
+        /* a token arrived meanwhile (a callback on this host) */
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        return NGX_DECLINED;
+    }
+
+    if (t) {
+        ngx_http_intercom_oauth_zone_evict(ctx, t);
+    }
+
+    n = offsetof(ngx_http_intercom_oauth_token_t, data) + k.len;
+
+    /* free room only: a flood of unknown keys never pushes tokens out */
+    t = ngx_http_intercom_oauth_zone_alloc(shm_zone, n, 0);
+    if (t == NULL) {
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        return NGX_ERROR;
+    }
+
+    t->hash = k.hash;
+    t->len = (u_short) k.len;
+    t->value_len = 0;
+    t->referenced = 0;
+    t->time = ngx_time();
+    ngx_memcpy(t->data, k.data, k.len);
+
+    bucket = &ctx->sh->buckets[k.hash & (ctx->sh->nbuckets - 1)];
+    t->next = *bucket;
+    *bucket = ngx_http_intercom_oauth_token_off(ctx, t);
+
+    ngx_queue_insert_head(&ctx->sh->token_queue, &t->queue);
+    ctx->sh->nmisses++;
+    ctx->sh->token_bytes += ngx_http_intercom_oauth_zone_token_size(t);
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_zone_miss_get(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *client_id, ngx_str_t *realm, ngx_str_t *key, time_t *when)
+{
+    ngx_int_t                            rc;
+    ngx_http_intercom_oauth_token_t     *t;
+    ngx_http_intercom_oauth_zone_ctx_t  *ctx;
+    ngx_http_intercom_oauth_zone_key_t   k;
+
+    ctx = ngx_http_intercom_oauth_zone_token_lock(shm_zone, client_id, realm,
+                                                  key, &k, &t);
+    if (ctx == NULL) {
+        return NGX_DECLINED;
+    }
+
+    rc = NGX_DECLINED;
+
+    if (t && t->value_len == 0) {
+        *when = t->time;
+        rc = NGX_OK;
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return rc;
 }
 
 
@@ -994,8 +1094,10 @@ ngx_http_intercom_oauth_zone_workspace_delete(ngx_shm_zone_t *shm_zone,
         next = ngx_queue_next(q);
         t = ngx_queue_data(q, ngx_http_intercom_oauth_token_t, queue);
 
-        /* the key starts with "client_id \0", whatever its realm */
-        if (t->len <= client_id->len
+        /* the key starts with "client_id \0", whatever its realm; a miss
+         * has no workspace */
+        if (t->value_len == 0
+            || t->len <= client_id->len
             || t->data[client_id->len] != '\0'
             || ngx_memcmp(t->data, client_id->data, client_id->len) != 0)
         {

@@ -129,6 +129,23 @@ ngx_int_t ngx_http_intercom_oauth_zone_token_delete(ngx_shm_zone_t *shm_zone,
     ngx_str_t *client_id, ngx_str_t *realm, ngx_str_t *key);
 
 /*
+ * Remembers that the store has no token for (client_id, realm, key), now
+ * (intercom_oauth_store_miss_ttl): an entry of the tokens' table without a
+ * value, which no token lookup sees; in free room only, never evicting a
+ * token.  Returns NGX_OK, NGX_DECLINED when a token is there, NGX_ERROR
+ * when there is no room.
+ */
+ngx_int_t ngx_http_intercom_oauth_zone_miss_put(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *client_id, ngx_str_t *realm, ngx_str_t *key);
+
+/*
+ * NGX_OK and when ("when") the store was last found without a token for
+ * (client_id, realm, key), or NGX_DECLINED.
+ */
+ngx_int_t ngx_http_intercom_oauth_zone_miss_get(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *client_id, ngx_str_t *realm, ngx_str_t *key, time_t *when);
+
+/*
  * Removes every record of client_id, in every realm, whose workspace is
  * workspace_id (the uninstall webhook: the workspace removed the app, so
  * none of its tokens is any good); walks all tokens under the mutex.

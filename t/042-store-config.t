@@ -100,7 +100,7 @@ $c;
 --- config
 --- must_die
 --- error_log
-"intercom_oauth_store" takes redis://HOST[:PORT][/DB] or unix:PATH, not "http://127.0.0.1:6379"
+"intercom_oauth_store" takes redis://HOST[:PORT][/DB], rediss://HOST[:PORT][/DB], sentinel://HOST[:PORT][,HOST[:PORT]...]/NAME[/DB] or unix:PATH, not "http://127.0.0.1:6379"
 
 
 
@@ -112,7 +112,7 @@ $c;
 --- config
 --- must_die
 --- error_log
-"intercom_oauth_store" takes redis://HOST[:PORT][/DB] or unix:PATH
+"intercom_oauth_store" takes redis://HOST[:PORT][/DB], rediss://HOST[:PORT][/DB], sentinel://HOST[:PORT][,HOST[:PORT]...]/NAME[/DB] or unix:PATH
 
 
 
@@ -231,7 +231,7 @@ $c;
 --- config
 --- must_die
 --- error_log
-"intercom_oauth_store" takes redis://HOST[:PORT][/DB] or unix:PATH
+"intercom_oauth_store" takes redis://HOST[:PORT][/DB], rediss://HOST[:PORT][/DB], sentinel://HOST[:PORT][,HOST[:PORT]...]/NAME[/DB] or unix:PATH
 
 
 
@@ -246,3 +246,99 @@ $c;
 "intercom_oauth_store" takes no credentials in the URL: use "intercom_oauth_store_password file:PATH"
 --- no_error_log
 pw-in-url-secret
+
+
+
+=== TEST 18: intercom_oauth_store_user without a password
+--- http_config eval
+$HTTP_CONFIG . $main::STORE . "intercom_oauth_store_user site;\n"
+--- config
+--- must_die
+--- error_log
+"intercom_oauth_store_user" needs "intercom_oauth_store_password"
+
+
+
+=== TEST 19: a CA file for a store that is not on TLS
+--- http_config eval
+$HTTP_CONFIG . $main::STORE
+. "intercom_oauth_store_ca_file $ENV{TEST_NGINX_CA_FILE};\n"
+--- config
+--- must_die
+--- error_log
+"intercom_oauth_store_ca_file" and "intercom_oauth_store_certificate" need "intercom_oauth_store rediss://"
+
+
+
+=== TEST 20: a client certificate without its key
+--- http_config eval
+my $c = $HTTP_CONFIG . $main::STORE
+. "intercom_oauth_store_certificate $ENV{TEST_NGINX_CERT_DIR}/site.crt;\n";
+$c =~ s{redis://}{rediss://};
+$c;
+--- config
+--- must_die
+--- error_log
+"intercom_oauth_store_certificate" and "intercom_oauth_store_certificate_key" go together
+
+
+
+=== TEST 21: rediss:// with a CA file and an ACL user, Redis not there: nginx starts, reads answer from the zone
+--- http_config eval
+my $c = $HTTP_CONFIG . $main::STORE
+. "intercom_oauth_store_ca_file $ENV{TEST_NGINX_CA_FILE};\n"
+. "intercom_oauth_store_user site;\n"
+. "intercom_oauth_store_password env:TEST_INTERCOM_STORE_KEY;\n"
+. "intercom_oauth_store_connect_timeout 200ms;\n";
+$c =~ s{redis://127.0.0.1}{rediss://localhost};
+$c;
+--- config
+location = /token { return 200 "[$intercom_oauth_connected]"; }
+--- request
+GET /token
+--- more_headers eval
+session_cookie()
+--- response_body chomp
+[0]
+--- error_log eval
+qr/store "rediss:\/\/localhost:\d+\/3" cannot be reached: .*; retrying/
+
+
+
+=== TEST 22: intercom_oauth_store_wait takes a number of replicas
+--- http_config eval
+$HTTP_CONFIG . $main::STORE . "intercom_oauth_store_wait 0;\n"
+--- config
+--- must_die
+--- error_log
+"intercom_oauth_store_wait" takes a number of replicas from 1 to 64, not "0"
+
+
+
+=== TEST 23: a sentinel URL without the primary's name
+--- http_config eval
+my $c = $HTTP_CONFIG . $main::STORE;
+$c =~ s{redis://127.0.0.1:(\S+?)/3}{sentinel://127.0.0.1:$1,127.0.0.1:$1/};
+$c;
+--- config
+--- must_die
+--- error_log
+not "sentinel://127.0.0.1:
+
+
+
+=== TEST 24: sentinels not there: nginx starts, reads answer from the zone
+--- http_config eval
+my $c = $HTTP_CONFIG . $main::STORE . "intercom_oauth_store_connect_timeout 200ms;\n";
+$c =~ s{redis://127.0.0.1:(\S+?)/3}{sentinel://127.0.0.1:$1,localhost:$1/mymaster/3};
+$c;
+--- config
+location = /token { return 200 "[$intercom_oauth_connected]"; }
+--- request
+GET /token
+--- more_headers eval
+session_cookie()
+--- response_body chomp
+[0]
+--- error_log eval
+qr/store "sentinel:\/\/[^"]+" cannot be reached: .*; retrying/

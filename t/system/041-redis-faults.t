@@ -118,6 +118,8 @@ like($ostatus, qr/"reads":1,"hits":0,"misses":1,/,
      'key names depend on the store key: a miss');
 redis_cli($rport, '-n', 2, 'COPY', $key,
           token_key('t41:', 'b2' x 32, $CLIENT_ID, $sid));
+# the miss is remembered for intercom_oauth_store_miss_ttl (1s by default)
+sleep 1.1;
 is(token_of($port, $sid), '[0][]',
    'the value copied under the name it looks for does not open either');
 like(error_log_of($prefix), qr/a token in Redis does not open with intercom_oauth_store_key/,
