@@ -484,7 +484,7 @@ server keeps it.
 
 === TEST 34: no lock-out: malformed values take no room, however many precede the site's own
 --- more_headers eval
-"Cookie: " . join('; ', map({ "$COOKIE=junk-$_" } 1 .. 40), "$COOKIE=$SID")
+"Cookie: " . CORE::join('; ', map({ "$COOKIE=junk-$_" } 1 .. 40), "$COOKIE=$SID")
 --- request eval: callback_request(code => 'c34', state => $::S)
 --- error_code: 302
 --- grep_error_log eval: $::ModuleLines
