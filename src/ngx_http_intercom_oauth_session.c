@@ -36,8 +36,13 @@
 #define NGX_HTTP_INTERCOM_OAUTH_ATTR_DOMAIN  0x04
 #define NGX_HTTP_INTERCOM_OAUTH_ATTR_STRICT  0x08    /* SameSite=Strict */
 
-/* the values of one cookie name a request is searched for */
-#define NGX_HTTP_INTERCOM_OAUTH_COOKIE_VALUES  8
+/*
+ * The values of one cookie name kept from a request: well-formed session
+ * ids (malformed ones take no room, so that a flood of them cannot hide
+ * the site's own), or "_prev" values, each of which costs an HMAC.
+ */
+#define NGX_HTTP_INTERCOM_OAUTH_SESSION_VALUES  16
+#define NGX_HTTP_INTERCOM_OAUTH_PREV_VALUES     8
 
 /* an id and the "." after it, in "<name>_prev" */
 #define NGX_HTTP_INTERCOM_OAUTH_PREV_STEP                                     \
@@ -48,16 +53,29 @@
 
 /* the MAC's first 16 bytes, in base64url */
 #define NGX_HTTP_INTERCOM_OAUTH_PREV_MAC     16
-#define NGX_HTTP_INTERCOM_OAUTH_PREV_MAC_LEN 22
+#define NGX_HTTP_INTERCOM_OAUTH_PREV_B64     22
+
+
+/* the values of one cookie name in a request's Cookie headers */
+typedef struct {
+    ngx_str_t                  *name;
+    ngx_str_t                   values[NGX_HTTP_INTERCOM_OAUTH_SESSION_VALUES];
+    ngx_uint_t                  max;      /* to keep, at most */
+    ngx_uint_t                  n;        /* kept, in the browser's order */
+    ngx_uint_t                  seen;     /* every value of the name */
+    ngx_str_t                   first;    /* the first value seen */
+    unsigned                    ids:1;    /* keep well-formed ids only */
+    unsigned                    differ:1; /* two values seen differ */
+} ngx_http_intercom_oauth_cookies_t;
 
 
 static ngx_uint_t ngx_http_intercom_oauth_session_attrs(ngx_str_t *attrs);
 static ngx_uint_t ngx_http_intercom_oauth_session_prefixed(ngx_str_t *name,
     char *prefix);
-static ngx_uint_t ngx_http_intercom_oauth_session_values(
-    ngx_http_request_t *r, ngx_str_t *name, ngx_str_t *values);
-static ngx_uint_t ngx_http_intercom_oauth_session_scan(ngx_str_t *header,
-    ngx_str_t *name, ngx_str_t *values, ngx_uint_t n);
+static void ngx_http_intercom_oauth_session_values(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_cookies_t *scan);
+static void ngx_http_intercom_oauth_session_scan(ngx_str_t *header,
+    ngx_http_intercom_oauth_cookies_t *scan);
 static ngx_uint_t ngx_http_intercom_oauth_session_valid(u_char *p,
     size_t len);
 static ngx_int_t ngx_http_intercom_oauth_session_mint(ngx_http_request_t *r,
@@ -331,10 +349,9 @@ ngx_http_intercom_oauth_session_get(ngx_http_request_t *r,
     ngx_http_intercom_oauth_loc_conf_t *olcf,
     ngx_http_intercom_oauth_ctx_t *ctx)
 {
-    ngx_str_t                            *first, *chosen;
-    ngx_uint_t                            i, n, repeated, several;
-    ngx_str_t                             values[
-                                      NGX_HTTP_INTERCOM_OAUTH_COOKIE_VALUES];
+    ngx_str_t                            *chosen, *values;
+    ngx_uint_t                            i, several;
+    ngx_http_intercom_oauth_cookies_t     scan;
     ngx_http_intercom_oauth_main_conf_t  *omcf;
 
     if (ctx->session_checked) {
@@ -344,48 +361,27 @@ ngx_http_intercom_oauth_session_get(ngx_http_request_t *r,
     ctx->session_checked = 1;
     ngx_str_null(&ctx->session_id);
 
-    n = ngx_http_intercom_oauth_session_values(r, &olcf->cookie_name,
-                                               values);
-    if (n == 0) {
+    ngx_memzero(&scan, sizeof(ngx_http_intercom_oauth_cookies_t));
+    scan.name = &olcf->cookie_name;
+    scan.max = NGX_HTTP_INTERCOM_OAUTH_SESSION_VALUES;
+    scan.ids = 1;
+
+    ngx_http_intercom_oauth_session_values(r, &scan);
+
+    values = scan.values;
+
+    if (scan.seen == 0) {
         return NGX_OK;
     }
 
-    first = NULL;
-    repeated = 0;
-    several = 0;
-
-    for (i = 0; i < n; i++) {
-        if (values[i].len != values[0].len
-            || ngx_strncmp(values[i].data, values[0].data, values[0].len)
-               != 0)
-        {
-            repeated = 1;
-        }
-
-        if (!ngx_http_intercom_oauth_session_valid(values[i].data,
-                                                   values[i].len))
-        {
-            continue;
-        }
-
-        if (first == NULL) {
-            first = &values[i];
-
-        } else if (ngx_strncmp(values[i].data, first->data, first->len)
-                   != 0)
-        {
-            several = 1;
-        }
-    }
-
-    if (first == NULL) {
+    if (scan.n == 0) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "intercom oauth: session cookie \"%V\" is malformed, "
                       "ignored", &olcf->cookie_name);
         return NGX_OK;
     }
 
-    if (repeated) {
+    if (scan.differ) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "intercom oauth: session cookie \"%V\" is repeated "
                       "with different values, the first well-formed one "
@@ -393,18 +389,25 @@ ngx_http_intercom_oauth_session_get(ngx_http_request_t *r,
                       "well-formed one", &olcf->cookie_name);
     }
 
-    chosen = first;
+    chosen = &values[0];
+    several = 0;
+
+    for (i = 1; i < scan.n; i++) {
+        if (ngx_strncmp(values[i].data, values[0].data, values[0].len) != 0) {
+            several = 1;
+            break;
+        }
+    }
+
     omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);
 
     if (several && omcf->shm_zone && olcf->client_id.len) {
-        for (i = 0; i < n; i++) {
-            if (ngx_http_intercom_oauth_session_valid(values[i].data,
-                                                      values[i].len)
-                && ngx_http_intercom_oauth_zone_token_get(omcf->shm_zone,
+        for (i = 0; i < scan.n; i++) {
+            if (ngx_http_intercom_oauth_zone_token_get(omcf->shm_zone,
                                                    &olcf->client_id,
                                                    &olcf->realm, &values[i],
                                                    NULL, NULL, NULL)
-                   == NGX_OK)
+                == NGX_OK)
             {
                 chosen = &values[i];
                 break;
@@ -419,56 +422,50 @@ ngx_http_intercom_oauth_session_get(ngx_http_request_t *r,
 
 
 /*
- * Up to NGX_HTTP_INTERCOM_OAUTH_COOKIE_VALUES values of the cookie "name",
- * in the order the browser sent them (its own order: longer paths first,
- * then older cookies).  Returns how many.
+ * The values of the cookie "scan->name", in the order the browser sent
+ * them (its own order: longer paths first, then older cookies), as many
+ * as "scan" keeps.
  */
 
-static ngx_uint_t
+static void
 ngx_http_intercom_oauth_session_values(ngx_http_request_t *r,
-    ngx_str_t *name, ngx_str_t *values)
+    ngx_http_intercom_oauth_cookies_t *scan)
 {
-    ngx_uint_t         n;
     ngx_table_elt_t   *h;
 #if (nginx_version < 1023000)
     ngx_uint_t         i;
     ngx_table_elt_t  **hp;
 #endif
 
-    n = 0;
-
 #if (nginx_version >= 1023000)
     for (h = r->headers_in.cookie; h; h = h->next) {
-        n = ngx_http_intercom_oauth_session_scan(&h->value, name, values, n);
+        ngx_http_intercom_oauth_session_scan(&h->value, scan);
     }
 #else
     hp = r->headers_in.cookies.elts;
 
     for (i = 0; i < r->headers_in.cookies.nelts; i++) {
         h = hp[i];
-        n = ngx_http_intercom_oauth_session_scan(&h->value, name, values, n);
+        ngx_http_intercom_oauth_session_scan(&h->value, scan);
     }
 #endif
-
-    return n;
 }
 
 
-/*
- * Adds the values of "name=value" pairs in one Cookie header to "values",
- * which holds "n" already.  Returns how many it holds now.
- */
+/* the "name=value" pairs of one Cookie header */
 
-static ngx_uint_t
-ngx_http_intercom_oauth_session_scan(ngx_str_t *header, ngx_str_t *name,
-    ngx_str_t *values, ngx_uint_t n)
+static void
+ngx_http_intercom_oauth_session_scan(ngx_str_t *header,
+    ngx_http_intercom_oauth_cookies_t *scan)
 {
     u_char     *p, *end, *k, *v, *ve;
+    ngx_str_t  *name;
 
+    name = scan->name;
     p = header->data;
     end = p + header->len;
 
-    while (p < end && n < NGX_HTTP_INTERCOM_OAUTH_COOKIE_VALUES) {
+    while (p < end) {
 
         while (p < end && (*p == ' ' || *p == '\t' || *p == ';')) {
             p++;
@@ -505,12 +502,27 @@ ngx_http_intercom_oauth_session_scan(ngx_str_t *header, ngx_str_t *name,
             continue;
         }
 
-        values[n].data = v;
-        values[n].len = ve - v;
-        n++;
-    }
+        if (scan->seen++ == 0) {
+            scan->first.data = v;
+            scan->first.len = ve - v;
 
-    return n;
+        } else if ((size_t) (ve - v) != scan->first.len
+                   || ngx_strncmp(v, scan->first.data, scan->first.len) != 0)
+        {
+            scan->differ = 1;
+        }
+
+        if (scan->n == scan->max
+            || (scan->ids
+                && !ngx_http_intercom_oauth_session_valid(v, ve - v)))
+        {
+            continue;
+        }
+
+        scan->values[scan->n].data = v;
+        scan->values[scan->n].len = ve - v;
+        scan->n++;
+    }
 }
 
 
@@ -569,11 +581,12 @@ ngx_http_intercom_oauth_session_prev(ngx_http_request_t *r,
     ngx_http_intercom_oauth_loc_conf_t *olcf,
     ngx_http_intercom_oauth_ctx_t *ctx, ngx_str_t *secret)
 {
-    u_char      *p;
-    size_t       len, ids;
-    ngx_uint_t   i, j, k, n;
-    ngx_str_t    values[NGX_HTTP_INTERCOM_OAUTH_COOKIE_VALUES];
-    u_char       mac[NGX_HTTP_INTERCOM_OAUTH_PREV_MAC_LEN];
+    u_char                             *p;
+    size_t                              len, ids;
+    ngx_str_t                          *values;
+    ngx_uint_t                          i, j, k;
+    ngx_http_intercom_oauth_cookies_t   scan;
+    u_char                              mac[NGX_HTTP_INTERCOM_OAUTH_PREV_B64];
 
     ngx_str_null(&ctx->session_prev);
 
@@ -581,22 +594,27 @@ ngx_http_intercom_oauth_session_prev(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    n = ngx_http_intercom_oauth_session_values(r, &olcf->cookie_prev,
-                                               values);
+    ngx_memzero(&scan, sizeof(ngx_http_intercom_oauth_cookies_t));
+    scan.name = &olcf->cookie_prev;
+    scan.max = NGX_HTTP_INTERCOM_OAUTH_PREV_VALUES;
 
-    for (i = 0; i < n; i++) {
+    ngx_http_intercom_oauth_session_values(r, &scan);
+
+    values = scan.values;
+
+    for (i = 0; i < scan.n; i++) {
         p = values[i].data;
         len = values[i].len;
 
         /* "id.id.mac": k ids of 22 characters, each with its ".", a MAC */
-        if (len <= NGX_HTTP_INTERCOM_OAUTH_PREV_MAC_LEN
-            || (len - NGX_HTTP_INTERCOM_OAUTH_PREV_MAC_LEN)
+        if (len <= NGX_HTTP_INTERCOM_OAUTH_PREV_B64
+            || (len - NGX_HTTP_INTERCOM_OAUTH_PREV_B64)
                % NGX_HTTP_INTERCOM_OAUTH_PREV_STEP)
         {
             continue;
         }
 
-        k = (len - NGX_HTTP_INTERCOM_OAUTH_PREV_MAC_LEN)
+        k = (len - NGX_HTTP_INTERCOM_OAUTH_PREV_B64)
             / NGX_HTTP_INTERCOM_OAUTH_PREV_STEP;
 
         if (k > NGX_HTTP_INTERCOM_OAUTH_PREV_IDS) {
@@ -629,7 +647,7 @@ ngx_http_intercom_oauth_session_prev(ngx_http_request_t *r,
 
         /* bound to the session this browser holds now, or planted */
         if (CRYPTO_memcmp(mac, p + ids + 1,
-                          NGX_HTTP_INTERCOM_OAUTH_PREV_MAC_LEN)
+                          NGX_HTTP_INTERCOM_OAUTH_PREV_B64)
             == 0)
         {
             ctx->session_prev.data = p;
@@ -638,7 +656,7 @@ ngx_http_intercom_oauth_session_prev(ngx_http_request_t *r,
         }
     }
 
-    if (n) {
+    if (scan.seen) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "intercom oauth: cookie \"%V\" does not belong to this "
                       "browser's session, ignored", &olcf->cookie_prev);
@@ -701,7 +719,7 @@ ngx_http_intercom_oauth_session_commit(ngx_http_request_t *r,
     value.data = ngx_pnalloc(r->pool,
                              NGX_HTTP_INTERCOM_OAUTH_PREV_IDS
                              * NGX_HTTP_INTERCOM_OAUTH_PREV_STEP
-                             + NGX_HTTP_INTERCOM_OAUTH_PREV_MAC_LEN);
+                             + NGX_HTTP_INTERCOM_OAUTH_PREV_B64);
     if (value.data == NULL) {
         return NGX_ERROR;
     }
@@ -730,7 +748,7 @@ ngx_http_intercom_oauth_session_commit(ngx_http_request_t *r,
     }
 
     *p++ = '.';
-    value.len = p - value.data + NGX_HTTP_INTERCOM_OAUTH_PREV_MAC_LEN;
+    value.len = p - value.data + NGX_HTTP_INTERCOM_OAUTH_PREV_B64;
 
     return ngx_http_intercom_oauth_session_set_cookie(r, &olcf->cookie_prev,
                                                       &value,
@@ -816,7 +834,7 @@ ngx_http_intercom_oauth_session_prev_mac(ngx_str_t *secret,
     encoded.data = b64;
 
     ngx_encode_base64url(&encoded, &raw);
-    ngx_memcpy(out, encoded.data, NGX_HTTP_INTERCOM_OAUTH_PREV_MAC_LEN);
+    ngx_memcpy(out, encoded.data, NGX_HTTP_INTERCOM_OAUTH_PREV_B64);
 
     return NGX_OK;
 }

@@ -480,3 +480,14 @@ the webhook asks it before it deletes.)
 --- response_body_like eval
 [qr/302 Found/, qr/302 Found/, qr/^\[1\]\[\S+\]$/, qr/^\{"deleted":2\}$/,
  qr/^\[0\]\[\]$/, qr/^\[0\]\[\]$/]
+
+
+
+=== TEST 34: no lock-out: malformed values take no room, however many precede the site's own
+--- more_headers eval
+"Cookie: " . CORE::join('; ', map({ "$COOKIE=junk-$_" } 1 .. 40), "$COOKIE=$SID")
+--- request eval: callback_request(code => 'c34', state => $::S)
+--- error_code: 302
+--- grep_error_log eval: $::ModuleLines
+--- grep_error_log_out eval
+qr/\Aintercom oauth: session cookie "__Host-intercom_oauth_sid" is repeated with different values\n/
