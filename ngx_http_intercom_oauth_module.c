@@ -982,11 +982,36 @@ ngx_http_intercom_oauth_merge_realm(ngx_conf_t *cf,
             /* merged per server{}: the core module's is merged already */
             cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
             conf->realm = cscf->server_name;
+
         }
     }
 
     if (conf->client_id.len == 0) {
         return NGX_CONF_OK;
+    }
+
+    /*
+     * A site's key is often unique per host only ($remote_user of each
+     * tenant): under a wildcard or regex name, every host shares the
+     * tokens of equal keys.
+     */
+    cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
+
+    if (conf->key && conf->handler
+        && conf->handler->content == ngx_http_intercom_oauth_callback_handler
+        && conf->realm.data == cscf->server_name.data
+        && conf->realm.len
+        && (conf->realm.data[0] == '~'
+            || ngx_strlchr(conf->realm.data,
+                           conf->realm.data + conf->realm.len, '*')))
+    {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "\"intercom_oauth_key\" in a server whose first "
+                           "\"server_name\" \"%V\" matches many hosts: they "
+                           "share one realm, so equal keys of different "
+                           "hosts share a token; put the host in the key "
+                           "(\"$host:...\") or set \"intercom_oauth_realm\"",
+                           &conf->realm);
     }
 
     if (conf->realm.len > NGX_HTTP_INTERCOM_OAUTH_MAX_REALM) {

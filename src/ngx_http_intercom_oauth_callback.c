@@ -85,6 +85,7 @@ ngx_int_t
 ngx_http_intercom_oauth_callback_handler(ngx_http_request_t *r)
 {
     ngx_int_t                             rc;
+    ngx_str_t                             args;
     ngx_pool_cleanup_t                   *cln;
     ngx_http_intercom_oauth_ctx_t        *ctx;
     ngx_http_intercom_oauth_main_conf_t  *omcf;
@@ -139,7 +140,16 @@ ngx_http_intercom_oauth_callback_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    return ngx_http_intercom_oauth_callback_check(r, &r->args);
+    /*
+     * The code and the state leave the request once read: an error_page
+     * to a named location with proxy_pass, or a mirror, would otherwise
+     * forward them upstream, and nginx would log them in "upstream:".
+     */
+    args = r->args;
+    ngx_str_null(&r->args);
+    r->valid_unparsed_uri = 0;
+
+    return ngx_http_intercom_oauth_callback_check(r, &args);
 }
 
 
@@ -620,19 +630,19 @@ ngx_http_intercom_oauth_callback_abandoned(void *data)
 
 
 /*
- * Whether the token endpoint's status says it refused the code: a 4xx
- * (RFC 6749 5.2: 400 invalid_grant, 401 invalid_client; Intercom answers
- * 401 "Unauthorized Code").  Not 408 and 429, which say the endpoint did
- * not look at the code, nor 3xx and 5xx, whose code may have been
- * redeemed.
+ * Whether the token endpoint's status says the code was not redeemed: a
+ * 4xx (RFC 6749 5.2: 400 invalid_grant, 401 invalid_client; Intercom
+ * answers 401 "Unauthorized Code").  408 and 429 too: the endpoint did not
+ * look at the code, so nothing was redeemed either, and a flood of junk
+ * codes is what makes an endpoint answer 429: keeping those states would
+ * let the flood fill the zone.  Not 3xx and 5xx, whose code may have been
+ * redeemed.  A released state stays bound to its browser session.
  */
 
 static ngx_uint_t
 ngx_http_intercom_oauth_callback_refused(long status)
 {
-    return status >= 400 && status <= 499
-           && status != NGX_HTTP_REQUEST_TIME_OUT
-           && status != 429;
+    return status >= 400 && status <= 499;
 }
 
 

@@ -491,3 +491,37 @@ the webhook asks it before it deletes.)
 --- grep_error_log eval: $::ModuleLines
 --- grep_error_log_out eval
 qr/\Aintercom oauth: session cookie "__Host-intercom_oauth_sid" is repeated with different values\n/
+
+
+
+=== TEST 35: intercom_oauth_key under a regular-expression server_name: one realm for many hosts, said at start
+Every tenant host of such a server shares one realm: equal keys of two
+tenants ($remote_user "admin" on each) would share a token.
+--- http_config eval
+$::Http . <<'_EOC_'
+    server {
+        listen $TEST_NGINX_SERVER_PORT;
+        server_name ~^(?<tenant>[a-z0-9]+)\.tenants\.test$;
+        location = /cb { intercom_oauth_callback; intercom_oauth_key $http_x_user; }
+    }
+    server {
+        listen $TEST_NGINX_SERVER_PORT;
+        server_name *.wild.test;
+        location = /cb { intercom_oauth_callback; intercom_oauth_key $http_x_user; }
+    }
+    server {
+        listen $TEST_NGINX_SERVER_PORT;
+        server_name ~^(?<t2>[a-z0-9]+)\.named\.test$;
+        intercom_oauth_realm named.test;
+        location = /cb { intercom_oauth_callback; intercom_oauth_key $http_x_user; }
+    }
+_EOC_
+--- config eval: $::Locations
+--- request
+GET /connect
+--- error_code: 200
+--- error_log eval
+[qr/"intercom_oauth_key" in a server whose first "server_name" "~\^\(\?<tenant>\[a-z0-9\]\+\)\\\.tenants\\\.test\$" matches many hosts: they share one realm/,
+ qr/"intercom_oauth_key" in a server whose first "server_name" "\*\.wild\.test" matches many hosts/]
+--- no_error_log
+named\.test\$" matches many hosts

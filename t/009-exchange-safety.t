@@ -11,10 +11,11 @@
 #     Content-Length or by a chunked body that keeps growing, and that then
 #     sends nothing: 502 at once, not 504 after intercom_oauth_timeout,
 #     with either call engine (TEST 9, 10);
-#   - a state whose code the token endpoint refuses (a 4xx) is released,
-#     and the browser can use it again; an outcome that leaves the code's
-#     fate unknown (5xx, 429, a timeout, no connection, an answer over the
-#     cap, an error list with 200) keeps it spent (TEST 11-18).
+#   - a state whose code the token endpoint refuses or did not look at (a
+#     4xx, 408 and 429 included) is released, and the browser can use it
+#     again; an outcome that leaves the code's fate unknown (5xx, a
+#     timeout, no connection, an answer over the cap, an error list with
+#     200) keeps it spent (TEST 11-18).
 #
 # The heavy side of the last item (50,000 junk pairs through /connect, a
 # 64k zone, browsers that hang up mid-exchange, Redis) is
@@ -259,13 +260,14 @@ qr/^intercom oauth: token exchange with "[^"]+" failed: response larger than 655
 
 
 
-=== TEST 14: a 429 says the endpoint did not look at the code: the state stays spent
+=== TEST 14: a 429 says the endpoint did not look at the code, and a flood of junk codes causes it: the state is released, and the browser can finish with it
 --- request eval
-main::twice('/callback-429', '/callback')
+[@{ main::twice('/callback-429', '/callback', 'good-code') }, "GET /token", "GET /status"]
 --- error_code eval
-[502, 403]
+[502, 302, 200, 200]
 --- response_body_like eval
-[qr/^exchange_failed \[0\]$/, qr/^state_replayed \[0\]$/]
+[qr/^exchange_failed \[0\]$/, qr/302/, qr/^\[1\]\[dG9rO/,
+ qr/"zone_full":0,.*"zone":\{"name":"intercom","tokens":1,"states":1,/]
 
 
 
@@ -306,3 +308,22 @@ main::twice('/callback-error-list', '/callback')
 [502, 403]
 --- response_body_like eval
 [qr/^exchange_failed \[0\]$/, qr/^state_replayed \[0\]$/]
+
+
+
+=== TEST 19: a refused callback sent on by error_page to a named location forwards no code nor state (a proxy_pass there would send them upstream, and log them in "upstream:")
+--- config eval
+$::Locations . <<'_EOC_'
+location = /callback-ep {
+    intercom_oauth_callback;
+    intercom_oauth_success_uri /home;
+    error_page 403 = @after;
+}
+location @after { return 200 "args=[$args] is_args=[$is_args]\n"; }
+_EOC_
+--- request eval
+callback_request(path => '/callback-ep', code => 'ep-code-1', state => make_state(sid => $::OTHER_SID))
+--- more_headers eval: session_cookie()
+--- error_code: 200
+--- response_body
+args=[] is_args=[]
