@@ -85,7 +85,6 @@ ngx_int_t
 ngx_http_intercom_oauth_callback_handler(ngx_http_request_t *r)
 {
     ngx_int_t                             rc;
-    ngx_str_t                             args;
     ngx_pool_cleanup_t                   *cln;
     ngx_http_intercom_oauth_ctx_t        *ctx;
     ngx_http_intercom_oauth_main_conf_t  *omcf;
@@ -140,16 +139,7 @@ ngx_http_intercom_oauth_callback_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    /*
-     * The code and the state leave the request once read: an error_page
-     * to a named location with proxy_pass, or a mirror, would otherwise
-     * forward them upstream, and nginx would log them in "upstream:".
-     */
-    args = r->args;
-    ngx_str_null(&r->args);
-    r->valid_unparsed_uri = 0;
-
-    return ngx_http_intercom_oauth_callback_check(r, &args);
+    return ngx_http_intercom_oauth_callback_check(r, &r->args);
 }
 
 
@@ -1020,7 +1010,15 @@ ngx_http_intercom_oauth_callback_refuse(ngx_http_request_t *r,
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
     if (clcf->error_pages) {
-        /* the site's own error_page, with $intercom_oauth_error set */
+        /*
+         * The site's own error_page, with $intercom_oauth_error set.  The
+         * code and the state stay behind: an error_page to a named
+         * location keeps the arguments, and a proxy_pass there would send
+         * them upstream, and nginx would log them in "upstream:".
+         */
+        ngx_str_null(&r->args);
+        r->valid_unparsed_uri = 0;
+
         return e->status;
     }
 
