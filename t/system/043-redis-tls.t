@@ -75,6 +75,9 @@ sub host {
     my ($h, %o) = @_;
     my $url = $o{url} || "rediss://localhost:$tls/1";
     my $ca  = $o{ca} || "$certs/ca.crt";
+    # the first callback also waits for the connect, the TLS handshake
+    # and AUTH, which take longer under AddressSanitizer
+    my $timeout = $o{timeout} || '3s';
     my $http = $HTTP_CONFIG
         . "    intercom_oauth_store $url;\n"
         . "    intercom_oauth_store_ca_file $ca;\n"
@@ -85,8 +88,8 @@ sub host {
         . ($o{pass} || $passfile) . ";\n"
         . "    intercom_oauth_store_key file:$keyfile;\n"
         . "    intercom_oauth_store_prefix t43:;\n"
-        . "    intercom_oauth_store_timeout 500ms;\n"
-        . "    intercom_oauth_store_connect_timeout 500ms;\n";
+        . "    intercom_oauth_store_timeout $timeout;\n"
+        . "    intercom_oauth_store_connect_timeout $timeout;\n";
     my $name = $o{name} || "tls$h";
     return $started{$name} = start_nginx($name, $port{$h}, $locations,
                                          http_config => $http);
@@ -129,7 +132,7 @@ stop_nginx($pb);
 
 sub refused {
     my ($what, $re, %o) = @_;
-    my $p = host('A', %o);
+    my $p = host('A', timeout => '500ms', %o);
     sleep($o{wait} || 0.3);
     my $s = new_sid();
     is(flow_callback($port{A}, $s, flow_connect($port{A}, $s)), 503,
