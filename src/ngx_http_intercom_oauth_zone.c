@@ -846,13 +846,41 @@ ngx_http_intercom_oauth_zone_token_lock(ngx_shm_zone_t *shm_zone,
 }
 
 
+/*
+ * Fills a freshly allocated entry with its key and links it into its hash
+ * bucket and at the head of the LRU queue: a token (its value written by
+ * the caller) or a miss (no value).  The zone's mutex is held.
+ */
+
+static void
+ngx_http_intercom_oauth_zone_token_link(ngx_http_intercom_oauth_zone_ctx_t *ctx,
+    ngx_http_intercom_oauth_token_t *t, ngx_http_intercom_oauth_zone_key_t *k,
+    size_t vlen)
+{
+    uint32_t  *bucket;
+
+    t->hash = k->hash;
+    t->len = (u_short) k->len;
+    t->value_len = (u_short) vlen;
+    t->referenced = 0;
+    t->time = ngx_time();
+    ngx_memcpy(t->data, k->data, k->len);
+
+    bucket = &ctx->sh->buckets[k->hash & (ctx->sh->nbuckets - 1)];
+    t->next = *bucket;
+    *bucket = ngx_http_intercom_oauth_token_off(ctx, t);
+
+    ngx_queue_insert_head(&ctx->sh->token_queue, &t->queue);
+    ctx->sh->token_bytes += ngx_http_intercom_oauth_zone_token_size(t);
+}
+
+
 ngx_int_t
 ngx_http_intercom_oauth_zone_token_put(ngx_shm_zone_t *shm_zone,
     ngx_str_t *client_id, ngx_str_t *realm, ngx_str_t *key,
     ngx_http_intercom_oauth_record_t *rec)
 {
     size_t                               n, vlen;
-    uint32_t                            *bucket;
     ngx_http_intercom_oauth_token_t     *t;
     ngx_http_intercom_oauth_zone_ctx_t  *ctx;
     ngx_http_intercom_oauth_zone_key_t   k;
@@ -881,21 +909,9 @@ ngx_http_intercom_oauth_zone_token_put(ngx_shm_zone_t *shm_zone,
         return NGX_ERROR;
     }
 
-    t->hash = k.hash;
-    t->len = (u_short) k.len;
-    t->value_len = (u_short) vlen;
-    t->referenced = 0;
-    t->time = ngx_time();
-    ngx_memcpy(t->data, k.data, k.len);
+    ngx_http_intercom_oauth_zone_token_link(ctx, t, &k, vlen);
     (void) ngx_http_intercom_oauth_record_write(t->data + k.len, rec);
-
-    bucket = &ctx->sh->buckets[k.hash & (ctx->sh->nbuckets - 1)];
-    t->next = *bucket;
-    *bucket = ngx_http_intercom_oauth_token_off(ctx, t);
-
-    ngx_queue_insert_head(&ctx->sh->token_queue, &t->queue);
     ctx->sh->ntokens++;
-    ctx->sh->token_bytes += ngx_http_intercom_oauth_zone_token_size(t);
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
@@ -992,7 +1008,6 @@ ngx_http_intercom_oauth_zone_miss_put(ngx_shm_zone_t *shm_zone,
     ngx_str_t *client_id, ngx_str_t *realm, ngx_str_t *key)
 {
     size_t                               n;
-    uint32_t                            *bucket;
     ngx_http_intercom_oauth_token_t     *t;
     ngx_http_intercom_oauth_zone_ctx_t  *ctx;
     ngx_http_intercom_oauth_zone_key_t   k;
@@ -1022,20 +1037,8 @@ ngx_http_intercom_oauth_zone_miss_put(ngx_shm_zone_t *shm_zone,
         return NGX_ERROR;
     }
 
-    t->hash = k.hash;
-    t->len = (u_short) k.len;
-    t->value_len = 0;
-    t->referenced = 0;
-    t->time = ngx_time();
-    ngx_memcpy(t->data, k.data, k.len);
-
-    bucket = &ctx->sh->buckets[k.hash & (ctx->sh->nbuckets - 1)];
-    t->next = *bucket;
-    *bucket = ngx_http_intercom_oauth_token_off(ctx, t);
-
-    ngx_queue_insert_head(&ctx->sh->token_queue, &t->queue);
+    ngx_http_intercom_oauth_zone_token_link(ctx, t, &k, 0);
     ctx->sh->nmisses++;
-    ctx->sh->token_bytes += ngx_http_intercom_oauth_zone_token_size(t);
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
