@@ -430,6 +430,28 @@ static ngx_command_t  ngx_http_intercom_oauth_commands[] = {
       offsetof(ngx_http_intercom_oauth_main_conf_t, store_conf.user),
       NULL },
 
+    { ngx_string("intercom_oauth_store_sentinel_password"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_intercom_oauth_secret_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_intercom_oauth_main_conf_t,
+               store_conf.sentinel_password),
+      NULL },
+
+    { ngx_string("intercom_oauth_store_sentinel_user"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_intercom_oauth_main_conf_t, store_conf.sentinel_user),
+      NULL },
+
+    { ngx_string("intercom_oauth_store_server_name"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_intercom_oauth_main_conf_t, store_conf.server_name),
+      NULL },
+
     { ngx_string("intercom_oauth_store_ca_file"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -771,6 +793,14 @@ ngx_http_intercom_oauth_init_main_conf(ngx_conf_t *cf, void *conf)
                                "\"intercom_oauth_store_key\" and "
                                "\"intercom_oauth_store_password\" need "
                                "\"intercom_oauth_store\"");
+            return NGX_CONF_ERROR;
+        }
+
+        if (sc->sentinel_password.len) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"intercom_oauth_store_sentinel_password\" "
+                               "needs \"intercom_oauth_store sentinel://\" "
+                               "or \"sentinels://\"");
             return NGX_CONF_ERROR;
         }
 

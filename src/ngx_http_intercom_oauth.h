@@ -163,13 +163,19 @@ typedef struct {
     ngx_str_t                   host;         /* the name, for TLS; or empty */
     in_port_t                   port;
     ngx_array_t                *sentinels;    /* ngx_addr_t, or NULL */
+    ngx_array_t                *sentinel_hosts;  /* ngx_str_t, NUL-ended:
+                                                    each address's name */
     ngx_str_t                   sentinel_name;  /* the group's primary */
+    ngx_str_t                   sentinel_user;  /* empty: AUTH password */
+    ngx_str_t                   sentinel_password;  /* empty: no AUTH */
+    ngx_str_t                   server_name;  /* the primary's certificate's
+                                                 name; empty: its address */
     ngx_resolver_t             *resolver;     /* NULL: resolved once */
     ngx_msec_t                  resolver_timeout;
     ngx_uint_t                  db;
     ngx_str_t                   user;         /* empty: AUTH password */
     ngx_str_t                   password;     /* empty: no AUTH */
-    ngx_flag_t                  tls;          /* rediss:// */
+    ngx_flag_t                  tls;          /* rediss://, sentinels:// */
     ngx_str_t                   ca_file;      /* empty: the system's */
     ngx_str_t                   certificate;  /* for mutual TLS */
     ngx_str_t                   certificate_key;

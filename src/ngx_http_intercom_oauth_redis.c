@@ -33,7 +33,8 @@
 
 #define NGX_HTTP_INTERCOM_OAUTH_REDIS_SCHEMES                                 \
     "redis://HOST[:PORT][/DB], rediss://HOST[:PORT][/DB], "                   \
-    "sentinel://HOST[:PORT][,HOST[:PORT]...]/NAME[/DB] or unix:PATH"
+    "sentinel://HOST[:PORT][,HOST[:PORT]...]/NAME[/DB], "                     \
+    "sentinels://HOST[:PORT][,HOST[:PORT]...]/NAME[/DB] or unix:PATH"
 
 
 typedef enum {
@@ -69,6 +70,9 @@ typedef struct {
     ngx_resolver_ctx_t                    *resolving;
     ngx_sockaddr_t                         resolved;  /* this attempt's */
     socklen_t                              resolved_len;
+    ngx_uint_t                             sentinel;  /* the one asked */
+    ngx_str_t                              verify;    /* the certificate's
+                                                         name, NUL-ended */
     char                                  *tls;       /* for the log */
     ngx_msec_t                             backoff;
     ngx_uint_t                             failures;  /* since last up */
@@ -77,12 +81,16 @@ typedef struct {
     ngx_log_t                             *log;
     ngx_log_t                              quiet;     /* for connect() */
 #if (NGX_SSL)
-    ngx_ssl_session_t                     *session;   /* to resume */
+    ngx_ssl_session_t                    **sessions;  /* to resume: the
+                                                         store's, then each
+                                                         sentinel's */
+    ngx_uint_t                             nsessions;
 #endif
     unsigned                               exiting:1;
     unsigned                               refused:1;  /* AUTH, logged */
     unsigned                               asking:1;   /* a sentinel */
     u_char                                 where[NGX_SOCKADDR_STRLEN + 16];
+    u_char                                 primary[NGX_SOCKADDR_STRLEN + 1];
 } ngx_http_intercom_oauth_redis_t;
 
 
@@ -93,7 +101,10 @@ static void ngx_http_intercom_oauth_redis_connect_peer(
 static ngx_int_t ngx_http_intercom_oauth_redis_resolve_conf(ngx_conf_t *cf,
     ngx_http_intercom_oauth_store_conf_t *sc);
 static char *ngx_http_intercom_oauth_redis_sentinel_url(ngx_conf_t *cf,
-    ngx_http_intercom_oauth_store_conf_t *sc, ngx_str_t *url);
+    ngx_http_intercom_oauth_store_conf_t *sc, ngx_str_t *url, size_t skip);
+static ngx_int_t ngx_http_intercom_oauth_redis_is_addr(ngx_str_t *name);
+static void ngx_http_intercom_oauth_redis_auth(ngx_str_t *user,
+    ngx_str_t *password);
 static void ngx_http_intercom_oauth_redis_teardown(const char *why,
     ngx_uint_t schedule);
 static void ngx_http_intercom_oauth_redis_sentinel_reply(void *data,
@@ -115,6 +126,8 @@ static void ngx_http_intercom_oauth_redis_ssl_handshake(ngx_connection_t *c);
 static void ngx_http_intercom_oauth_redis_ssl_handshaked(ngx_connection_t *c);
 static void ngx_http_intercom_oauth_redis_ssl_save_session(
     ngx_connection_t *c);
+static ngx_int_t ngx_http_intercom_oauth_redis_ssl_check_name(
+    ngx_connection_t *c, ngx_str_t *name);
 #endif
 static void ngx_http_intercom_oauth_redis_read_handler(ngx_event_t *ev);
 static void ngx_http_intercom_oauth_redis_write_handler(ngx_event_t *ev);
@@ -123,6 +136,8 @@ static ngx_int_t ngx_http_intercom_oauth_redis_replies(void);
 static ngx_uint_t ngx_http_intercom_oauth_redis_readonly(redisReply *reply);
 static void ngx_http_intercom_oauth_redis_setup_reply(void *data,
     redisReply *reply, const char *why);
+static void ngx_http_intercom_oauth_redis_refused(const char *command,
+    redisReply *reply);
 static void ngx_http_intercom_oauth_redis_command_timeout(ngx_event_t *ev);
 static ngx_http_intercom_oauth_redis_cmd_t *ngx_http_intercom_oauth_redis_send(
     ngx_http_intercom_oauth_redis_handler_pt handler, void *data,
@@ -175,7 +190,17 @@ ngx_http_intercom_oauth_redis_url(ngx_conf_t *cf, ngx_command_t *cmd,
     if (value[1].len > 11
         && ngx_strncasecmp(value[1].data, (u_char *) "sentinel://", 11) == 0)
     {
-        return ngx_http_intercom_oauth_redis_sentinel_url(cf, sc, &value[1]);
+        return ngx_http_intercom_oauth_redis_sentinel_url(cf, sc, &value[1],
+                                                          11);
+    }
+
+    /* TLS to the sentinels and to the primary, as rediss:// to Redis */
+    if (value[1].len > 12
+        && ngx_strncasecmp(value[1].data, (u_char *) "sentinels://", 12) == 0)
+    {
+        sc->tls = 1;
+        return ngx_http_intercom_oauth_redis_sentinel_url(cf, sc, &value[1],
+                                                          12);
     }
 
     if (value[1].len > 9
@@ -278,21 +303,25 @@ invalid:
 
 
 /*
- * sentinel://HOST[:PORT][,HOST[:PORT]...]/NAME[/DB]: the sentinels'
- * addresses are resolved here; the primary is asked for at every connect.
+ * sentinel[s]://HOST[:PORT][,HOST[:PORT]...]/NAME[/DB]: the sentinels'
+ * addresses are resolved here, once, as an upstream server's name (the
+ * "resolver" does not apply to them); the primary is asked for at every
+ * connect.  Each address keeps its name: over TLS, a sentinel's
+ * certificate must carry the name it was configured by.
  */
 
 static char *
 ngx_http_intercom_oauth_redis_sentinel_url(ngx_conf_t *cf,
-    ngx_http_intercom_oauth_store_conf_t *sc, ngx_str_t *url)
+    ngx_http_intercom_oauth_store_conf_t *sc, ngx_str_t *url, size_t skip)
 {
     u_char      *p, *last, *slash, *comma, *name;
     ngx_int_t    db;
+    ngx_str_t   *host;
     ngx_uint_t   i;
     ngx_url_t    u;
     ngx_addr_t  *addr;
 
-    p = url->data + 11;
+    p = url->data + skip;
     last = url->data + url->len;
 
     if (ngx_strlchr(p, last, '@')) {
@@ -328,7 +357,8 @@ ngx_http_intercom_oauth_redis_sentinel_url(ngx_conf_t *cf,
     sc->sentinel_name.len = last - name;
 
     sc->sentinels = ngx_array_create(cf->pool, 3, sizeof(ngx_addr_t));
-    if (sc->sentinels == NULL) {
+    sc->sentinel_hosts = ngx_array_create(cf->pool, 3, sizeof(ngx_str_t));
+    if (sc->sentinels == NULL || sc->sentinel_hosts == NULL) {
         return NGX_CONF_ERROR;
     }
 
@@ -361,11 +391,20 @@ ngx_http_intercom_oauth_redis_sentinel_url(ngx_conf_t *cf,
 
         for (i = 0; i < u.naddrs; i++) {
             addr = ngx_array_push(sc->sentinels);
-            if (addr == NULL) {
+            host = ngx_array_push(sc->sentinel_hosts);
+            if (addr == NULL || host == NULL) {
                 return NGX_CONF_ERROR;
             }
 
             *addr = u.addrs[i];
+
+            host->len = u.host.len;
+            host->data = ngx_pnalloc(cf->pool, u.host.len + 1);
+            if (host->data == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            (void) ngx_cpystrn(host->data, u.host.data, u.host.len + 1);
         }
 
         p = comma + 1;
@@ -405,11 +444,7 @@ ngx_http_intercom_oauth_redis_resolve_conf(ngx_conf_t *cf,
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
     if (clcf->resolver && clcf->resolver->connections.nelts
-        && ngx_inet_addr(sc->host.data, sc->host.len) == INADDR_NONE
-#if (NGX_HAVE_INET6)
-        && ngx_inet6_addr(sc->host.data, sc->host.len, NULL) != NGX_OK
-#endif
-        )
+        && !ngx_http_intercom_oauth_redis_is_addr(&sc->host))
     {
         sc->resolver = clcf->resolver;
         sc->resolver_timeout = clcf->resolver_timeout == NGX_CONF_UNSET_MSEC
@@ -457,14 +492,31 @@ ngx_http_intercom_oauth_redis_init_conf(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
+    if (sc->sentinel_user.len && sc->sentinel_password.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"intercom_oauth_store_sentinel_user\" needs "
+                           "\"intercom_oauth_store_sentinel_password\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (sc->sentinels == NULL && sc->sentinel_password.len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"intercom_oauth_store_sentinel_password\" "
+                           "needs \"intercom_oauth_store sentinel://\" "
+                           "or \"sentinels://\", not \"%V\"", &sc->url);
+        return NGX_CONF_ERROR;
+    }
+
     if (!sc->tls) {
         if (sc->ca_file.len || sc->certificate.len
-            || sc->certificate_key.len)
+            || sc->certificate_key.len || sc->server_name.len)
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"intercom_oauth_store_ca_file\" and "
-                               "\"intercom_oauth_store_certificate\" need "
-                               "\"intercom_oauth_store rediss://\"");
+                               "\"intercom_oauth_store_ca_file\", "
+                               "\"intercom_oauth_store_certificate\" and "
+                               "\"intercom_oauth_store_server_name\" need "
+                               "\"intercom_oauth_store rediss://\" or "
+                               "\"sentinels://\"");
             return NGX_CONF_ERROR;
         }
 
@@ -582,6 +634,20 @@ ngx_http_intercom_oauth_redis_init_process(ngx_cycle_t *cycle,
     rd->connect_timer.data = rd;
     rd->connect_timer.cancelable = 1;
 
+#if (NGX_SSL)
+
+    if (conf->ssl) {
+        /* a session per server: the store's (or primary's), each sentinel's */
+        rd->nsessions = 1 + (conf->sentinels ? conf->sentinels->nelts : 0);
+        rd->sessions = ngx_calloc(rd->nsessions * sizeof(ngx_ssl_session_t *),
+                                  cycle->log);
+        if (rd->sessions == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+#endif
+
     ngx_http_intercom_oauth_redis_connect();
 
     return NGX_OK;
@@ -591,6 +657,9 @@ ngx_http_intercom_oauth_redis_init_process(ngx_cycle_t *cycle,
 void
 ngx_http_intercom_oauth_redis_exit_process(ngx_cycle_t *cycle)
 {
+#if (NGX_SSL)
+    ngx_uint_t                        i;
+#endif
     ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
 
     if (rd->conf == NULL) {
@@ -617,9 +686,15 @@ ngx_http_intercom_oauth_redis_exit_process(ngx_cycle_t *cycle)
 
 #if (NGX_SSL)
 
-    if (rd->session) {
-        ngx_ssl_free_session(rd->session);
-        rd->session = NULL;
+    if (rd->sessions) {
+        for (i = 0; i < rd->nsessions; i++) {
+            if (rd->sessions[i]) {
+                ngx_ssl_free_session(rd->sessions[i]);
+            }
+        }
+
+        ngx_free(rd->sessions);
+        rd->sessions = NULL;
     }
 
 #endif
@@ -693,14 +768,25 @@ ngx_http_intercom_oauth_redis_cancel(ngx_http_intercom_oauth_redis_cmd_t *cmd)
 static void
 ngx_http_intercom_oauth_redis_connect(void)
 {
+    ngx_str_t                        *host;
     ngx_addr_t                       *addr;
     ngx_resolver_ctx_t               *ctx;
     ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
 
     if (rd->conf->sentinels) {
         /* the next sentinel at each attempt: one may be down */
+        rd->sentinel = rd->attempts++ % rd->conf->sentinels->nelts;
+
         addr = rd->conf->sentinels->elts;
-        addr = &addr[rd->attempts++ % rd->conf->sentinels->nelts];
+        addr = &addr[rd->sentinel];
+        host = rd->conf->sentinel_hosts->elts;
+
+        /* over TLS, its certificate must carry the configured name */
+        rd->verify = host[rd->sentinel];
+
+        /* the log names which sentinel said what */
+        *ngx_snprintf(rd->where, sizeof(rd->where) - 1, " (sentinel %V)",
+                      &addr->name) = '\0';
 
         rd->asking = 1;
         ngx_http_intercom_oauth_redis_connect_peer(addr->sockaddr,
@@ -869,6 +955,10 @@ ngx_http_intercom_oauth_redis_connect_peer(struct sockaddr *sockaddr,
     ngx_add_timer(&rd->connect_timer, rd->conf->connect_timeout);
 
     if (rd->asking) {
+        /* a sentinel's own password (requirepass, or a sentinel ACL user) */
+        ngx_http_intercom_oauth_redis_auth(&rd->conf->sentinel_user,
+                                           &rd->conf->sentinel_password);
+
         ngx_str_set(&argv[0], "SENTINEL");
         ngx_str_set(&argv[1], "get-master-addr-by-name");
         argv[2] = rd->conf->sentinel_name;
@@ -879,31 +969,32 @@ ngx_http_intercom_oauth_redis_connect_peer(struct sockaddr *sockaddr,
         goto connect;
     }
 
+    if (rd->conf->sentinels) {
+        /*
+         * The primary: sentinels announce addresses, so its certificate
+         * carries that address, or intercom_oauth_store_server_name (the
+         * name every node's certificate carries, as proxy_ssl_name).
+         */
+        (void) ngx_sock_ntop(pc->sockaddr, pc->socklen, rd->primary,
+                             NGX_SOCKADDR_STRLEN, 0);
+        rd->primary[NGX_SOCKADDR_STRLEN] = '\0';
+        rd->verify.data = rd->primary;
+        rd->verify.len = ngx_strlen(rd->primary);
+
+    } else {
+        rd->verify = rd->conf->host;
+    }
+
+    if (rd->conf->server_name.len) {
+        rd->verify = rd->conf->server_name;
+    }
+
     /*
      * AUTH and SELECT go first, queued before the connection completes;
      * the requests' commands can only follow them.
      */
 
-    if (rd->conf->user.len) {
-        /* Redis 6 ACLs: AUTH user password */
-        ngx_str_set(&argv[0], "AUTH");
-        argv[1] = rd->conf->user;
-        argv[2] = rd->conf->password;
-
-        (void) ngx_http_intercom_oauth_redis_send(
-                                     ngx_http_intercom_oauth_redis_setup_reply,
-                                     (void *) "AUTH", 3, argv);
-        rd->setup++;
-
-    } else if (rd->conf->password.len) {
-        ngx_str_set(&argv[0], "AUTH");
-        argv[1] = rd->conf->password;
-
-        (void) ngx_http_intercom_oauth_redis_send(
-                                     ngx_http_intercom_oauth_redis_setup_reply,
-                                     (void *) "AUTH", 2, argv);
-        rd->setup++;
-    }
+    ngx_http_intercom_oauth_redis_auth(&rd->conf->user, &rd->conf->password);
 
     if (rd->conf->db) {
         ngx_str_set(&argv[0], "SELECT");
@@ -934,6 +1025,36 @@ connect:
     }
 
     /* NGX_AGAIN: the write handler sees the connect complete */
+}
+
+
+/* AUTH [user] password, queued first, when a password is configured */
+
+static void
+ngx_http_intercom_oauth_redis_auth(ngx_str_t *user, ngx_str_t *password)
+{
+    ngx_str_t                         argv[3];
+    ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
+
+    if (password->len == 0) {
+        return;
+    }
+
+    ngx_str_set(&argv[0], "AUTH");
+
+    if (user->len) {
+        /* Redis 6 ACLs: AUTH user password */
+        argv[1] = *user;
+        argv[2] = *password;
+
+    } else {
+        argv[1] = *password;
+    }
+
+    (void) ngx_http_intercom_oauth_redis_send(
+                                     ngx_http_intercom_oauth_redis_setup_reply,
+                                     (void *) "AUTH", user->len ? 3 : 2, argv);
+    rd->setup++;
 }
 
 
@@ -987,15 +1108,15 @@ ngx_http_intercom_oauth_redis_connect_timeout(ngx_event_t *ev)
         if (rd->conn && rd->conn->ssl) {
             /* a plain port reads a ClientHello as a command, and waits */
             ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                          "intercom oauth: store \"%V\": the TLS handshake "
-                          "did not complete in %M ms (is it a TLS port?); "
-                          "retrying", &rd->conf->url,
+                          "intercom oauth: store \"%V\"%s: the TLS "
+                          "handshake did not complete in %M ms (is it a TLS "
+                          "port?); retrying", &rd->conf->url, rd->where,
                           rd->conf->connect_timeout);
         } else
 #endif
         ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                      "intercom oauth: store \"%V\": connect timed out "
-                      "after %M ms; retrying", &rd->conf->url,
+                      "intercom oauth: store \"%V\"%s: connect timed out "
+                      "after %M ms; retrying", &rd->conf->url, rd->where,
                       rd->conf->connect_timeout);
     }
 
@@ -1032,8 +1153,8 @@ ngx_http_intercom_oauth_redis_teardown(const char *why, ngx_uint_t schedule)
 
     if (why) {
         ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                      "intercom oauth: store \"%V\": %s; reconnecting",
-                      &rd->conf->url, why);
+                      "intercom oauth: store \"%V\"%s: %s; reconnecting",
+                      &rd->conf->url, rd->where, why);
         rd->failures++;
     }
 
@@ -1122,8 +1243,9 @@ ngx_http_intercom_oauth_redis_unreachable(ngx_err_t err)
             : ngx_cpymem(text, "cannot connect", 14);
 
     ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                  "intercom oauth: store \"%V\" cannot be reached: %*s; "
-                  "retrying", &rd->conf->url, (size_t) (p - text), text);
+                  "intercom oauth: store \"%V\"%s cannot be reached: %*s; "
+                  "retrying", &rd->conf->url, rd->where, (size_t) (p - text),
+                  text);
 }
 
 
@@ -1174,6 +1296,7 @@ static void
 ngx_http_intercom_oauth_redis_ssl_handshake(ngx_connection_t *c)
 {
     ngx_int_t                         rc;
+    ngx_ssl_session_t                *session;
     ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
 
     if (ngx_ssl_create_connection(rd->conf->ssl, c, NGX_SSL_CLIENT)
@@ -1184,20 +1307,18 @@ ngx_http_intercom_oauth_redis_ssl_handshake(ngx_connection_t *c)
     }
 
     /* SNI: a name, never an address (RFC 6066) */
-    if (ngx_inet_addr(rd->conf->host.data, rd->conf->host.len) == INADDR_NONE
-#if (NGX_HAVE_INET6)
-        && ngx_inet6_addr(rd->conf->host.data, rd->conf->host.len, NULL)
-           != NGX_OK
-#endif
+    if (!ngx_http_intercom_oauth_redis_is_addr(&rd->verify)
         && SSL_set_tlsext_host_name(c->ssl->connection,
-                                    (char *) rd->conf->host.data)
+                                    (char *) rd->verify.data)
            != 1)
     {
         ngx_http_intercom_oauth_redis_close("TLS cannot send the name");
         return;
     }
 
-    if (rd->session && ngx_ssl_set_session(c, rd->session) != NGX_OK) {
+    session = rd->sessions[rd->asking ? 1 + rd->sentinel : 0];
+
+    if (session && ngx_ssl_set_session(c, session) != NGX_OK) {
         ngx_http_intercom_oauth_redis_close("TLS cannot resume");
         return;
     }
@@ -1230,9 +1351,9 @@ ngx_http_intercom_oauth_redis_ssl_handshaked(ngx_connection_t *c)
     if (!c->ssl->handshaked) {
         if (rd->failures++ == 0) {
             ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                          "intercom oauth: store \"%V\": the TLS handshake "
-                          "failed (is it a TLS port?); retrying",
-                          &rd->conf->url);
+                          "intercom oauth: store \"%V\"%s: the TLS "
+                          "handshake failed (is it a TLS port?); retrying",
+                          &rd->conf->url, rd->where);
         }
 
         ngx_http_intercom_oauth_redis_close(NULL);
@@ -1244,9 +1365,9 @@ ngx_http_intercom_oauth_redis_ssl_handshaked(ngx_connection_t *c)
     if (rc != X509_V_OK) {
         if (rd->failures++ == 0) {
             ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                          "intercom oauth: store \"%V\": its certificate "
+                          "intercom oauth: store \"%V\"%s: its certificate "
                           "is not trusted (%l: %s); retrying",
-                          &rd->conf->url, rc,
+                          &rd->conf->url, rd->where, rc,
                           X509_verify_cert_error_string(rc));
         }
 
@@ -1254,12 +1375,14 @@ ngx_http_intercom_oauth_redis_ssl_handshaked(ngx_connection_t *c)
         return;
     }
 
-    if (ngx_ssl_check_host(c, &rd->conf->host) != NGX_OK) {
+    if (ngx_http_intercom_oauth_redis_ssl_check_name(c, &rd->verify)
+        != NGX_OK)
+    {
         if (rd->failures++ == 0) {
             ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                          "intercom oauth: store \"%V\": its certificate "
+                          "intercom oauth: store \"%V\"%s: its certificate "
                           "is not for \"%V\"; retrying",
-                          &rd->conf->url, &rd->conf->host);
+                          &rd->conf->url, rd->where, &rd->verify);
         }
 
         ngx_http_intercom_oauth_redis_close(NULL);
@@ -1279,19 +1402,71 @@ ngx_http_intercom_oauth_redis_ssl_save_session(ngx_connection_t *c)
     ngx_ssl_session_t                *session;
     ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
 
+    ngx_ssl_session_t               **slot;
+
     session = ngx_ssl_get_session(c);
     if (session == NULL) {
         return;
     }
 
-    if (rd->session) {
-        ngx_ssl_free_session(rd->session);
+    slot = &rd->sessions[rd->asking ? 1 + rd->sentinel : 0];
+
+    if (*slot) {
+        ngx_ssl_free_session(*slot);
     }
 
-    rd->session = session;
+    *slot = session;
+}
+
+
+/*
+ * An address is checked against the certificate's IP addresses (what a
+ * sentinel announces is one), a name as nginx's upstream checks it.
+ */
+
+static ngx_int_t
+ngx_http_intercom_oauth_redis_ssl_check_name(ngx_connection_t *c,
+    ngx_str_t *name)
+{
+    int    rc;
+    X509  *cert;
+
+    if (!ngx_http_intercom_oauth_redis_is_addr(name)) {
+        return ngx_ssl_check_host(c, name);
+    }
+
+    cert = SSL_get_peer_certificate(c->ssl->connection);
+    if (cert == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = X509_check_ip_asc(cert, (char *) name->data, 0);
+
+    X509_free(cert);
+
+    return rc == 1 ? NGX_OK : NGX_ERROR;
 }
 
 #endif
+
+
+/* 1 when "name" (NUL-terminated) is an IPv4 or IPv6 address */
+
+static ngx_int_t
+ngx_http_intercom_oauth_redis_is_addr(ngx_str_t *name)
+{
+    if (ngx_inet_addr(name->data, name->len) != INADDR_NONE) {
+        return 1;
+    }
+
+#if (NGX_HAVE_INET6)
+    if (ngx_inet6_addr(name->data, name->len, NULL) == NGX_OK) {
+        return 1;
+    }
+#endif
+
+    return 0;
+}
 
 
 /* ready for commands: AUTH and SELECT, queued, are sent first */
@@ -1604,15 +1779,22 @@ ngx_http_intercom_oauth_redis_sentinel_reply(void *data, redisReply *reply,
         return;
     }
 
+    if (reply->type == REDIS_REPLY_ERROR) {
+        /* -NOAUTH: intercom_oauth_store_sentinel_password is missing */
+        ngx_http_intercom_oauth_redis_refused("SENTINEL", reply);
+        return;
+    }
+
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
         || reply->element[0]->type != REDIS_REPLY_STRING
         || reply->element[1]->type != REDIS_REPLY_STRING)
     {
         if (rd->failures++ == 0) {
             ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                          "intercom oauth: store \"%V\": the sentinel "
+                          "intercom oauth: store \"%V\"%s: the sentinel "
                           "knows no primary \"%V\"; retrying",
-                          &rd->conf->url, &rd->conf->sentinel_name);
+                          &rd->conf->url, rd->where,
+                          &rd->conf->sentinel_name);
         }
 
         ngx_http_intercom_oauth_redis_close(NULL);
@@ -1682,6 +1864,12 @@ ngx_http_intercom_oauth_redis_role_reply(void *data, redisReply *reply,
         return;
     }
 
+    if (reply->type == REDIS_REPLY_ERROR) {
+        /* -NOPERM: the ACL user lacks +role; no answer, no primary */
+        ngx_http_intercom_oauth_redis_refused("ROLE", reply);
+        return;
+    }
+
     if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0
         && reply->element[0]->type == REDIS_REPLY_STRING
         && reply->element[0]->len == 6
@@ -1716,19 +1904,49 @@ ngx_http_intercom_oauth_redis_setup_reply(void *data, redisReply *reply,
     }
 
     if (reply->type != REDIS_REPLY_ERROR) {
-        if (--rd->setup == 0) {
+        /* a sentinel's AUTH: its answer, the primary, is still to come */
+        if (--rd->setup == 0 && !rd->asking) {
             ngx_http_intercom_oauth_redis_healthy();
         }
 
         return;
     }
 
-    /* the error text names the problem, never the password */
+    ngx_http_intercom_oauth_redis_refused(data, reply);
+}
+
+
+/*
+ * A command of the connection's setup refused: a configuration error,
+ * logged once until the store is up again, then the connection is made
+ * again with back-off.  AUTH's error text names the problem, never the
+ * password; of others, only the first word is logged (ROLE's -NOPERM
+ * names the user).
+ */
+
+static void
+ngx_http_intercom_oauth_redis_refused(const char *command, redisReply *reply)
+{
+    size_t                            len;
+    ngx_http_intercom_oauth_redis_t  *rd = &ngx_http_intercom_oauth_redis;
+
+    len = ngx_min(reply->len, 200);
+
+    if (ngx_strcmp(command, "AUTH") != 0) {
+        for (len = 0; len < reply->len && len < 32; len++) {
+            if (reply->str[len] == ' ') {
+                break;
+            }
+        }
+    }
+
     if (!rd->refused) {
         ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                      "intercom oauth: store \"%V\" refused %s: %*s",
-                      &rd->conf->url, (char *) data,
-                      (size_t) ngx_min(reply->len, 200), reply->str);
+                      "intercom oauth: store \"%V\"%s refused %s: %*s%s",
+                      &rd->conf->url, rd->where, command, len, reply->str,
+                      ngx_strcmp(command, "ROLE") == 0
+                      ? " (the ACL user needs the ROLE command with "
+                        "sentinel://); retrying" : "; retrying");
         rd->refused = 1;
     }
 

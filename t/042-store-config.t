@@ -100,7 +100,7 @@ $c;
 --- config
 --- must_die
 --- error_log
-"intercom_oauth_store" takes redis://HOST[:PORT][/DB], rediss://HOST[:PORT][/DB], sentinel://HOST[:PORT][,HOST[:PORT]...]/NAME[/DB] or unix:PATH, not "http://127.0.0.1:6379"
+"intercom_oauth_store" takes redis://HOST[:PORT][/DB], rediss://HOST[:PORT][/DB], sentinel://HOST[:PORT][,HOST[:PORT]...]/NAME[/DB], sentinels://HOST[:PORT][,HOST[:PORT]...]/NAME[/DB] or unix:PATH, not "http://127.0.0.1:6379"
 
 
 
@@ -112,7 +112,7 @@ $c;
 --- config
 --- must_die
 --- error_log
-"intercom_oauth_store" takes redis://HOST[:PORT][/DB], rediss://HOST[:PORT][/DB], sentinel://HOST[:PORT][,HOST[:PORT]...]/NAME[/DB] or unix:PATH
+"intercom_oauth_store" takes redis://HOST[:PORT][/DB], rediss://HOST[:PORT][/DB], sentinel://HOST[:PORT][,HOST[:PORT]...]/NAME[/DB], sentinels://HOST[:PORT][,HOST[:PORT]...]/NAME[/DB] or unix:PATH
 
 
 
@@ -231,7 +231,7 @@ $c;
 --- config
 --- must_die
 --- error_log
-"intercom_oauth_store" takes redis://HOST[:PORT][/DB], rediss://HOST[:PORT][/DB], sentinel://HOST[:PORT][,HOST[:PORT]...]/NAME[/DB] or unix:PATH
+"intercom_oauth_store" takes redis://HOST[:PORT][/DB], rediss://HOST[:PORT][/DB], sentinel://HOST[:PORT][,HOST[:PORT]...]/NAME[/DB], sentinels://HOST[:PORT][,HOST[:PORT]...]/NAME[/DB] or unix:PATH
 
 
 
@@ -266,7 +266,7 @@ $HTTP_CONFIG . $main::STORE
 --- config
 --- must_die
 --- error_log
-"intercom_oauth_store_ca_file" and "intercom_oauth_store_certificate" need "intercom_oauth_store rediss://"
+"intercom_oauth_store_ca_file", "intercom_oauth_store_certificate" and "intercom_oauth_store_server_name" need "intercom_oauth_store rediss://" or "sentinels://"
 
 
 
@@ -341,4 +341,62 @@ session_cookie()
 --- response_body chomp
 [0]
 --- error_log eval
-qr/store "sentinel:\/\/[^"]+" cannot be reached: .*; retrying/
+qr/store "sentinel:\/\/[^"]+" \(sentinel 127\.0\.0\.1:\d+\) cannot be reached: .*; retrying/
+
+
+
+=== TEST 25: sentinels:// with a CA file, a sentinel password and a server name, sentinels not there: nginx starts, says which sentinel
+--- http_config eval
+my $c = $HTTP_CONFIG . $main::STORE
+. "intercom_oauth_store_ca_file $ENV{TEST_NGINX_CA_FILE};\n"
+. "intercom_oauth_store_sentinel_user watcher;\n"
+. "intercom_oauth_store_sentinel_password env:TEST_INTERCOM_STORE_KEY;\n"
+. "intercom_oauth_store_server_name redis.internal;\n"
+. "intercom_oauth_store_connect_timeout 200ms;\n";
+$c =~ s{redis://127.0.0.1:(\S+?)/3}{sentinels://localhost:$1/mymaster/3};
+$c;
+--- config
+location = /token { return 200 "[$intercom_oauth_connected]"; }
+--- request
+GET /token
+--- more_headers eval
+session_cookie()
+--- response_body chomp
+[0]
+--- error_log eval
+qr/store "sentinels:\/\/localhost:\d+\/mymaster\/3" \(sentinel 127\.0\.0\.1:\d+\) cannot be reached: .*; retrying/
+
+
+
+=== TEST 26: a sentinel password for a store that is not behind Sentinel
+--- http_config eval
+$HTTP_CONFIG . $main::STORE
+. "intercom_oauth_store_sentinel_password env:TEST_INTERCOM_STORE_KEY;\n"
+--- config
+--- must_die
+--- error_log
+"intercom_oauth_store_sentinel_password" needs "intercom_oauth_store sentinel://" or "sentinels://", not "redis://127.0.0.1:
+
+
+
+=== TEST 27: a sentinel user without the sentinel password
+--- http_config eval
+my $c = $HTTP_CONFIG . $main::STORE . "intercom_oauth_store_sentinel_user watcher;\n";
+$c =~ s{redis://127.0.0.1:(\S+?)/3}{sentinel://127.0.0.1:$1/mymaster};
+$c;
+--- config
+--- must_die
+--- error_log
+"intercom_oauth_store_sentinel_user" needs "intercom_oauth_store_sentinel_password"
+
+
+
+=== TEST 28: a server name for a store that is not on TLS
+--- http_config eval
+my $c = $HTTP_CONFIG . $main::STORE . "intercom_oauth_store_server_name redis.internal;\n";
+$c =~ s{redis://127.0.0.1:(\S+?)/3}{sentinel://127.0.0.1:$1/mymaster};
+$c;
+--- config
+--- must_die
+--- error_log
+"intercom_oauth_store_server_name" need "intercom_oauth_store rediss://" or "sentinels://"

@@ -15,8 +15,9 @@ use IO::Socket::INET;
 use IntercomOAuthTest::System ();
 use POSIX ();
 
-our @EXPORT = qw(start_redis stop_redis redis_cli redis_pid token_key store_http_config
-                 flow_connect flow_callback token_of free_port);
+our @EXPORT = qw(start_redis start_sentinel stop_redis redis_cli redis_pid
+                 token_key store_http_config flow_connect flow_callback
+                 token_of free_port);
 
 sub import {
     my $caller = caller;
@@ -25,6 +26,10 @@ sub import {
 }
 
 my %servers;    # port -> pid
+
+# port -> redis-cli's arguments for a server there that speaks only TLS or
+# has a password of its own: [--tls, --cacert, ..., -a, password]
+our %CLI;
 
 # free_port(want, avoid...): want, or the next port up that nothing on the
 # machine listens on and that is not one of "avoid" (the test's own nginx
@@ -54,17 +59,39 @@ sub start_redis {
 
     mkdir $dir;
 
+    return spawn($port, "$dir/redis.log", 'redis-server',
+                 '--port', $port, '--bind', '127.0.0.1',
+                 '--dir', $dir, '--appendonly', 'yes',
+                 '--appendfsync', 'always', '--save', '',
+                 '--daemonize', 'no', '--protected-mode', 'yes', @extra);
+}
+
+# start_sentinel(port, dir, sentinel.conf's text): a sentinel
+# (redis-server --sentinel), stopped as the servers are
+sub start_sentinel {
+    my ($port, $dir, $conf) = @_;
+
+    mkdir $dir;
+    open my $fh, '>', "$dir/sentinel.conf" or die "$dir: $!\n";
+    print $fh "dir $dir\n", $conf;
+    close $fh;
+
+    return spawn($port, "$dir/sentinel.log", 'redis-server',
+                 "$dir/sentinel.conf", '--sentinel');
+}
+
+# spawn(port, log, command...): runs it, waits until it answers PING
+sub spawn {
+    my ($port, $log, @cmd) = @_;
+
     my $pid = fork();
     die "fork: $!" unless defined $pid;
 
     if ($pid == 0) {
-        open STDOUT, '>>', "$dir/redis.log";
+        open STDOUT, '>>', $log;
         open STDERR, '>&', \*STDOUT;
         no warnings 'exec';
-        exec 'redis-server', '--port', $port, '--bind', '127.0.0.1',
-            '--dir', $dir, '--appendonly', 'yes',
-            '--appendfsync', 'always', '--save', '',
-            '--daemonize', 'no', '--protected-mode', 'yes', @extra;
+        exec @cmd;
         POSIX::_exit(127);
     }
 
@@ -75,7 +102,7 @@ sub start_redis {
         select undef, undef, undef, 0.05;
     }
 
-    die "redis-server did not start on $port (see $dir/redis.log)\n";
+    die "$cmd[0] did not start on $port (see $log)\n";
 }
 
 # the pid of the server on port (for SIGSTOP and SIGCONT)
@@ -92,7 +119,8 @@ sub stop_redis {
 
 sub redis_cli {
     my ($port, @args) = @_;
-    my $q = join ' ', map { my $a = $_; $a =~ s/'/'\\''/g; "'$a'" } @args;
+    my $q = join ' ', map { my $a = $_; $a =~ s/'/'\\''/g; "'$a'" }
+                      @{ $CLI{$port} || [] }, @args;
     return scalar `redis-cli -p $port $q 2>/dev/null`;
 }
 
