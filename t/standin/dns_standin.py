@@ -7,9 +7,9 @@
 # at each question (so a test moves a name by rewriting FILE), TTL 1;
 # other questions get an empty answer.  Enough for nginx's resolver.
 
+import argparse
 import socket
 import struct
-import sys
 
 
 def answer(query, addr):
@@ -36,8 +36,25 @@ def answer(query, addr):
     return out
 
 
+def arguments():
+    parser = argparse.ArgumentParser(
+        description='A DNS server for the tests on 127.0.0.1:PORT (UDP): '
+                    'every A question is answered with the IPv4 address in '
+                    'FILE, read at each question (rewrite FILE to move the '
+                    'name), TTL 1; other questions get an empty answer.  '
+                    'Point nginx at it with "resolver 127.0.0.1:PORT;".',
+        epilog='example: echo 127.0.0.2 > /tmp/addr; '
+               'dns_standin.py 5353 /tmp/addr')
+    parser.add_argument('port', metavar='PORT', type=int,
+                        help='the UDP port on 127.0.0.1')
+    parser.add_argument('path', metavar='FILE',
+                        help='holds the address every name resolves to')
+    return parser.parse_args()
+
+
 def main():
-    port, path = int(sys.argv[1]), sys.argv[2]
+    args = arguments()
+    port, path = args.port, args.path
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(('127.0.0.1', port))
 

@@ -7,10 +7,12 @@
 # sentinels (redis-server --sentinel, TLS only, requirepass), certificates
 # from the test CA; nginx with "intercom_oauth_store sentinels://...".
 #
-#   a flow completes, through TLS to a sentinel (its name verified, AUTH
-#   with the sentinel password) and TLS to the primary it names (its
-#   address verified against the certificate's IP addresses, or
-#   intercom_oauth_store_server_name); a reconnect resumes both sessions;
+#   a flow completes (WAIT 1 met by the replica), through TLS to a
+#   sentinel (its name verified, AUTH with the sentinel password) and TLS
+#   to the primary it names (its address verified against the
+#   certificate's IP addresses, or intercom_oauth_store_server_name), as
+#   an ACL user with only the commands docs/directives.md lists; a
+#   reconnect resumes the TLS session;
 #   a wrong sentinel password, none, a user without the ROLE command and
 #   a primary's certificate not for intercom_oauth_store_server_name: each
 #   refused with one clear log line, nothing kept, no password logged.
@@ -77,14 +79,16 @@ my @cli = ('--tls', '--cacert', "$certs/ca.crt", '--cert', "$dir/node.crt",
 $RedisStore::CLI{$_} = [@cli, '-a', $defpass] for @redis;
 $RedisStore::CLI{$_} = [@cli, '-a', $sentpass] for @sentinels;
 
-# the ACL users on every node (ACL users are not replicated); "norole"
-# lacks ROLE, which sentinel[s]:// sends to what the sentinels name
+# the ACL users on every node (ACL users are not replicated), with the
+# commands docs/directives.md lists (Redis checks the scripts' commands
+# too); "norole" lacks ROLE, which sentinel[s]:// sends to what the
+# sentinels name
+my @acl = qw(+select +get +set +del +eval +sadd +srem +smembers +wait);
 my @node = ('--port', 0, @tls, '--tls-auth-clients', 'yes',
             '--tls-replication', 'yes',
             '--requirepass', $defpass, '--masterauth', $defpass,
-            '--user', 'site', 'on', ">$userpass", '~t48:*', '+@all',
-            '--user', 'norole', 'on', ">$userpass", '~t48:*', '+@all',
-            '-role');
+            '--user', 'site', 'on', ">$userpass", '~t48:*', @acl, '+role',
+            '--user', 'norole', 'on', ">$userpass", '~t48:*', @acl);
 
 start_redis($redis[0], "$dir/r0", '--tls-port', $redis[0], @node);
 start_redis($redis[1], "$dir/r1", '--tls-port', $redis[1], @node,
@@ -151,6 +155,7 @@ sub host {
         . "    intercom_oauth_store_password file:$passfile;\n"
         . "    intercom_oauth_store_key file:$keyfile;\n"
         . "    intercom_oauth_store_prefix t48:;\n"
+        . "    intercom_oauth_store_wait 1 2s;\n"
         . "    intercom_oauth_store_timeout $timeout;\n"
         . "    intercom_oauth_store_connect_timeout $timeout;\n";
     return $started{$name} = start_nginx($name, $port, $locations,
