@@ -15,7 +15,9 @@
 #   reconnect resumes the TLS session;
 #   a wrong sentinel password, none, a user without the ROLE command and
 #   a primary's certificate not for intercom_oauth_store_server_name: each
-#   refused with one clear log line, nothing kept, no password logged.
+#   refused with one clear log line, nothing kept, no password logged;
+#   the primary killed (SIGKILL): flows answer 503, then 302 again through
+#   TLS to the promoted replica.
 
 use strict;
 use warnings;
@@ -155,7 +157,7 @@ sub host {
         . "    intercom_oauth_store_password file:$passfile;\n"
         . "    intercom_oauth_store_key file:$keyfile;\n"
         . "    intercom_oauth_store_prefix t48:;\n"
-        . "    intercom_oauth_store_wait 1 2s;\n"
+        . ($o{nowait} ? '' : "    intercom_oauth_store_wait 1 2s;\n")
         . "    intercom_oauth_store_timeout $timeout;\n"
         . "    intercom_oauth_store_connect_timeout $timeout;\n";
     return $started{$name} = start_nginx($name, $port, $locations,
@@ -239,6 +241,38 @@ refused('a user without the ROLE command',
 refused('a primary whose certificate is not for the server name',
         qr/store "sentinels:[^"]+" \(primary 127\.0\.0\.1:$redis[0]\): its certificate is not for "redis\.example"; retrying$/,
         server_name => 'redis.example', name => 'wrongname');
+
+# -- the primary dies: the sentinels promote the replica, over TLS -------
+
+# without WAIT: the promoted replica is alone, and WAIT 1 could not be met
+$p = host('sfail', sentinel_pass => '', nowait => 1, timeout => '500ms');
+sleep 0.5;
+my $sid4 = new_sid();
+is(flow_callback($port, $sid4, flow_connect($port, $sid4)), 302,
+   'before the failover: a flow');
+
+stop_redis($redis[0], 'KILL');
+my ($recovered, %status);
+for (1 .. 300) {
+    my $s = new_sid();
+    my $st = flow_callback($port, $s, flow_connect($port, $s));
+    $status{$st}++;
+    if ($st == 302) { $recovered = $s; last }
+    sleep 0.1;
+}
+ok($recovered, 'after SIGKILL of the primary, flows complete again on '
+               . 'their own (' . join(',', map { "$_:$status{$_}" }
+                                         sort keys %status) . ')');
+is(join(',', grep { $_ != 302 && $_ != 503 } keys %status), '',
+   'meanwhile only 503');
+like(error_log_of($p),
+     qr/connected again \(TLS[^)]*\) \(primary 127\.0\.0\.1:$redis[1]\)/,
+     'connected over TLS to the promoted replica');
+is(redis_cli($redis[1], '-n', 2, 'EXISTS',
+             token_key('t48:', 'd4' x 32, $CLIENT_ID, $recovered // '')),
+   "1\n", 'the token is on the new primary');
+unlike(error_log_of($p), qr/\[(alert|crit|emerg)\]/, 'no alert');
+stop_nginx($p);
 
 stop_redis($_) for @sentinels, reverse @redis;
 
