@@ -975,11 +975,10 @@ ngx_http_intercom_oauth_redis_connect_peer(struct sockaddr *sockaddr,
          * carries that address, or intercom_oauth_store_server_name (the
          * name every node's certificate carries, as proxy_ssl_name).
          */
-        (void) ngx_sock_ntop(pc->sockaddr, pc->socklen, rd->primary,
-                             NGX_SOCKADDR_STRLEN, 0);
-        rd->primary[NGX_SOCKADDR_STRLEN] = '\0';
+        rd->verify.len = ngx_sock_ntop(pc->sockaddr, pc->socklen,
+                                       rd->primary, NGX_SOCKADDR_STRLEN, 0);
         rd->verify.data = rd->primary;
-        rd->verify.len = ngx_strlen(rd->primary);
+        rd->primary[rd->verify.len] = '\0';
 
     } else {
         rd->verify = rd->conf->host;
