@@ -314,7 +314,8 @@ static char *
 ngx_http_intercom_oauth_redis_sentinel_url(ngx_conf_t *cf,
     ngx_http_intercom_oauth_store_conf_t *sc, ngx_str_t *url, size_t skip)
 {
-    u_char      *p, *last, *slash, *comma, *name;
+    u_char      *p, *q, *last, *slash, *comma, *name;
+    size_t       n;
     ngx_int_t    db;
     ngx_str_t   *host;
     ngx_uint_t   i;
@@ -398,13 +399,25 @@ ngx_http_intercom_oauth_redis_sentinel_url(ngx_conf_t *cf,
 
             *addr = u.addrs[i];
 
-            host->len = u.host.len;
-            host->data = ngx_pnalloc(cf->pool, u.host.len + 1);
+            /*
+             * [::1]: the address without its brackets, as certificates
+             * and X509_check_ip_asc() write it
+             */
+            n = u.host.len;
+            q = u.host.data;
+
+            if (n > 2 && q[0] == '[' && q[n - 1] == ']') {
+                q++;
+                n -= 2;
+            }
+
+            host->len = n;
+            host->data = ngx_pnalloc(cf->pool, n + 1);
             if (host->data == NULL) {
                 return NGX_CONF_ERROR;
             }
 
-            (void) ngx_cpystrn(host->data, u.host.data, u.host.len + 1);
+            (void) ngx_cpystrn(host->data, q, n + 1);
         }
 
         p = comma + 1;
