@@ -16,15 +16,30 @@ use IntercomOAuthTest::System ();
 use POSIX ();
 
 our @EXPORT = qw(start_redis stop_redis redis_cli redis_pid token_key store_http_config
-                 flow_connect flow_callback token_of free_port);
+                 flow_connect flow_callback token_of free_port start_sentinels
+                 $FLOW_LOCATIONS);
 
 sub import {
     my $caller = caller;
     no strict 'refs';
-    *{"${caller}::$_"} = \&{"RedisStore::$_"} for @EXPORT;
+    for (@EXPORT) {
+        if (/^\$(.*)/) {
+            *{"${caller}::$1"} = \${"RedisStore::$1"};
+        } else {
+            *{"${caller}::$_"} = \&{"RedisStore::$_"};
+        }
+    }
 }
 
 my %servers;    # port -> pid
+
+# the locations of the store's flow tests: the connect button, the
+# callback, and what a session's token is
+our $FLOW_LOCATIONS = <<'_EOC_';
+        location = /connect { intercom_connect_button redirect; }
+        location = /callback { intercom_oauth_callback; }
+        location = /token { return 200 "[$intercom_oauth_connected][$intercom_access_token]"; }
+_EOC_
 
 # free_port(want, avoid...): want, or the next port up that nothing on the
 # machine listens on and that is not one of "avoid" (the test's own nginx
@@ -54,21 +69,11 @@ sub start_redis {
 
     mkdir $dir;
 
-    my $pid = fork();
-    die "fork: $!" unless defined $pid;
-
-    if ($pid == 0) {
-        open STDOUT, '>>', "$dir/redis.log";
-        open STDERR, '>&', \*STDOUT;
-        no warnings 'exec';
-        exec 'redis-server', '--port', $port, '--bind', '127.0.0.1',
-            '--dir', $dir, '--appendonly', 'yes',
-            '--appendfsync', 'always', '--save', '',
-            '--daemonize', 'no', '--protected-mode', 'yes', @extra;
-        POSIX::_exit(127);
-    }
-
-    $servers{$port} = $pid;
+    my $pid = $servers{$port} = spawn("$dir/redis.log",
+        '--port', $port, '--bind', '127.0.0.1',
+        '--dir', $dir, '--appendonly', 'yes',
+        '--appendfsync', 'always', '--save', '',
+        '--daemonize', 'no', '--protected-mode', 'yes', @extra);
 
     for (1 .. 200) {
         return $pid if redis_cli($port, 'PING') eq "PONG\n";
@@ -76,6 +81,67 @@ sub start_redis {
     }
 
     die "redis-server did not start on $port (see $dir/redis.log)\n";
+}
+
+# spawn(log, redis-server's arguments...): its pid, its output in log
+sub spawn {
+    my ($log, @args) = @_;
+
+    my $pid = fork();
+    die "fork: $!" unless defined $pid;
+
+    if ($pid == 0) {
+        open STDOUT, '>>', $log;
+        open STDERR, '>&', \*STDOUT;
+        no warnings 'exec';
+        exec 'redis-server', @args;
+        POSIX::_exit(127);
+    }
+
+    return $pid;
+}
+
+# start_sentinels(dir, group, primary, [replicas], ports...): once the
+# replicas are in sync with the primary, a sentinel
+# (redis-server --sentinel) on each port monitoring the group (quorum 2,
+# down after 500 ms); returns once every sentinel knows the replicas and
+# the other sentinels, or after 20 s.  stop_redis stops one.
+sub start_sentinels {
+    my ($dir, $group, $primary, $replicas, @ports) = @_;
+
+    for (1 .. 200) {
+        last if @$replicas == grep { redis_cli($_, 'INFO', 'replication')
+                                     =~ /master_link_status:up/ } @$replicas;
+        select undef, undef, undef, 0.1;
+    }
+
+    for my $port (@ports) {
+        my $sdir = "$dir/s$port";
+        mkdir $sdir;
+        open my $fh, '>', "$sdir/sentinel.conf" or die "$sdir: $!";
+        print $fh <<"_EOC_";
+port $port
+bind 127.0.0.1
+dir $sdir
+sentinel monitor $group 127.0.0.1 $primary 2
+sentinel down-after-milliseconds $group 500
+sentinel failover-timeout $group 3000
+sentinel parallel-syncs $group 2
+_EOC_
+        close $fh;
+
+        $servers{$port} = spawn("$sdir/sentinel.log", "$sdir/sentinel.conf",
+                                '--sentinel');
+    }
+
+    my ($n, $m) = (scalar @$replicas, scalar @ports);
+
+    for (1 .. 200) {
+        return if @ports == grep {
+            redis_cli($_, 'INFO', 'sentinel')
+            =~ /status=ok,address=[^,]+,slaves=$n,sentinels=$m/ } @ports;
+        select undef, undef, undef, 0.1;
+    }
 }
 
 # the pid of the server on port (for SIGSTOP and SIGCONT)
@@ -109,15 +175,17 @@ sub token_key {
     return "${prefix}token:$client_id:" . hmac_sha256_hex($what, $names);
 }
 
-# the http-level lines that give the module a store
+# the http-level lines that give the module a store: redis-server on
+# loopback port, or the store's URL
 sub store_http_config {
     my ($port, $keyfile, %o) = @_;
+    my $url = $port =~ /^\d+$/ ? "redis://127.0.0.1:$port" : $port;
     my $timeout = $o{timeout} || '500ms';
     my $cache = $o{cache_ttl}
                 ? "    intercom_oauth_store_cache_ttl $o{cache_ttl};\n" : '';
 
     return $cache . <<"_EOC_";
-    intercom_oauth_store          redis://127.0.0.1:$port;
+    intercom_oauth_store          $url;
     intercom_oauth_store_key      file:$keyfile;
     intercom_oauth_store_timeout  $timeout;
     intercom_oauth_store_connect_timeout 500ms;
@@ -154,10 +222,12 @@ sub token_of {
 }
 
 END {
+    my $rc = $?;    # waitpid sets $?, the test's exit status
     for my $pid (values %servers) {
         kill 'KILL', $pid;
         waitpid $pid, 0;
     }
+    $? = $rc;
 }
 
 1;
