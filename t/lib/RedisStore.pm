@@ -15,9 +15,9 @@ use IO::Socket::INET;
 use IntercomOAuthTest::System ();
 use POSIX ();
 
-our @EXPORT = qw(start_redis stop_redis redis_cli redis_pid token_key store_http_config
-                 flow_connect flow_callback token_of free_port start_sentinels
-                 $FLOW_LOCATIONS);
+our @EXPORT = qw(start_redis start_sentinel stop_redis redis_cli redis_pid
+                 token_key store_http_config flow_connect flow_callback
+                 token_of free_port start_group $FLOW_LOCATIONS);
 
 sub import {
     my $caller = caller;
@@ -69,23 +69,30 @@ sub start_redis {
 
     mkdir $dir;
 
-    my $pid = $servers{$port} = spawn("$dir/redis.log",
-        '--port', $port, '--bind', '127.0.0.1',
-        '--dir', $dir, '--appendonly', 'yes',
-        '--appendfsync', 'always', '--save', '',
-        '--daemonize', 'no', '--protected-mode', 'yes', @extra);
-
-    for (1 .. 200) {
-        return $pid if redis_cli($port, 'PING') eq "PONG\n";
-        select undef, undef, undef, 0.05;
-    }
-
-    die "redis-server did not start on $port (see $dir/redis.log)\n";
+    return spawn($port, "$dir/redis.log", 'redis-server',
+                 '--port', $port, '--bind', '127.0.0.1',
+                 '--dir', $dir, '--appendonly', 'yes',
+                 '--appendfsync', 'always', '--save', '',
+                 '--daemonize', 'no', '--protected-mode', 'yes', @extra);
 }
 
-# spawn(log, redis-server's arguments...): its pid, its output in log
+# start_sentinel(port, dir, sentinel.conf's text): a sentinel
+# (redis-server --sentinel), stopped as the servers are
+sub start_sentinel {
+    my ($port, $dir, $conf) = @_;
+
+    mkdir $dir;
+    open my $fh, '>', "$dir/sentinel.conf" or die "$dir: $!\n";
+    print $fh "dir $dir\n", $conf;
+    close $fh;
+
+    return spawn($port, "$dir/sentinel.log", 'redis-server',
+                 "$dir/sentinel.conf", '--sentinel');
+}
+
+# spawn(port, log, command...): runs it, waits until it answers PING
 sub spawn {
-    my ($log, @args) = @_;
+    my ($port, $log, @cmd) = @_;
 
     my $pid = fork();
     die "fork: $!" unless defined $pid;
@@ -94,19 +101,25 @@ sub spawn {
         open STDOUT, '>>', $log;
         open STDERR, '>&', \*STDOUT;
         no warnings 'exec';
-        exec 'redis-server', @args;
+        exec @cmd;
         POSIX::_exit(127);
     }
 
-    return $pid;
+    $servers{$port} = $pid;
+
+    for (1 .. 200) {
+        return $pid if redis_cli($port, 'PING') eq "PONG\n";
+        select undef, undef, undef, 0.05;
+    }
+
+    die "$cmd[0] did not start on $port (see $log)\n";
 }
 
-# start_sentinels(dir, group, primary, [replicas], ports...): once the
-# replicas are in sync with the primary, a sentinel
-# (redis-server --sentinel) on each port monitoring the group (quorum 2,
-# down after 500 ms); returns once every sentinel knows the replicas and
-# the other sentinels, or after 20 s.  stop_redis stops one.
-sub start_sentinels {
+# start_group(dir, group, primary, [replicas], sentinel ports...): once
+# the replicas are in sync with the primary, a sentinel on each port
+# monitoring the group (quorum 2, down after 500 ms); returns once every
+# sentinel knows the replicas and the other sentinels, or after 20 s
+sub start_group {
     my ($dir, $group, $primary, $replicas, @ports) = @_;
 
     for (1 .. 200) {
@@ -115,24 +128,14 @@ sub start_sentinels {
         select undef, undef, undef, 0.1;
     }
 
-    for my $port (@ports) {
-        my $sdir = "$dir/s$port";
-        mkdir $sdir;
-        open my $fh, '>', "$sdir/sentinel.conf" or die "$sdir: $!";
-        print $fh <<"_EOC_";
-port $port
+    start_sentinel($_, "$dir/s$_", <<"_EOC_") for @ports;
+port $_
 bind 127.0.0.1
-dir $sdir
 sentinel monitor $group 127.0.0.1 $primary 2
 sentinel down-after-milliseconds $group 500
 sentinel failover-timeout $group 3000
 sentinel parallel-syncs $group 2
 _EOC_
-        close $fh;
-
-        $servers{$port} = spawn("$sdir/sentinel.log", "$sdir/sentinel.conf",
-                                '--sentinel');
-    }
 
     my ($n, $m) = (scalar @$replicas, scalar @ports);
 

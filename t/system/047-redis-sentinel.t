@@ -49,7 +49,7 @@ start_redis($redis[0], "$dir/r0");
 start_redis($_->[0], "$dir/r$_->[1]", '--replicaof', '127.0.0.1', $redis[0])
     for [$redis[1], 1], [$redis[2], 2];
 
-start_sentinels($dir, 'mymaster', $redis[0], [@redis[1, 2]], @sentinels);
+start_group($dir, 'mymaster', $redis[0], [@redis[1, 2]], @sentinels);
 
 like(redis_cli($sentinels[0], 'INFO', 'sentinel'),
      qr/slaves=2,sentinels=3/, 'the group: a primary, two replicas, three sentinels');
