@@ -34,6 +34,7 @@ use IO::Socket::INET;
 use List::Util qw(max min);
 use POSIX ();
 use Time::HiRes qw(sleep time);
+use Time::Local qw(timelocal);
 use Test::More;
 
 my $root    = $IntercomOAuthTest::ROOT;
@@ -224,6 +225,24 @@ diag('failover: flows answered 503 from '
      . '); kill to the first 302 of a flow started after it: '
      . $fmt->($back ? $back - $killed : undef));
 
+# when the sentinels' leader promoted a replica, from its log (local time,
+# to the millisecond)
+sub promoted_at {
+    my %mon;
+    @mon{qw(Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec)} = 0 .. 11;
+    for my $p (@sentinels) {
+        my ($d, $m, $y, $hh, $mm, $ss, $ms) = slurp("$dir/s$p/sentinel.log")
+            =~ /(\d+)\ (\w{3})\ (\d{4})\ (\d\d):(\d\d):(\d\d)\.(\d{3})
+                \ \#\ \+promoted-slave/x or next;
+        return timelocal($ss, $mm, $hh, $d, $mon{$m}, $y) + $ms / 1000;
+    }
+    return undef;
+}
+my $promoted = promoted_at();
+diag('failover: the sentinels promoted a replica '
+     . $fmt->(defined $promoted ? $promoted - $killed : undef)
+     . ' after the kill');
+
 # -- every acknowledged token is on the new primary ------------------------
 
 my $addr = redis_cli($sentinels[1], 'SENTINEL', 'get-master-addr-by-name',
@@ -266,6 +285,9 @@ unlike(error_log_of($prefix), qr/\[(alert|crit|emerg)\]/, 'no alert');
 # -- through nginx, from Redis alone ---------------------------------------
 
 stop_nginx($prefix);
+# the failover's log, kept for a look after a failure (a restart empties
+# the prefix)
+system('cp', "$prefix/logs/error.log", "$dir/failover-error.log");
 $prefix = start_nginx('failover', $port, $locations, %nginx);
 
 # both workers asked the sentinels and connected (a read before that
