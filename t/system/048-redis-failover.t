@@ -7,8 +7,9 @@
 # "intercom_oauth_store_wait 1", and a token endpoint that takes 300 ms.
 # Six clients (forked) run connect+callback flows in a loop, each with a
 # fresh session, and the primary gets SIGKILL while they run, so that
-# callbacks are in their exchange, their token write or their WAIT when
-# it dies.  Every flow's start, end, status and session are recorded.
+# callbacks are on their way (most in their exchange, between the state's
+# claim and the token's write) when it dies.  Every flow's start, end,
+# status and session are recorded.
 #
 #   every callback answers 302 or 503 (never 500, 502, a closed
 #   connection or no answer within 20 s);
