@@ -17,12 +17,18 @@ use POSIX ();
 
 our @EXPORT = qw(start_redis start_sentinel stop_redis redis_cli redis_pid
                  token_key store_http_config flow_connect flow_callback
-                 token_of free_port);
+                 token_of free_port start_group $FLOW_LOCATIONS);
 
 sub import {
     my $caller = caller;
     no strict 'refs';
-    *{"${caller}::$_"} = \&{"RedisStore::$_"} for @EXPORT;
+    for (@EXPORT) {
+        if (/^\$(.*)/) {
+            *{"${caller}::$1"} = \${"RedisStore::$1"};
+        } else {
+            *{"${caller}::$_"} = \&{"RedisStore::$_"};
+        }
+    }
 }
 
 my %servers;    # port -> pid
@@ -30,6 +36,13 @@ my %servers;    # port -> pid
 # port -> redis-cli's arguments for a server there that speaks only TLS or
 # has a password of its own: [--tls, --cacert, ..., -a, password]
 our %CLI;
+# the locations of the store's flow tests: the connect button, the
+# callback, and what a session's token is
+our $FLOW_LOCATIONS = <<'_EOC_';
+        location = /connect { intercom_connect_button redirect; }
+        location = /callback { intercom_oauth_callback; }
+        location = /token { return 200 "[$intercom_oauth_connected][$intercom_access_token]"; }
+_EOC_
 
 # free_port(want, avoid...): want, or the next port up that nothing on the
 # machine listens on and that is not one of "avoid" (the test's own nginx
@@ -105,6 +118,38 @@ sub spawn {
     die "$cmd[0] did not start on $port (see $log)\n";
 }
 
+# start_group(dir, group, primary, [replicas], sentinel ports...): once
+# the replicas are in sync with the primary, a sentinel on each port
+# monitoring the group (quorum 2, down after 500 ms); returns once every
+# sentinel knows the replicas and the other sentinels, or after 20 s
+sub start_group {
+    my ($dir, $group, $primary, $replicas, @ports) = @_;
+
+    for (1 .. 200) {
+        last if @$replicas == grep { redis_cli($_, 'INFO', 'replication')
+                                     =~ /master_link_status:up/ } @$replicas;
+        select undef, undef, undef, 0.1;
+    }
+
+    start_sentinel($_, "$dir/s$_", <<"_EOC_") for @ports;
+port $_
+bind 127.0.0.1
+sentinel monitor $group 127.0.0.1 $primary 2
+sentinel down-after-milliseconds $group 500
+sentinel failover-timeout $group 3000
+sentinel parallel-syncs $group 2
+_EOC_
+
+    my ($n, $m) = (scalar @$replicas, scalar @ports);
+
+    for (1 .. 200) {
+        return if @ports == grep {
+            redis_cli($_, 'INFO', 'sentinel')
+            =~ /status=ok,address=[^,]+,slaves=$n,sentinels=$m/ } @ports;
+        select undef, undef, undef, 0.1;
+    }
+}
+
 # the pid of the server on port (for SIGSTOP and SIGCONT)
 sub redis_pid { $servers{$_[0]} }
 
@@ -137,15 +182,17 @@ sub token_key {
     return "${prefix}token:$client_id:" . hmac_sha256_hex($what, $names);
 }
 
-# the http-level lines that give the module a store
+# the http-level lines that give the module a store: redis-server on
+# loopback port, or the store's URL
 sub store_http_config {
     my ($port, $keyfile, %o) = @_;
+    my $url = $port =~ /^\d+$/ ? "redis://127.0.0.1:$port" : $port;
     my $timeout = $o{timeout} || '500ms';
     my $cache = $o{cache_ttl}
                 ? "    intercom_oauth_store_cache_ttl $o{cache_ttl};\n" : '';
 
     return $cache . <<"_EOC_";
-    intercom_oauth_store          redis://127.0.0.1:$port;
+    intercom_oauth_store          $url;
     intercom_oauth_store_key      file:$keyfile;
     intercom_oauth_store_timeout  $timeout;
     intercom_oauth_store_connect_timeout 500ms;
@@ -182,10 +229,12 @@ sub token_of {
 }
 
 END {
+    my $rc = $?;    # waitpid sets $?, the test's exit status
     for my $pid (values %servers) {
         kill 'KILL', $pid;
         waitpid $pid, 0;
     }
+    $? = $rc;
 }
 
 1;

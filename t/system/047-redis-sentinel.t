@@ -19,7 +19,6 @@ use IntercomOAuthTest;
 use IntercomOAuthTest::System;
 use RedisStore;
 use IO::Socket::INET;
-use POSIX ();
 use Time::HiRes qw(sleep time);
 use Test::More;
 
@@ -50,55 +49,8 @@ start_redis($redis[0], "$dir/r0");
 start_redis($_->[0], "$dir/r$_->[1]", '--replicaof', '127.0.0.1', $redis[0])
     for [$redis[1], 1], [$redis[2], 2];
 
-my %spids;
+start_group($dir, 'mymaster', $redis[0], [@redis[1, 2]], @sentinels);
 
-for my $i (0 .. 2) {
-    my $sdir = "$dir/s$i";
-    mkdir $sdir;
-    open my $fh, '>', "$sdir/sentinel.conf" or die $!;
-    print $fh <<"_EOC_";
-port $sentinels[$i]
-bind 127.0.0.1
-dir $sdir
-sentinel monitor mymaster 127.0.0.1 $redis[0] 2
-sentinel down-after-milliseconds mymaster 500
-sentinel failover-timeout mymaster 3000
-sentinel parallel-syncs mymaster 2
-_EOC_
-    close $fh;
-
-    my $pid = fork();
-    die "fork: $!" unless defined $pid;
-    if ($pid == 0) {
-        open STDOUT, '>>', "$sdir/sentinel.log";
-        open STDERR, '>&', \*STDOUT;
-        no warnings 'exec';
-        exec 'redis-server', "$sdir/sentinel.conf", '--sentinel';
-        POSIX::_exit(127);
-    }
-    $spids{$i} = $pid;
-}
-
-END {
-    my $rc = $?;
-    for my $pid (values %spids) {
-        kill 'KILL', $pid;
-        waitpid $pid, 0;
-    }
-    $? = $rc;
-}
-
-# the replicas are in sync, the sentinels know both and each other
-for (1 .. 200) {
-    last if 2 == grep { redis_cli($_, 'INFO', 'replication')
-                        =~ /master_link_status:up/ } @redis[1, 2];
-    sleep 0.1;
-}
-for (1 .. 200) {
-    my $info = redis_cli($sentinels[0], 'INFO', 'sentinel');
-    last if $info =~ /status=ok,address=[^,]+,slaves=2,sentinels=3/;
-    sleep 0.1;
-}
 like(redis_cli($sentinels[0], 'INFO', 'sentinel'),
      qr/slaves=2,sentinels=3/, 'the group: a primary, two replicas, three sentinels');
 
@@ -110,11 +62,7 @@ my $http = $HTTP_CONFIG . <<"_EOC_";
     intercom_oauth_store_wait     1 500ms;
 _EOC_
 
-my $locations = <<'_EOC_';
-        location = /connect { intercom_connect_button redirect; }
-        location = /callback { intercom_oauth_callback; }
-        location = /token { return 200 "[$intercom_oauth_connected][$intercom_access_token]"; }
-_EOC_
+my $locations = $FLOW_LOCATIONS;
 
 my $prefix = start_nginx('sentinel', $port, $locations, http_config => $http);
 END { stop_nginx($prefix) if $prefix }
