@@ -4,10 +4,11 @@
 """make bench's store rows: the zone with Redis behind it, against the zone
 alone (issue 14 item 9, issue 13 item 4).
 
-bench/bench.py calls this module at four places (marked "store rows"):
+bench/bench.py calls this module where its lines say "store rows":
 start() after the nginx under test is up, measurements() for the rows,
 finish() after the rounds, report_lines() under the table.  --no-store
-skips all of it.  Ports, all on loopback (BASE = --port-base):
+skips all of it; "--only store" measures the store rows and the callbacks
+of the zone alone they are compared with.  Ports, all on loopback (BASE = --port-base):
 
   BASE+50  nginx, store redis://127.0.0.1:BASE+54/0
   BASE+51  nginx, store rediss://localhost:BASE+55/1 (mutual TLS, a test CA
@@ -74,15 +75,24 @@ def ports(base):
 def add_args(ap):
     ap.add_argument("--no-store", action="store_true",
                     help="skip the store rows (Redis plain, TLS, Sentinel; "
-                    "bench/store_rows.py)")
+                    "bench/store_rows.py); --only store runs them alone, "
+                    "with the callbacks they are compared with")
 
 
 def wanted(args):
-    """Whether this run measures any store row."""
+    """Whether this run measures any store row.  In --only, "store" stands
+    for every store row and the callbacks they are compared with."""
     if args.no_store or args.profile or args.callgrind:
         return False
-    return not args.only or any(n.startswith("store_")
-                                for n in args.only.split(","))
+    names = args.only.split(",") if args.only else []
+    if "store" in names:
+        names.remove("store")
+        names += [n for n in ["cb", "cb_sr", "store_lookup_zone"]
+                  + ["store_%s_%s" % (what, kind) for kind in KINDS
+                     for what in ("cb", "cb_sr", "lookup")]
+                  + ["store_lookup_get"] if n not in names]
+        args.only = ",".join(names)
+    return not names or any(n.startswith("store_") for n in names)
 
 
 # --- Redis -------------------------------------------------------------------
@@ -97,18 +107,14 @@ def cli(port, *argv, db=None):
 
 
 def wait_redis(port, proc, what, until=None, timeout=20):
+    """Until Redis on port answers PING and until() holds."""
+    B.wait_port(port, proc, what, timeout)
     end = time.time() + timeout
-    while time.time() < end:
-        if proc.poll() is not None:
-            raise SystemExit("%s exited (see bench/out/%s.log)"
-                             % (what, proc.bench_name))
-        try:
-            if cli(port, "PING") == "PONG" and (until is None or until()):
-                return
-        except subprocess.TimeoutExpired:
-            pass
+    while not (cli(port, "PING") == "PONG" and (until is None or until())):
+        if proc.poll() is not None or time.time() > end:
+            raise SystemExit("%s not ready on %d (see bench/out/%s.log)"
+                             % (what, port, proc.bench_name))
         time.sleep(0.1)
-    raise SystemExit("%s not ready on %d" % (what, port))
 
 
 def redis(name, port, *extra):
