@@ -435,10 +435,9 @@ def report_lines(res):
                      % (name, req, sum(r["store_reads"] for r in v) / req,
                         sum(r["store_hits"] for r in v) / req))
     keys = res.get("store")
-    if keys:
-        L.append("  keys in Redis at the end: " + "; ".join(
-            "%s %d tokens, %d used states" % (k, v["tokens"], v["states"])
-            for k, v in keys.items()))
+    for k, v in (keys or {}).items():
+        L.append("  keys in Redis at the end, %-16s %8d tokens %8d used "
+                 "states" % (k, v["tokens"], v["states"]))
     return L
 
 
