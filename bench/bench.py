@@ -14,6 +14,8 @@ Starts, on loopback only (ports BASE..BASE+40, BASE=7500 by default):
   BASE+21/+22  the same nginx for the scale test (1,000 and 1,000,000
                tokens), BASE+23 with a 10 MB zone (capacity)
   BASE+30      a Sinatra app under Thin doing the same flow (bench/peers)
+  BASE+50..60  the store rows: Redis plain, TLS and Sentinel, an nginx for
+               each (bench/store_rows.py; --no-store skips them)
 
 then runs wrk (-t1 -c32) on each measurement in rounds (every measurement
 once per round, so that a change of load on the machine hits all alike),
@@ -51,6 +53,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
 import states  # noqa: E402
+import store_rows  # noqa: E402   store rows (bench/store_rows.py)
 
 CLIENT_ID = "bench-client"
 PIN = {}
@@ -468,6 +471,8 @@ def measurements(ctx):
     if not S:
         for k in [k for k in m if k.startswith("sinatra")]:
             del m[k]
+    if not ARGS.no_store:                       # store rows
+        m.update(store_rows.measurements(ctx))
     return m
 
 
@@ -504,7 +509,7 @@ RATIOS = [
     ("$intercom_access_token / fixed header", "api_var", "api_fixed",
      0.95, ">="),
     ("callback driver ceiling / callback", "ret302", "cb", None, None),
-]
+] + store_rows.RATIOS                           # store rows
 
 
 def cpu_us(r):
@@ -817,6 +822,7 @@ def main():
     ap.add_argument("--no-sinatra", action="store_true")
     ap.add_argument("--no-scale", action="store_true")
     ap.add_argument("--no-nonblock", action="store_true")
+    store_rows.add_args(ap)                     # store rows
     ap.add_argument("--scale-tokens", type=int, default=1000000)
     ap.add_argument("--scale-small", type=int, default=1000)
     ap.add_argument("--capacity-probe", type=int, default=10000)
@@ -837,6 +843,7 @@ def main():
     ap.add_argument("--report", metavar="RESULTS_JSON",
                     help="print the table of a saved run again")
     ARGS = ap.parse_args()
+    store_rows.B = sys.modules[__name__]        # store rows
 
     if ARGS.report:
         return report_again(ARGS.report)
@@ -872,7 +879,8 @@ def main():
     values = dict(ports, MODULE=module, OUT=OUT, CERTS=certs,
                   CLIENT_SECRET=client_secret, LONG_TOKEN=LONG_TOKEN,
                   ZONE_SIZE="512m", STATE_TTL="10m", STATIC_PAGE="",
-                  MASTER="on", AFFINITY="", EP_AFFINITY="", KEY="")
+                  MASTER="on", AFFINITY="", EP_AFFINITY="", KEY="",
+                  STORE="")
     if ARGS.pin:
         # the server under test alone on the last CPU, the rest (wrk, the
         # token endpoint) on the others
@@ -984,6 +992,10 @@ def main():
             st, _, _ = get(S, "/connect")
             assert st == 200, "Sinatra /connect %d" % st
 
+        if store_rows.wanted(ARGS):             # store rows
+            store_rows.start(ctx, values)
+        else:
+            ARGS.no_store = True
         ms = measurements(ctx)
         if ARGS.profile:
             return profile(ctx, target, ms)
@@ -1012,6 +1024,8 @@ def main():
                 log("  %-16s %10.0f req/s  errors %d  other load %.2f cores"
                     % (name, r["rps"], r["errors"], r["other_cores"]))
         results["runs"] = runs
+        if not ARGS.no_store:                   # store rows
+            results["store"] = store_rows.finish(ctx)
 
         if not ARGS.no_nonblock:
             log("non-blocking: %d callbacks, token endpoint answering after "
@@ -1191,6 +1205,7 @@ def report(res, ms):
                     (statistics.median(lk["cpu_ratios"]) - 1) * 100
                     if lk.get("cpu_ratios") else 0.0,
                     fmt_n(lk["big_tokens"]), fmt_n(lk["fill_rate"])))
+    L.extend(store_rows.report_lines(res))      # store rows
     L.append("")
     L.append("took %.0f s; raw numbers in %s/results-*.json"
              % (res.get("seconds", 0), os.path.relpath(OUT, ROOT)

@@ -11,9 +11,11 @@
 # BENCH_ARGS passes options to bench/bench.py, e.g.
 #   make bench BENCH_ARGS="--rounds 5 --duration 5"
 #   make bench BENCH_ARGS="--port-base 7600 --no-scale"
-# Ports: 7500-7540 by default (--port-base).
+# Ports: 7500-7540 by default (--port-base), 7550-7560 for the store rows
+# (Redis plain, TLS, Sentinel; --no-store skips them).
 
-BENCH_DEB  := wrk ruby ruby-sinatra thin python3 openssl
+BENCH_DEB  := wrk ruby ruby-sinatra thin python3 openssl \
+              redis-server redis-sentinel redis-tools
 BENCH_ARGS ?=
 
 .PHONY: bench bench-profile bench-callgrind
