@@ -46,6 +46,7 @@
 #include "ngx_http_intercom_oauth_socket.h"
 
 
+
 /* a call carried by libcurl: one easy handle in the worker's multi */
 typedef struct {
     ngx_http_intercom_oauth_call_t   call;      /* what the caller sees */
@@ -113,6 +114,22 @@ static CURLM             *ngx_http_intercom_oauth_curl_multi;
 static CURL              *ngx_http_intercom_oauth_curl_spare[
                                           NGX_HTTP_INTERCOM_OAUTH_CURL_SPARE];
 static ngx_uint_t         ngx_http_intercom_oauth_curl_nspare;
+
+/*
+ * libcurl's receive buffer, allocated for each transfer while it runs:
+ * 16k by default, the size of a page, not of a token response (a few hundred
+ * bytes of headers and JSON); a longer response takes more reads.  1024 is
+ * libcurl's minimum.
+ */
+#define NGX_HTTP_INTERCOM_OAUTH_CURL_BUFFER  1024
+
+/*
+ * The sockets of curl's connections that are open (in use or idle in its
+ * cache), and whether an endpoint has answered over HTTP/2, where many
+ * transfers share one connection.
+ */
+static ngx_uint_t         ngx_http_intercom_oauth_curl_nsockets;
+static ngx_uint_t         ngx_http_intercom_oauth_curl_multiplexed;
 
 /* the request headers of calls without a bearer token, built once */
 static struct curl_slist *ngx_http_intercom_oauth_curl_get_headers;
@@ -203,6 +220,8 @@ ngx_http_intercom_oauth_curl_init_process(ngx_cycle_t *cycle)
 
     ngx_queue_init(&ngx_http_intercom_oauth_curl_transfers);
     ngx_http_intercom_oauth_curl_ntransfers = 0;
+    ngx_http_intercom_oauth_curl_nsockets = 0;
+    ngx_http_intercom_oauth_curl_multiplexed = 0;
 
     ngx_http_intercom_oauth_curl_multi = multi;
 
@@ -384,6 +403,20 @@ ngx_http_intercom_oauth_curl_setup(ngx_http_intercom_oauth_curl_t *t,
     curl_easy_setopt(easy, CURLOPT_URL, s);
     curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_BUFFERSIZE,
+                     (long) NGX_HTTP_INTERCOM_OAUTH_CURL_BUFFER);
+
+    if (!ngx_http_intercom_oauth_curl_multiplexed
+        && ngx_http_intercom_oauth_curl_nsockets
+           <= ngx_http_intercom_oauth_curl_ntransfers)
+    {
+        /*
+         * Every connection curl holds may be in use: its search of the
+         * cache would only walk them all, once per transfer, which in a
+         * burst of N transfers is N * N / 2 steps.
+         */
+        curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
+    }
     curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION,
                      ngx_http_intercom_oauth_curl_open);
     curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, t);
@@ -585,6 +618,8 @@ ngx_http_intercom_oauth_curl_open(void *clientp, curlsocktype purpose,
         (void) ngx_close_socket(s);
         return CURL_SOCKET_BAD;
     }
+
+    ngx_http_intercom_oauth_curl_nsockets++;
 
     return s;
 }
@@ -817,6 +852,12 @@ ngx_http_intercom_oauth_curl_doom_handler(ngx_event_t *ev)
 static void
 ngx_http_intercom_oauth_curl_release(ngx_connection_t *c, ngx_uint_t closed)
 {
+    if (c->data == NGX_HTTP_INTERCOM_OAUTH_CURL_OWNED
+        && ngx_http_intercom_oauth_curl_nsockets)
+    {
+        ngx_http_intercom_oauth_curl_nsockets--;
+    }
+
     if (c->fd != (ngx_socket_t) -1
         && (ngx_uint_t) c->fd < ngx_http_intercom_oauth_curl_nfds
         && ngx_http_intercom_oauth_curl_fds[c->fd].connection == c)
@@ -939,13 +980,19 @@ static void
 ngx_http_intercom_oauth_curl_finish(ngx_http_intercom_oauth_curl_t *t,
     CURLcode result)
 {
-    long                             status;
+    long                             status, version;
     ngx_http_intercom_oauth_call_t  *call;
 
     call = &t->call;
     status = 0;
+    version = 0;
 
     (void) curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    (void) curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &version);
+
+    if (version >= CURL_HTTP_VERSION_2_0) {
+        ngx_http_intercom_oauth_curl_multiplexed = 1;
+    }
 
     call->status = status;
     call->elapsed = ngx_current_msec - call->started;
