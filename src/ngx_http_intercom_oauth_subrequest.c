@@ -67,8 +67,13 @@
 typedef struct {
     ngx_http_intercom_oauth_call_t   call;     /* what the caller sees */
     ngx_http_request_t              *sr;
-    ngx_event_t                      timer;    /* intercom_oauth_timeout */
-    ngx_event_t                      wake;     /* runs "done" */
+
+    /*
+     * One event for both waits, to keep a waiting call small: the timer
+     * of intercom_oauth_timeout, then, once the outcome is known and the
+     * timer deleted, the posted event that runs "done".
+     */
+    ngx_event_t                      event;
     off_t                            received; /* body bytes so far */
 
     /* the upstream's own, while the wrappers stand in front of them */
@@ -105,6 +110,8 @@ static void ngx_http_intercom_oauth_subrequest_done(
     ngx_http_intercom_oauth_call_t *call);
 static void ngx_http_intercom_oauth_subrequest_timeout(ngx_event_t *ev);
 static void ngx_http_intercom_oauth_subrequest_abort(ngx_http_request_t *sr);
+static void ngx_http_intercom_oauth_subrequest_release(
+    ngx_http_request_t *sr);
 static void ngx_http_intercom_oauth_subrequest_cleanup(void *data);
 static ngx_http_intercom_oauth_subrequest_t *
     ngx_http_intercom_oauth_subrequest_of(ngx_http_request_t *r);
@@ -219,18 +226,14 @@ ngx_http_intercom_oauth_subrequest_start(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    s->timer.handler = ngx_http_intercom_oauth_subrequest_timeout;
-    s->timer.data = s;
-    s->timer.log = r->connection->log;
-
-    s->wake.handler = ngx_http_intercom_oauth_subrequest_wake;
-    s->wake.data = s;
-    s->wake.log = r->connection->log;
+    s->event.handler = ngx_http_intercom_oauth_subrequest_timeout;
+    s->event.data = s;
+    s->event.log = r->connection->log;
 
     cln->handler = ngx_http_intercom_oauth_subrequest_cleanup;
     cln->data = s;
 
-    ngx_add_timer(&s->timer, olcf->timeout);
+    ngx_add_timer(&s->event, olcf->timeout);
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "intercom oauth: %s subrequest to \"%V\"",
@@ -252,14 +255,19 @@ static ngx_int_t
 ngx_http_intercom_oauth_subrequest_headers(ngx_http_request_t *sr,
     ngx_http_intercom_oauth_call_params_t *params)
 {
-    ngx_str_t  value;
+    ngx_str_t   value;
+    ngx_uint_t  n;
 
     ngx_memzero(&sr->headers_in, sizeof(ngx_http_headers_in_t));
     sr->headers_in.content_length_n = -1;
     sr->headers_in.keep_alive_n = -1;
     sr->request_body = NULL;
 
-    if (ngx_list_init(&sr->headers_in.headers, sr->pool, 8,
+    /* room for exactly the headers set below: Accept and User-Agent,
+     * Authorization, the body's Content-Type and Content-Length */
+    n = 2 + (params->bearer.len ? 1 : 0) + (params->post ? 2 : 0);
+
+    if (ngx_list_init(&sr->headers_in.headers, sr->pool, n,
                       sizeof(ngx_table_elt_t))
         != NGX_OK)
     {
@@ -511,8 +519,8 @@ ngx_http_intercom_oauth_subrequest_post(ngx_http_request_t *sr, void *data,
     s->finished = 1;
     call->elapsed = ngx_current_msec - call->started;
 
-    if (s->timer.timer_set) {
-        ngx_del_timer(&s->timer);
+    if (s->event.timer_set) {
+        ngx_del_timer(&s->event);
     }
 
     if (s->too_large) {
@@ -541,8 +549,9 @@ ngx_http_intercom_oauth_subrequest_post(ngx_http_request_t *sr, void *data,
         ngx_http_intercom_oauth_subrequest_response(sr, call);
     }
 
-    if (!s->reported && !s->wake.posted) {
-        ngx_post_event(&s->wake, &ngx_posted_events);
+    if (!s->reported && !s->event.posted) {
+        s->event.handler = ngx_http_intercom_oauth_subrequest_wake;
+        ngx_post_event(&s->event, &ngx_posted_events);
     }
 
 done:
@@ -706,7 +715,37 @@ ngx_http_intercom_oauth_subrequest_wake(ngx_event_t *ev)
 
     s->reported = 1;
 
+    ngx_http_intercom_oauth_subrequest_release(s->sr);
+
     ngx_http_intercom_oauth_subrequest_done(&s->call);
+}
+
+
+/*
+ * The response is in the subrequest's in-memory buffer now, and its
+ * upstream is finalized.  The upstream's own buffer (proxy_buffer_size,
+ * a page by default, allocated apart from the pool's blocks) would stay
+ * until the browser's request ends, through /me and the save that follow
+ * the token request: it is given back at once.
+ */
+
+static void
+ngx_http_intercom_oauth_subrequest_release(ngx_http_request_t *sr)
+{
+    ngx_http_upstream_t  *u;
+
+    u = sr->upstream;
+
+    if (!sr->done || u == NULL || u->peer.connection != NULL
+        || u->buffer.start == NULL)
+    {
+        return;
+    }
+
+    /* NGX_DECLINED for a buffer small enough to be in a block: kept */
+    if (ngx_pfree(sr->pool, u->buffer.start) == NGX_OK) {
+        ngx_memzero(&u->buffer, sizeof(ngx_buf_t));
+    }
 }
 
 
@@ -737,10 +776,6 @@ ngx_http_intercom_oauth_subrequest_timeout(ngx_event_t *ev)
                 sizeof(call->error));
 
     ngx_http_intercom_oauth_subrequest_abort(s->sr);
-
-    if (s->wake.posted) {
-        ngx_delete_posted_event(&s->wake);
-    }
 
     if (!s->reported) {
         s->reported = 1;
@@ -808,12 +843,12 @@ ngx_http_intercom_oauth_subrequest_cleanup(void *data)
     s->finished = 1;
     s->reported = 1;
 
-    if (s->timer.timer_set) {
-        ngx_del_timer(&s->timer);
+    if (s->event.timer_set) {
+        ngx_del_timer(&s->event);
     }
 
-    if (s->wake.posted) {
-        ngx_delete_posted_event(&s->wake);
+    if (s->event.posted) {
+        ngx_delete_posted_event(&s->event);
     }
 }
 
