@@ -37,7 +37,6 @@
 static ngx_int_t ngx_http_intercom_oauth_state_mac(ngx_str_t *secret,
     u_char *blob, size_t len, ngx_str_t *session_id, ngx_str_t *client_id,
     u_char *mac);
-static ngx_uint_t ngx_http_intercom_oauth_state_b64(u_char c);
 
 
 ngx_int_t
@@ -115,7 +114,8 @@ ngx_http_intercom_oauth_state_verify(ngx_pool_t *pool, ngx_str_t *secret,
     size_t      rlen;
     uint64_t    issued;
     ngx_int_t   i;
-    ngx_str_t   raw;
+    ngx_str_t   raw, tail, group;
+    u_char      spelled[4];
     u_char      mac[NGX_HTTP_INTERCOM_OAUTH_MAC_LEN];
 
     if (state->len == 0 || state->len > NGX_HTTP_INTERCOM_OAUTH_MAX_STATE) {
@@ -158,14 +158,23 @@ ngx_http_intercom_oauth_state_verify(ngx_pool_t *pool, ngx_str_t *secret,
     /*
      * The last character may carry bits the decoder ignores: only the one
      * spelling the module mints is a state, so that a state is one string.
-     * With the length canonical, that spelling has those bits zero (the
-     * low 4 bits of a last character after 2 of its group, the low 2
-     * after 3), which is cheaper to check than to encode again.
+     * With the length canonical, only a last group of 1 or 2 bytes has
+     * such bits: that group alone is encoded again, not the whole state.
      */
-    if (ngx_http_intercom_oauth_state_b64(state->data[state->len - 1])
-        & ((state->len % 4 == 2) ? 0x0f : (state->len % 4 == 3) ? 0x03 : 0))
-    {
-        return NGX_HTTP_INTERCOM_OAUTH_STATE_MALFORMED;
+    tail.len = raw.len % 3;
+
+    if (tail.len) {
+        tail.data = raw.data + raw.len - tail.len;
+        group.data = spelled;
+
+        ngx_encode_base64url(&group, &tail);
+
+        if (ngx_memcmp(group.data, state->data + state->len - group.len,
+                       group.len)
+            != 0)
+        {
+            return NGX_HTTP_INTERCOM_OAUTH_STATE_MALFORMED;
+        }
     }
 
     if (ngx_http_intercom_oauth_state_mac(secret, raw.data,
@@ -367,27 +376,6 @@ ngx_http_intercom_oauth_state_hmac(ngx_str_t *secret, u_char *data,
     }
 
     return NGX_OK;
-}
-
-
-/* the value of a base64url character the decoder accepted */
-
-static ngx_uint_t
-ngx_http_intercom_oauth_state_b64(u_char c)
-{
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
-    }
-
-    return (c == '-') ? 62 : 63;
 }
 
 
