@@ -869,6 +869,7 @@ ngx_http_intercom_oauth_create_loc_conf(ngx_conf_t *cf)
      *
      *     conf->client_id = { 0, NULL };
      *     conf->client_secret = { 0, NULL };
+     *     conf->token_form = { 0, NULL };
      *     conf->authorize_url = { 0, NULL };
      *     conf->token = { { 0, NULL }, NULL };
      *     conf->me = { { 0, NULL }, NULL };

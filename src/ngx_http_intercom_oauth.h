@@ -218,6 +218,9 @@ typedef struct {
 typedef struct {
     ngx_str_t                   client_id;
     ngx_str_t                   client_secret;
+    ngx_str_t                   token_form;   /* "&client_id=..&client_"
+                                                 "secret=..": a callback
+                                                 location's, escaped */
     ngx_http_complex_value_t   *redirect_uri;
 
     ngx_str_t                   authorize_url;

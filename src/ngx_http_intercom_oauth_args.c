@@ -31,7 +31,7 @@ ngx_http_intercom_oauth_args_parse(ngx_pool_t *pool, ngx_str_t *args,
     u_char      *p, *end, *name, *eq, *value, *dst, *src;
     size_t       nlen;
     ngx_str_t   *target;
-    ngx_uint_t   seen;
+    ngx_uint_t   seen, escaped;
 
     ngx_memzero(a, sizeof(ngx_http_intercom_oauth_args_t));
 
@@ -92,16 +92,23 @@ ngx_http_intercom_oauth_args_parse(ngx_pool_t *pool, ngx_str_t *args,
         }
 
         if (target) {
+            escaped = 0;
+
             /* ngx_unescape_uri() silently drops a "%" without two digits */
             for (src = value; src < p; src++) {
-                if (*src == '%'
-                    && (p - src < 3 || !ngx_http_intercom_oauth_args_hex(src[1])
-                        || !ngx_http_intercom_oauth_args_hex(src[2])))
+                if (*src != '%') {
+                    continue;
+                }
+
+                if (p - src < 3 || !ngx_http_intercom_oauth_args_hex(src[1])
+                    || !ngx_http_intercom_oauth_args_hex(src[2]))
                 {
                     ngx_str_set(why, "an argument is not percent-encoded "
                                      "correctly");
                     return NGX_DECLINED;
                 }
+
+                escaped = 1;
             }
 
             dst = ngx_pnalloc(pool, (p - value) ? (size_t) (p - value) : 1);
@@ -110,9 +117,19 @@ ngx_http_intercom_oauth_args_parse(ngx_pool_t *pool, ngx_str_t *args,
             }
 
             target->data = dst;
-            src = value;
 
-            ngx_unescape_uri(&dst, &src, p - value, 0);
+            /*
+             * Without a "%" the value is its own unescaped form: a copy
+             * (ngx_unescape_uri() goes a byte at a time through its
+             * states; a state is base64url, a code seldom has a "%").
+             */
+            if (escaped) {
+                src = value;
+                ngx_unescape_uri(&dst, &src, p - value, 0);
+
+            } else {
+                dst = ngx_cpymem(dst, value, p - value);
+            }
 
             target->len = dst - target->data;
         }

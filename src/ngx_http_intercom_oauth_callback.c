@@ -567,8 +567,7 @@ ngx_http_intercom_oauth_callback_exchange(ngx_http_request_t *r)
     ngx_memzero(&params, sizeof(ngx_http_intercom_oauth_call_params_t));
 
     if (ngx_http_intercom_oauth_token_form(r->pool, &ctx->grant.code,
-                                           &olcf->client_id,
-                                           &olcf->client_secret,
+                                           &olcf->token_form,
                                            &ctx->grant.form)
         != NGX_OK)
     {
@@ -1055,6 +1054,15 @@ ngx_http_intercom_oauth_callback_merge(ngx_conf_t *cf, void *conf)
                            "\"intercom_oauth_token_url\" \"%V\" is not "
                            "https: the client secret and the authorization "
                            "code travel in the clear", &olcf->token.url);
+    }
+
+    /* escaped once here rather than on every callback */
+    if (ngx_http_intercom_oauth_token_form_conf(cf->pool, &olcf->client_id,
+                                                &olcf->client_secret,
+                                                &olcf->token_form)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;

@@ -22,11 +22,10 @@
 #include <ngx_http.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "ngx_http_intercom_oauth_random.h"
 #include "ngx_http_intercom_oauth_session.h"
+#include "ngx_http_intercom_oauth_state.h"
 #include "ngx_http_intercom_oauth_zone.h"
 
 
@@ -797,16 +796,15 @@ static ngx_int_t
 ngx_http_intercom_oauth_session_prev_mac(ngx_str_t *secret,
     ngx_str_t *session_id, u_char *ids, size_t len, u_char *out)
 {
-    u_char        *p;
-    unsigned int   mdlen;
-    ngx_str_t      raw, encoded;
-    u_char         buf[sizeof(NGX_HTTP_INTERCOM_OAUTH_PREV_LABEL)
-                       + NGX_HTTP_INTERCOM_OAUTH_SESSION_LEN + 1
-                       + NGX_HTTP_INTERCOM_OAUTH_PREV_IDS
-                         * NGX_HTTP_INTERCOM_OAUTH_PREV_STEP];
-    u_char         md[EVP_MAX_MD_SIZE];
-    u_char         b64[ngx_base64_encoded_length(
-                                           NGX_HTTP_INTERCOM_OAUTH_PREV_MAC)];
+    u_char     *p;
+    ngx_str_t   raw, encoded;
+    u_char      buf[sizeof(NGX_HTTP_INTERCOM_OAUTH_PREV_LABEL)
+                    + NGX_HTTP_INTERCOM_OAUTH_SESSION_LEN + 1
+                    + NGX_HTTP_INTERCOM_OAUTH_PREV_IDS
+                      * NGX_HTTP_INTERCOM_OAUTH_PREV_STEP];
+    u_char      md[NGX_HTTP_INTERCOM_OAUTH_HMAC_LEN];
+    u_char      b64[ngx_base64_encoded_length(
+                                        NGX_HTTP_INTERCOM_OAUTH_PREV_MAC)];
 
     if (session_id->len != NGX_HTTP_INTERCOM_OAUTH_SESSION_LEN
         || len > NGX_HTTP_INTERCOM_OAUTH_PREV_IDS
@@ -822,9 +820,9 @@ ngx_http_intercom_oauth_session_prev_mac(ngx_str_t *secret,
     *p++ = '\0';
     p = ngx_cpymem(p, ids, len);
 
-    if (HMAC(EVP_sha256(), secret->data, (int) secret->len, buf, p - buf, md,
-             &mdlen)
-        == NULL)
+    /* the state's keyed context: a one-shot HMAC() keys one per call */
+    if (ngx_http_intercom_oauth_state_hmac(secret, buf, p - buf, md)
+        != NGX_OK)
     {
         return NGX_ERROR;
     }

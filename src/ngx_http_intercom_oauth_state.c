@@ -114,7 +114,8 @@ ngx_http_intercom_oauth_state_verify(ngx_pool_t *pool, ngx_str_t *secret,
     size_t      rlen;
     uint64_t    issued;
     ngx_int_t   i;
-    ngx_str_t   raw, canonical;
+    ngx_str_t   raw, tail, group;
+    u_char      spelled[4];
     u_char      mac[NGX_HTTP_INTERCOM_OAUTH_MAC_LEN];
 
     if (state->len == 0 || state->len > NGX_HTTP_INTERCOM_OAUTH_MAX_STATE) {
@@ -157,18 +158,23 @@ ngx_http_intercom_oauth_state_verify(ngx_pool_t *pool, ngx_str_t *secret,
     /*
      * The last character may carry bits the decoder ignores: only the one
      * spelling the module mints is a state, so that a state is one string.
+     * With the length canonical, only a last group of 1 or 2 bytes has
+     * such bits: that group alone is encoded again, not the whole state.
      */
-    canonical.data = ngx_pnalloc(pool, ngx_base64_encoded_length(raw.len));
-    if (canonical.data == NULL) {
-        return NGX_HTTP_INTERCOM_OAUTH_STATE_MALFORMED;
-    }
+    tail.len = raw.len % 3;
 
-    ngx_encode_base64url(&canonical, &raw);
+    if (tail.len) {
+        tail.data = raw.data + raw.len - tail.len;
+        group.data = spelled;
 
-    if (canonical.len != state->len
-        || ngx_memcmp(canonical.data, state->data, state->len) != 0)
-    {
-        return NGX_HTTP_INTERCOM_OAUTH_STATE_MALFORMED;
+        ngx_encode_base64url(&group, &tail);
+
+        if (ngx_memcmp(group.data, state->data + state->len - group.len,
+                       group.len)
+            != 0)
+        {
+            return NGX_HTTP_INTERCOM_OAUTH_STATE_MALFORMED;
+        }
     }
 
     if (ngx_http_intercom_oauth_state_mac(secret, raw.data,
@@ -307,16 +313,10 @@ static ngx_int_t
 ngx_http_intercom_oauth_state_mac(ngx_str_t *secret, u_char *blob, size_t len,
     ngx_str_t *session_id, ngx_str_t *client_id, u_char *mac)
 {
-    u_char        *p;
-    unsigned int   mdlen;
-#if (OPENSSL_VERSION_NUMBER >= 0x30000000L)
-    size_t         outlen;
-    EVP_MAC_CTX   *ctx;
-#endif
-    u_char         buf[NGX_HTTP_INTERCOM_OAUTH_STATE_HEAD
-                       + NGX_HTTP_INTERCOM_OAUTH_MAX_RETURN_TO + 1 + 255
-                       + 1024];
-    u_char         md[EVP_MAX_MD_SIZE];
+    u_char  *p;
+    u_char   buf[NGX_HTTP_INTERCOM_OAUTH_STATE_HEAD
+                 + NGX_HTTP_INTERCOM_OAUTH_MAX_RETURN_TO + 1 + 255 + 1024];
+    u_char   md[NGX_HTTP_INTERCOM_OAUTH_HMAC_LEN];
 
     if (session_id->len > 255 || client_id->len > 1024
         || len > NGX_HTTP_INTERCOM_OAUTH_STATE_HEAD
@@ -330,34 +330,50 @@ ngx_http_intercom_oauth_state_mac(ngx_str_t *secret, u_char *blob, size_t len,
     p = ngx_cpymem(p, session_id->data, session_id->len);
     p = ngx_cpymem(p, client_id->data, client_id->len);
 
+    if (ngx_http_intercom_oauth_state_hmac(secret, buf, p - buf, md)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(mac, md, NGX_HTTP_INTERCOM_OAUTH_MAC_LEN);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_intercom_oauth_state_hmac(ngx_str_t *secret, u_char *data,
+    size_t len, u_char *md)
+{
+    unsigned int   mdlen;
 #if (OPENSSL_VERSION_NUMBER >= 0x30000000L)
+    size_t         outlen;
+    EVP_MAC_CTX   *ctx;
 
     /* longer secrets (a key file, say) take the one-shot path below */
     if (secret->len <= NGX_HTTP_INTERCOM_OAUTH_MAC_MAX_KEY) {
         ctx = ngx_http_intercom_oauth_state_mac_ctx(secret);
 
         if (ctx == NULL
-            || !EVP_MAC_update(ctx, buf, p - buf)
-            || !EVP_MAC_final(ctx, md, &outlen, sizeof(md)))
+            || !EVP_MAC_update(ctx, data, len)
+            || !EVP_MAC_final(ctx, md, &outlen,
+                              NGX_HTTP_INTERCOM_OAUTH_HMAC_LEN))
         {
             return NGX_ERROR;
         }
-
-        ngx_memcpy(mac, md, NGX_HTTP_INTERCOM_OAUTH_MAC_LEN);
 
         return NGX_OK;
     }
 
 #endif
 
-    if (HMAC(EVP_sha256(), secret->data, (int) secret->len, buf, p - buf, md,
+    if (HMAC(EVP_sha256(), secret->data, (int) secret->len, data, len, md,
              &mdlen)
         == NULL)
     {
         return NGX_ERROR;
     }
-
-    ngx_memcpy(mac, md, NGX_HTTP_INTERCOM_OAUTH_MAC_LEN);
 
     return NGX_OK;
 }

@@ -33,6 +33,7 @@
 #define NGX_HTTP_INTERCOM_OAUTH_STATE_APPSTORE    0x80
 #define NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN         16
 #define NGX_HTTP_INTERCOM_OAUTH_MAC_LEN           16
+#define NGX_HTTP_INTERCOM_OAUTH_HMAC_LEN          32      /* SHA-256 */
 #define NGX_HTTP_INTERCOM_OAUTH_MAX_RETURN_TO     512
 
 /* the longest state the callback looks at, in base64url characters */
@@ -84,6 +85,15 @@ ngx_int_t ngx_http_intercom_oauth_state_verify(ngx_pool_t *pool,
  * NGX_HTTP_INTERCOM_OAUTH_MAX_RETURN_TO bytes.  Anything else could send the
  * browser to another site.  Returns 1 or 0.
  */
+/*
+ * HMAC-SHA256 of "data" with "secret" (the state secret) into "md"
+ * (NGX_HTTP_INTERCOM_OAUTH_HMAC_LEN bytes), with a keyed context each
+ * process keeps per secret: the state's MAC, and the MAC of the session
+ * cookie's "<name>_prev".
+ */
+ngx_int_t ngx_http_intercom_oauth_state_hmac(ngx_str_t *secret, u_char *data,
+    size_t len, u_char *md);
+
 ngx_uint_t ngx_http_intercom_oauth_return_to_valid(ngx_str_t *uri);
 
 

@@ -69,6 +69,9 @@ static ngx_int_t ngx_http_intercom_oauth_token_copy(
     ngx_http_intercom_oauth_token_parser_t *p, ngx_str_t *dst,
     const unsigned char *s, size_t len, size_t max);
 static ngx_uint_t ngx_http_intercom_oauth_token_valid(ngx_str_t *token);
+static ngx_int_t ngx_http_intercom_oauth_token_fields(ngx_pool_t *pool,
+    ngx_str_t *name, ngx_str_t **value, ngx_uint_t n, ngx_str_t *tail,
+    ngx_str_t *out);
 
 
 static yajl_callbacks  ngx_http_intercom_oauth_token_callbacks = {
@@ -87,42 +90,67 @@ static yajl_callbacks  ngx_http_intercom_oauth_token_callbacks = {
 
 
 ngx_int_t
-ngx_http_intercom_oauth_token_form(ngx_pool_t *pool, ngx_str_t *code,
-    ngx_str_t *client_id, ngx_str_t *client_secret, ngx_str_t *form)
+ngx_http_intercom_oauth_token_form_conf(ngx_pool_t *pool,
+    ngx_str_t *client_id, ngx_str_t *client_secret, ngx_str_t *tail)
 {
-    u_char      *p;
-    ngx_uint_t   i;
-    ngx_str_t   *value[3];
+    ngx_str_t  *value[2];
 
-    static ngx_str_t  name[3] = {
-        ngx_string("code="),
+    static ngx_str_t  name[2] = {
         ngx_string("&client_id="),
         ngx_string("&client_secret=")
     };
 
-    value[0] = code;
-    value[1] = client_id;
-    value[2] = client_secret;
+    value[0] = client_id;
+    value[1] = client_secret;
 
-    form->len = 0;
+    return ngx_http_intercom_oauth_token_fields(pool, name, value, 2, NULL,
+                                                tail);
+}
 
-    for (i = 0; i < 3; i++) {
-        form->len += name[i].len + value[i]->len
-                     + 2 * ngx_escape_uri(NULL, value[i]->data, value[i]->len,
-                                          NGX_ESCAPE_URI_COMPONENT);
+
+ngx_int_t
+ngx_http_intercom_oauth_token_form(ngx_pool_t *pool, ngx_str_t *code,
+    ngx_str_t *tail, ngx_str_t *form)
+{
+    static ngx_str_t  name = ngx_string("code=");
+
+    return ngx_http_intercom_oauth_token_fields(pool, &name, &code, 1, tail,
+                                                form);
+}
+
+
+/* "name[i]" and "value[i]" percent-encoded, n times, then "tail" as is */
+
+static ngx_int_t
+ngx_http_intercom_oauth_token_fields(ngx_pool_t *pool, ngx_str_t *name,
+    ngx_str_t **value, ngx_uint_t n, ngx_str_t *tail, ngx_str_t *out)
+{
+    u_char      *p;
+    ngx_uint_t   i;
+
+    out->len = tail ? tail->len : 0;
+
+    for (i = 0; i < n; i++) {
+        out->len += name[i].len + value[i]->len
+                    + 2 * ngx_escape_uri(NULL, value[i]->data, value[i]->len,
+                                         NGX_ESCAPE_URI_COMPONENT);
     }
 
-    form->data = ngx_pnalloc(pool, form->len);
-    if (form->data == NULL) {
+    out->data = ngx_pnalloc(pool, out->len);
+    if (out->data == NULL) {
         return NGX_ERROR;
     }
 
-    p = form->data;
+    p = out->data;
 
-    for (i = 0; i < 3; i++) {
+    for (i = 0; i < n; i++) {
         p = ngx_cpymem(p, name[i].data, name[i].len);
         p = (u_char *) ngx_escape_uri(p, value[i]->data, value[i]->len,
                                       NGX_ESCAPE_URI_COMPONENT);
+    }
+
+    if (tail) {
+        ngx_memcpy(p, tail->data, tail->len);
     }
 
     return NGX_OK;

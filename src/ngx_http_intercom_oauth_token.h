@@ -35,12 +35,21 @@ typedef struct {
 
 
 /*
- * Builds the token request's body into "form" (from "pool"): the three
- * values percent-encoded.  It holds the client secret and the code: the
- * caller wipes it.  Returns NGX_OK or NGX_ERROR.
+ * The end of the token request's body that is the same on every callback
+ * of a location, "&client_id=...&client_secret=..." percent-encoded, into
+ * "tail" (from the configuration's "pool"), made once at configuration.
+ * Returns NGX_OK or NGX_ERROR.
+ */
+ngx_int_t ngx_http_intercom_oauth_token_form_conf(ngx_pool_t *pool,
+    ngx_str_t *client_id, ngx_str_t *client_secret, ngx_str_t *tail);
+
+/*
+ * Builds the token request's body into "form" (from "pool"): the code
+ * percent-encoded, then the location's "tail".  It holds the client
+ * secret and the code: the caller wipes it.  Returns NGX_OK or NGX_ERROR.
  */
 ngx_int_t ngx_http_intercom_oauth_token_form(ngx_pool_t *pool, ngx_str_t *code,
-    ngx_str_t *client_id, ngx_str_t *client_secret, ngx_str_t *form);
+    ngx_str_t *tail, ngx_str_t *form);
 
 /*
  * Parses "len" bytes of "body".  Returns NGX_OK when the body is one JSON

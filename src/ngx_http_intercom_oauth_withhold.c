@@ -273,6 +273,20 @@ ngx_http_intercom_oauth_withhold_query(ngx_http_request_t *r, ngx_uint_t all)
         end -= proto + 1;
     }
 
+    /*
+     * Withheld already: a callback's line is withheld in the post-read
+     * phase, again by its handler and again in the log phase.
+     */
+    if (all
+        && (size_t) (end - q) == sizeof(NGX_HTTP_INTERCOM_OAUTH_WITHHELD_ALL)
+                                 - 1
+        && ngx_strncmp(q, NGX_HTTP_INTERCOM_OAUTH_WITHHELD_ALL,
+                       sizeof(NGX_HTTP_INTERCOM_OAUTH_WITHHELD_ALL) - 1)
+           == 0)
+    {
+        return NGX_OK;
+    }
+
     len = line.len + sizeof(NGX_HTTP_INTERCOM_OAUTH_WITHHELD_ALL);
 
     if (!all) {
