@@ -56,6 +56,7 @@ typedef struct {
     ngx_queue_t                      queue;     /* transfers under way */
     unsigned                         added:1;   /* to the multi */
     unsigned                         doomed:1;  /* to be ended */
+    unsigned                         tls:1;     /* an https:// URL */
 } ngx_http_intercom_oauth_curl_t;
 
 
@@ -63,6 +64,7 @@ static ngx_int_t ngx_http_intercom_oauth_curl_setup(
     ngx_http_intercom_oauth_curl_t *t,
     ngx_http_intercom_oauth_endpoint_t *endpoint,
     ngx_http_intercom_oauth_call_params_t *params);
+static ngx_uint_t ngx_http_intercom_oauth_curl_fresh(ngx_uint_t tls);
 static ngx_int_t ngx_http_intercom_oauth_curl_bearer(
     ngx_http_intercom_oauth_curl_t *t,
     ngx_http_intercom_oauth_call_params_t *params);
@@ -125,10 +127,11 @@ static ngx_uint_t         ngx_http_intercom_oauth_curl_nspare;
 
 /*
  * The sockets of curl's connections that are open (in use or idle in its
- * cache), and whether an endpoint has answered over HTTP/2, where many
- * transfers share one connection.
+ * cache); whether an https:// endpoint has answered over HTTP/1.x, and
+ * whether one has answered over HTTP/2, where transfers share a connection.
  */
 static ngx_uint_t         ngx_http_intercom_oauth_curl_nsockets;
+static ngx_uint_t         ngx_http_intercom_oauth_curl_http1;
 static ngx_uint_t         ngx_http_intercom_oauth_curl_multiplexed;
 
 /* the request headers of calls without a bearer token, built once */
@@ -221,6 +224,7 @@ ngx_http_intercom_oauth_curl_init_process(ngx_cycle_t *cycle)
     ngx_queue_init(&ngx_http_intercom_oauth_curl_transfers);
     ngx_http_intercom_oauth_curl_ntransfers = 0;
     ngx_http_intercom_oauth_curl_nsockets = 0;
+    ngx_http_intercom_oauth_curl_http1 = 0;
     ngx_http_intercom_oauth_curl_multiplexed = 0;
 
     ngx_http_intercom_oauth_curl_multi = multi;
@@ -406,15 +410,12 @@ ngx_http_intercom_oauth_curl_setup(ngx_http_intercom_oauth_curl_t *t,
     curl_easy_setopt(easy, CURLOPT_BUFFERSIZE,
                      (long) NGX_HTTP_INTERCOM_OAUTH_CURL_BUFFER);
 
-    if (!ngx_http_intercom_oauth_curl_multiplexed
-        && ngx_http_intercom_oauth_curl_nsockets
-           <= ngx_http_intercom_oauth_curl_ntransfers)
-    {
-        /*
-         * Every connection curl holds may be in use: its search of the
-         * cache would only walk them all, once per transfer, which in a
-         * burst of N transfers is N * N / 2 steps.
-         */
+    t->tls = (endpoint->url.len > sizeof("https://") - 1
+              && ngx_strncasecmp(endpoint->url.data, (u_char *) "https://",
+                                 sizeof("https://") - 1)
+                 == 0);
+
+    if (ngx_http_intercom_oauth_curl_fresh(t->tls)) {
         curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
     }
     curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION,
@@ -480,6 +481,33 @@ ngx_http_intercom_oauth_curl_setup(ngx_http_intercom_oauth_curl_t *t,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * Whether a new transfer should skip curl's search of its connection cache.
+ * When curl holds no more open sockets than there are transfers under way,
+ * every connection may be in use, and the search would only walk them all:
+ * once per transfer, N * N / 2 steps in a burst of N.  Over TLS curl may
+ * negotiate HTTP/2, where transfers share a connection: only once an https
+ * endpoint has answered over HTTP/1.x and none over HTTP/2.
+ */
+
+static ngx_uint_t
+ngx_http_intercom_oauth_curl_fresh(ngx_uint_t tls)
+{
+    if (ngx_http_intercom_oauth_curl_nsockets
+        > ngx_http_intercom_oauth_curl_ntransfers)
+    {
+        return 0;
+    }
+
+    if (!tls) {
+        return 1;
+    }
+
+    return ngx_http_intercom_oauth_curl_http1
+           && !ngx_http_intercom_oauth_curl_multiplexed;
 }
 
 
@@ -992,6 +1020,9 @@ ngx_http_intercom_oauth_curl_finish(ngx_http_intercom_oauth_curl_t *t,
 
     if (version >= CURL_HTTP_VERSION_2_0) {
         ngx_http_intercom_oauth_curl_multiplexed = 1;
+
+    } else if (version && t->tls) {
+        ngx_http_intercom_oauth_curl_http1 = 1;
     }
 
     call->status = status;
