@@ -810,7 +810,7 @@ def callgrind_breakdown(path, n, base=None):
         out.append("  %-52s %9.0f" % (label, c / n))
     out.append("  %-52s %9.0f" % ("the module's concerns above, together",
                                   acc / n))
-    out.append("  %-52s %9.0f" % ("nginx and the rest (request, subrequest, "
+    out.append("  %-52s %9.0f" % ("nginx and the rest (request, exchange, "
                                   "302)", (total - acc) / n))
     if base:
         out.append("  %-52s %9.0f" % ("  nginx's proxy_pass of the same "

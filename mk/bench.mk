@@ -6,7 +6,8 @@
 #                       (bench/RESULTS.md says what it measures and found)
 # make bench-profile    perf on the nginx worker: callback and connect page
 # make bench-callgrind  instructions per request (load-independent), for
-#                       judging a code change
+#                       judging a code change, and where a callback's go,
+#                       by concern (bench/bench.py CALLGRIND_CONCERNS)
 #
 # BENCH_ARGS passes options to bench/bench.py, e.g.
 #   make bench BENCH_ARGS="--rounds 5 --duration 5"
