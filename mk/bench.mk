@@ -1,8 +1,10 @@
 # Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
 # SPDX-License-Identifier: BSD-2-Clause
 #
-# make bench            the module against nginx's own paths and the
-#                       app-server way; prints one table of ratios
+# make bench            the module against nginx's own paths, the
+#                       app-server way and the peer a site would otherwise
+#                       install (Apache with mod_auth_openidc); bursts of
+#                       200 and 1,000 callbacks; prints one table of ratios
 #                       (bench/RESULTS.md says what it measures and found)
 # make bench-profile    perf on the nginx worker: callback and connect page
 # make bench-callgrind  instructions per request (load-independent), for
@@ -11,9 +13,12 @@
 # BENCH_ARGS passes options to bench/bench.py, e.g.
 #   make bench BENCH_ARGS="--rounds 5 --duration 5"
 #   make bench BENCH_ARGS="--port-base 7600 --no-scale"
+#   make bench BENCH_ARGS="--no-peer --no-burst-1000"   (shorter: no Apache,
+#                       bursts of 200 only)
 # Ports: 7500-7540 by default (--port-base).
 
-BENCH_DEB  := wrk ruby ruby-sinatra thin python3 openssl
+BENCH_DEB  := wrk ruby ruby-sinatra thin python3 openssl \
+              apache2 libapache2-mod-auth-openidc libnginx-mod-http-echo
 BENCH_ARGS ?=
 
 .PHONY: bench bench-profile bench-callgrind
