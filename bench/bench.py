@@ -655,6 +655,7 @@ RATIOS = [
 #   RATIOS, rows of the form above (added at the end of the table);
 #   optionally start(ctx, bench, values), called once before the rounds
 #       (to start a store, fill it, add to ctx), and stop(ctx, bench).
+# --report calls measurements() with a bare ctx, for the labels alone.
 EXTRA_PROVIDERS = ["store_rows"]
 EXTRAS = []
 for _name in EXTRA_PROVIDERS:
@@ -1229,6 +1230,7 @@ def main():
         target = start_nginx("target", "target.conf.in", target_values,
                              ports["PORT"])
         T = ports["PORT"]
+        PORT_NAMES[base + 24] = "target"        # its TLS listener
         st, _, spage = get(T, "/static")
         assert st == 200 and len(spage) == len(page), (st, len(spage))
 
@@ -1381,7 +1383,7 @@ def report_again(path):
         if k not in ("report",):
             setattr(ARGS, k, v)
     OUT = os.path.dirname(os.path.abspath(path))
-    ctx = {"target": 0, "sinatra": 1, "var_sid": VAR_SID,
+    ctx = {"target": 0, "sinatra": 1, "ppool": True, "var_sid": VAR_SID,
            "page_len": res.get("page_len", 1544)}
     ms = measurements(ctx)
     print(report(res, ms))
@@ -1409,7 +1411,8 @@ def report(res, ms):
                 statistics.mean(other) if other else 0,
                 max(other) if other else 0))
     L.append("server: CPU cores the server under test used (the nginx "
-             "worker, or Thin); near 1.00 means it was the bottleneck;")
+             "worker, Thin, or all of Apache's processes); near 1.00 means "
+             "it was the bottleneck;")
     L.append("* below 0.85: something else (the driver, the token endpoint, "
              "other processes) held it back, and ratios against it are "
              "flattered or muted")
