@@ -89,3 +89,12 @@ for name, s in {
         "not-admin": b'{"type":"user","id":"1","app":{"id_code":"x"}}',
         "nul": b'{"type":"admin"\x00}'}.items():
     write("identity", name, s)
+
+# siphash: a 16-byte key, then a zone key ("client id \0 realm \0 key")
+# of each length modulo 8
+for n in range(8):
+    write("siphash", "zone-key-%d" % n,
+          bytes(range(16)) + b"bench-client\x00localhost\x00"
+          + b"SESSIONAAAAAAAAAAAAAAA"[:14 + n])
+write("siphash", "key-only", bytes(range(16)))
+write("siphash", "short-key", b"\x01\x02\x03")

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
 #
 # libFuzzer harnesses (fuzz/): the state decoder, the callback's argument
-# parser, the token endpoint's answer and /me's answer, each compiled with
+# parser, the token endpoint's answer and /me's answer, and the zone's
+# SipHash against OpenSSL's, each compiled with
 # clang -fsanitize=fuzzer,address,undefined against nginx's headers and the
 # stand-ins of fuzz/shim/ for the few core functions they call.
 #
@@ -14,7 +15,7 @@
 # (not committed).  Crashes go to build/fuzz/artifacts/; the make fails.
 # build/fuzz/summary.txt gets one line per run: executions, rate, outcome.
 
-FUZZ_TARGETS    := state args token identity
+FUZZ_TARGETS    := state args token identity siphash
 FUZZ_TIME       ?= 60
 FUZZ_SHORT_TIME ?= 10
 FUZZ_CC         ?= clang

@@ -281,7 +281,7 @@ typedef struct {
     ngx_str_t                   key;            /* who the token is for */
     ngx_str_t                   loaded_key;     /* the key whose token was
                                                    last loaded from the
-                                                   store, a copy */
+                                                   store */
     ngx_str_t                   workspace_id;   /* of a notification */
     ngx_http_intercom_oauth_call_t      *call;  /* the call under way */
 

@@ -41,6 +41,7 @@ ngx_http_intercom_oauth_ctx(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_intercom_oauth_key(ngx_http_request_t *r, ngx_str_t *key)
 {
+    ngx_int_t                            rc;
     ngx_http_intercom_oauth_ctx_t       *ctx;
     ngx_http_intercom_oauth_loc_conf_t  *olcf;
 
@@ -50,9 +51,30 @@ ngx_http_intercom_oauth_key(ngx_http_request_t *r, ngx_str_t *key)
         return ngx_http_complex_value(r, olcf->key, key);
     }
 
-    ctx = ngx_http_intercom_oauth_ctx(r);
-    if (ctx == NULL) {
-        return NGX_ERROR;
+    ctx = ngx_http_get_module_ctx(r, ngx_http_intercom_oauth_module);
+
+    /*
+     * A guarded page or a token's variable allocates no context (its
+     * 400 bytes took a new block of the request's pool) unless the
+     * cookie needs session_get()'s rules, whose log lines come once.
+     * A context there is keeps the answer, which is session_get()'s.
+     */
+    if (ctx == NULL || !ctx->session_checked) {
+        rc = ngx_http_intercom_oauth_session_plain(r, olcf, key);
+
+        if (rc == NGX_OK && ctx) {
+            ctx->session_checked = 1;
+            ctx->session_id = *key;
+        }
+
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+
+        ctx = ngx_http_intercom_oauth_ctx(r);
+        if (ctx == NULL) {
+            return NGX_ERROR;
+        }
     }
 
     if (ngx_http_intercom_oauth_session_get(r, olcf, ctx) != NGX_OK) {

@@ -72,6 +72,7 @@ static ngx_uint_t ngx_http_intercom_oauth_session_attrs(ngx_str_t *attrs);
 static ngx_uint_t ngx_http_intercom_oauth_session_prefixed(ngx_str_t *name,
     char *prefix);
 static void ngx_http_intercom_oauth_session_values(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_uint_t max, ngx_uint_t ids,
     ngx_http_intercom_oauth_cookies_t *scan);
 static void ngx_http_intercom_oauth_session_scan(ngx_str_t *header,
     ngx_http_intercom_oauth_cookies_t *scan);
@@ -344,6 +345,31 @@ ngx_http_intercom_oauth_session_prefixed(ngx_str_t *name, char *prefix)
 
 
 ngx_int_t
+ngx_http_intercom_oauth_session_plain(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_loc_conf_t *olcf, ngx_str_t *id)
+{
+    ngx_http_intercom_oauth_cookies_t  scan;
+
+    ngx_http_intercom_oauth_session_values(r, &olcf->cookie_name,
+                                     NGX_HTTP_INTERCOM_OAUTH_SESSION_VALUES,
+                                     1, &scan);
+
+    if (scan.seen == 0) {
+        ngx_str_null(id);
+        return NGX_OK;
+    }
+
+    /* one well-formed id, sent once or each time the same */
+    if (scan.n == scan.seen && !scan.differ) {
+        *id = scan.values[0];
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+ngx_int_t
 ngx_http_intercom_oauth_session_get(ngx_http_request_t *r,
     ngx_http_intercom_oauth_loc_conf_t *olcf,
     ngx_http_intercom_oauth_ctx_t *ctx)
@@ -360,12 +386,9 @@ ngx_http_intercom_oauth_session_get(ngx_http_request_t *r,
     ctx->session_checked = 1;
     ngx_str_null(&ctx->session_id);
 
-    ngx_memzero(&scan, sizeof(ngx_http_intercom_oauth_cookies_t));
-    scan.name = &olcf->cookie_name;
-    scan.max = NGX_HTTP_INTERCOM_OAUTH_SESSION_VALUES;
-    scan.ids = 1;
-
-    ngx_http_intercom_oauth_session_values(r, &scan);
+    ngx_http_intercom_oauth_session_values(r, &olcf->cookie_name,
+                                     NGX_HTTP_INTERCOM_OAUTH_SESSION_VALUES,
+                                     1, &scan);
 
     values = scan.values;
 
@@ -421,13 +444,15 @@ ngx_http_intercom_oauth_session_get(ngx_http_request_t *r,
 
 
 /*
- * The values of the cookie "scan->name", in the order the browser sent
- * them (its own order: longer paths first, then older cookies), as many
- * as "scan" keeps.
+ * The values of the cookie "name" into "scan", in the order the browser
+ * sent them (its own order: longer paths first, then older cookies), at
+ * most "max", well-formed session ids only when "ids" is set.  The
+ * values array is not zeroed: only its first scan->n are read.
  */
 
 static void
 ngx_http_intercom_oauth_session_values(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_uint_t max, ngx_uint_t ids,
     ngx_http_intercom_oauth_cookies_t *scan)
 {
     ngx_table_elt_t   *h;
@@ -435,6 +460,14 @@ ngx_http_intercom_oauth_session_values(ngx_http_request_t *r,
     ngx_uint_t         i;
     ngx_table_elt_t  **hp;
 #endif
+
+    scan->name = name;
+    scan->max = max;
+    scan->n = 0;
+    scan->seen = 0;
+    ngx_str_null(&scan->first);
+    scan->ids = ids;
+    scan->differ = 0;
 
 #if (nginx_version >= 1023000)
     for (h = r->headers_in.cookie; h; h = h->next) {
@@ -451,7 +484,12 @@ ngx_http_intercom_oauth_session_values(ngx_http_request_t *r,
 }
 
 
-/* the "name=value" pairs of one Cookie header */
+/*
+ * The "name=value" pairs of one Cookie header.  A pair's name is a token
+ * (no "=" in it, as no configured name has one), so the pair holds the
+ * name asked for when the name and "=" start it; the rest of the header
+ * is skipped a pair at a time with memchr().
+ */
 
 static void
 ngx_http_intercom_oauth_session_scan(ngx_str_t *header,
@@ -472,33 +510,23 @@ ngx_http_intercom_oauth_session_scan(ngx_str_t *header,
 
         k = p;
 
-        while (p < end && *p != '=' && *p != ';') {
-            p++;
+        p = memchr(k, ';', end - k);
+        if (p == NULL) {
+            p = end;
         }
 
-        if (p == end || *p == ';') {
+        if ((size_t) (p - k) <= name->len
+            || k[name->len] != '='
+            || ngx_memcmp(k, name->data, name->len) != 0)
+        {
             continue;
         }
 
-        /* p points to '=' */
-
-        v = p + 1;
-        ve = v;
-
-        while (ve < end && *ve != ';') {
-            ve++;
-        }
-
-        p = ve;
+        v = k + name->len + 1;
+        ve = p;
 
         while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) {
             ve--;
-        }
-
-        if ((size_t) (v - 1 - k) != name->len
-            || ngx_strncmp(k, name->data, name->len) != 0)
-        {
-            continue;
         }
 
         if (scan->seen++ == 0) {
@@ -506,7 +534,7 @@ ngx_http_intercom_oauth_session_scan(ngx_str_t *header,
             scan->first.len = ve - v;
 
         } else if ((size_t) (ve - v) != scan->first.len
-                   || ngx_strncmp(v, scan->first.data, scan->first.len) != 0)
+                   || ngx_memcmp(v, scan->first.data, scan->first.len) != 0)
         {
             scan->differ = 1;
         }
@@ -530,24 +558,27 @@ ngx_http_intercom_oauth_session_scan(ngx_str_t *header,
 static ngx_uint_t
 ngx_http_intercom_oauth_session_valid(u_char *p, size_t len)
 {
-    u_char  c;
-    size_t  i;
+    size_t    i;
+    uint32_t  ok;
+
+    /* "-", "0"-"9"; "A"-"Z", "_"; "a"-"z" */
+    static uint32_t  base64url[] = {
+        0x00000000, 0x03ff2000, 0x87fffffe, 0x07fffffe,
+        0x00000000, 0x00000000, 0x00000000, 0x00000000
+    };
 
     if (len != NGX_HTTP_INTERCOM_OAUTH_SESSION_LEN) {
         return 0;
     }
 
-    for (i = 0; i < len; i++) {
-        c = p[i];
+    /* no branch per character: a loop of known length, unrolled */
+    ok = 1;
 
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-              || (c >= '0' && c <= '9') || c == '-' || c == '_'))
-        {
-            return 0;
-        }
+    for (i = 0; i < NGX_HTTP_INTERCOM_OAUTH_SESSION_LEN; i++) {
+        ok &= base64url[p[i] >> 5] >> (p[i] & 0x1f);
     }
 
-    return 1;
+    return ok & 1;
 }
 
 
@@ -593,11 +624,9 @@ ngx_http_intercom_oauth_session_prev(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    ngx_memzero(&scan, sizeof(ngx_http_intercom_oauth_cookies_t));
-    scan.name = &olcf->cookie_prev;
-    scan.max = NGX_HTTP_INTERCOM_OAUTH_PREV_VALUES;
-
-    ngx_http_intercom_oauth_session_values(r, &scan);
+    ngx_http_intercom_oauth_session_values(r, &olcf->cookie_prev,
+                                           NGX_HTTP_INTERCOM_OAUTH_PREV_VALUES,
+                                           0, &scan);
 
     values = scan.values;
 

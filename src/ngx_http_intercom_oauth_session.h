@@ -60,6 +60,16 @@ char *ngx_http_intercom_oauth_session_merge(ngx_conf_t *cf,
 
 
 /*
+ * The session id without a request context, when reading it takes none
+ * of session_get()'s rules: no cookie of the name (id empty), or one
+ * well-formed id, sent once or each time the same.  Returns NGX_OK, or
+ * NGX_DECLINED when it takes them (ids malformed, or that differ):
+ * session_get() then decides, and logs.
+ */
+ngx_int_t ngx_http_intercom_oauth_session_plain(ngx_http_request_t *r,
+    ngx_http_intercom_oauth_loc_conf_t *olcf, ngx_str_t *id);
+
+/*
  * Reads the session cookie into ctx->session_id.  A browser may send the
  * name more than once (a cookie of a sibling domain or another path): the
  * session is the first well-formed id (22 base64url characters) that holds

@@ -483,12 +483,16 @@ ngx_http_intercom_oauth_storage_token_load(ngx_http_request_t *r)
     ngx_http_intercom_oauth_loc_conf_t   *olcf;
     ngx_http_intercom_oauth_main_conf_t  *omcf;
 
-    if (!ngx_http_intercom_oauth_storage_loads(r)) {
+    if (!ngx_http_intercom_oauth_storage_loads(r)
+        || ngx_http_intercom_oauth_key(r, &key) != NGX_OK
+        || key.len == 0 || key.len > NGX_HTTP_INTERCOM_OAUTH_MAX_KEY)
+    {
+        /* no key, nothing to load: no context either, on any page */
         return NGX_DECLINED;
     }
 
     ctx = ngx_http_intercom_oauth_ctx(r);
-    if (ctx == NULL || ngx_http_intercom_oauth_key(r, &key) != NGX_OK) {
+    if (ctx == NULL) {
         return NGX_DECLINED;
     }
 
@@ -496,30 +500,19 @@ ngx_http_intercom_oauth_storage_token_load(ngx_http_request_t *r)
      * Once per key: the rewrite phase loads the key it sees, and the
      * access and precontent phases load again only when the key has
      * changed since (auth_request_set may set what intercom_oauth_key
-     * reads after the rewrite phase).
+     * reads after the rewrite phase).  The key's bytes stay as they are
+     * for the request's life: the cookie's, or a complex value's own
+     * copy.
      */
     if (ctx->token_loaded
         && key.len == ctx->loaded_key.len
-        && (key.len == 0
-            || ngx_memcmp(key.data, ctx->loaded_key.data, key.len) == 0))
+        && ngx_memcmp(key.data, ctx->loaded_key.data, key.len) == 0)
     {
         return NGX_DECLINED;
     }
 
     ctx->token_loaded = 1;
-    ngx_str_null(&ctx->loaded_key);
-
-    if (key.len == 0 || key.len > NGX_HTTP_INTERCOM_OAUTH_MAX_KEY) {
-        return NGX_DECLINED;
-    }
-
-    ctx->loaded_key.data = ngx_pstrdup(r->pool, &key);
-    if (ctx->loaded_key.data == NULL) {
-        return NGX_DECLINED;
-    }
-
-    ctx->loaded_key.len = key.len;
-    key = ctx->loaded_key;
+    ctx->loaded_key = key;
 
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
     omcf = ngx_http_get_module_main_conf(r, ngx_http_intercom_oauth_module);

@@ -26,13 +26,10 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include <openssl/evp.h>
 #include <openssl/rand.h>
-#if (OPENSSL_VERSION_NUMBER >= 0x30000000L)
-#include <openssl/core_names.h>
-#endif
 
 #include "ngx_http_intercom_oauth_record.h"
+#include "ngx_http_intercom_oauth_siphash.h"
 #include "ngx_http_intercom_oauth_state.h"
 #include "ngx_http_intercom_oauth_zone.h"
 
@@ -52,8 +49,16 @@
 /* the hash table: one bucket per this many bytes of the zone */
 #define NGX_HTTP_INTERCOM_OAUTH_ZONE_BUCKET   512
 
-/* marks a zone made by this layout, so that a reload never misreads one */
+/*
+ * marks a zone made by this layout, so that a reload never misreads one;
+ * builds against OpenSSL 1.1 hashed token keys with CRC32 before they
+ * hashed them with SipHash as OpenSSL 3 builds always did
+ */
+#if (OPENSSL_VERSION_NUMBER >= 0x30000000L)
 #define NGX_HTTP_INTERCOM_OAUTH_ZONE_LAYOUT   0x494f417a6f6e6535
+#else
+#define NGX_HTTP_INTERCOM_OAUTH_ZONE_LAYOUT   0x494f417a6f6e6536
+#endif
 
 
 /*
@@ -443,81 +448,16 @@ ngx_http_intercom_oauth_zone_state_find(ngx_rbtree_t *tree, time_t issued,
  * The token's bucket.  The key is the client's cookie, so an unkeyed hash
  * (CRC32 is linear: colliding keys are easy to make) would let a client
  * pile tokens into one chain that every lookup in it walks under the
- * zone's mutex.  SipHash-2-4 with the zone's random key; each process
- * keeps the keyed context.  OpenSSL 1.1 builds keep CRC32.
+ * zone's mutex.  SipHash-2-4 with the zone's random key, computed before
+ * the mutex is taken.
  */
-
-#if (OPENSSL_VERSION_NUMBER >= 0x30000000L)
-
-static EVP_MAC_CTX  *ngx_http_intercom_oauth_zone_siphash;
-static u_char       *ngx_http_intercom_oauth_zone_siphash_for;
-
-#endif
-
 
 static uint32_t
 ngx_http_intercom_oauth_zone_hash(ngx_http_intercom_oauth_zone_ctx_t *ctx,
     u_char *key, size_t len)
 {
-#if (OPENSSL_VERSION_NUMBER >= 0x30000000L)
-
-    size_t        outlen;
-    EVP_MAC      *mac;
-    OSSL_PARAM    params[2];
-    EVP_MAC_CTX  *c;
-    u_char        out[16];
-
-    c = ngx_http_intercom_oauth_zone_siphash;
-
-    if (c == NULL
-        || ngx_http_intercom_oauth_zone_siphash_for != ctx->sh->hash_key)
-    {
-        if (c == NULL) {
-            mac = EVP_MAC_fetch(NULL, "SIPHASH", NULL);
-            if (mac == NULL) {
-                return ngx_crc32_short(key, len);
-            }
-
-            c = EVP_MAC_CTX_new(mac);
-            EVP_MAC_free(mac);
-
-            if (c == NULL) {
-                return ngx_crc32_short(key, len);
-            }
-
-            ngx_http_intercom_oauth_zone_siphash = c;
-        }
-
-        params[0] = OSSL_PARAM_construct_end();
-
-        if (!EVP_MAC_init(c, ctx->sh->hash_key, sizeof(ctx->sh->hash_key),
-                          params))
-        {
-            ngx_http_intercom_oauth_zone_siphash_for = NULL;
-            return ngx_crc32_short(key, len);
-        }
-
-        ngx_http_intercom_oauth_zone_siphash_for = ctx->sh->hash_key;
-
-    } else if (!EVP_MAC_init(c, NULL, 0, NULL)) {
-        return ngx_crc32_short(key, len);
-    }
-
-    if (!EVP_MAC_update(c, key, len)
-        || !EVP_MAC_final(c, out, &outlen, sizeof(out))
-        || outlen < 4)
-    {
-        return ngx_crc32_short(key, len);
-    }
-
-    return (uint32_t) out[0] | (uint32_t) out[1] << 8
-           | (uint32_t) out[2] << 16 | (uint32_t) out[3] << 24;
-
-#else
-
-    return ngx_crc32_short(key, len);
-
-#endif
+    return (uint32_t) ngx_http_intercom_oauth_siphash(ctx->sh->hash_key, key,
+                                                      len);
 }
 
 

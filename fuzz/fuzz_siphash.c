@@ -1,0 +1,72 @@
+
+/*
+ * Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+
+/*
+ * libFuzzer harness: the zone's hash, ngx_http_intercom_oauth_siphash()
+ * (src/ngx_http_intercom_oauth_siphash.c), against OpenSSL's SIPHASH MAC.
+ * The input's first 16 bytes are the key (zeros when shorter), the rest
+ * the message.
+ *
+ * Property checked: the 8 bytes returned, little-endian, are the first 8
+ * of OpenSSL's 16-byte SipHash-2-4 of the message under the key, so that
+ * a zone made by a build that hashed with OpenSSL finds its tokens.
+ */
+
+
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include "ngx_shim.h"
+#include "ngx_http_intercom_oauth_siphash.h"
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    size_t         n, outlen, i;
+    u_char         key[NGX_HTTP_INTERCOM_OAUTH_SIPHASH_KEY];
+    u_char         out[16];
+    uint64_t       h;
+    EVP_MAC       *mac;
+    EVP_MAC_CTX   *c;
+    OSSL_PARAM     params[2];
+    const u_char  *msg;
+
+    static EVP_MAC_CTX  *ctx;
+
+    ngx_memzero(key, sizeof(key));
+    n = size < sizeof(key) ? size : sizeof(key);
+    memcpy(key, data, n);
+
+    msg = data + n;
+
+    if (ctx == NULL) {
+        mac = EVP_MAC_fetch(NULL, "SIPHASH", NULL);
+        fuzz_assert(mac != NULL);
+        ctx = EVP_MAC_CTX_new(mac);
+        EVP_MAC_free(mac);
+        fuzz_assert(ctx != NULL);
+    }
+
+    c = ctx;
+    params[0] = OSSL_PARAM_construct_end();
+
+    fuzz_assert(EVP_MAC_init(c, key, sizeof(key), params) == 1);
+    fuzz_assert(EVP_MAC_update(c, msg, size - n) == 1);
+    fuzz_assert(EVP_MAC_final(c, out, &outlen, sizeof(out)) == 1);
+    fuzz_assert(outlen == 16);
+
+    h = ngx_http_intercom_oauth_siphash(key, msg, size - n);
+
+    for (i = 0; i < 8; i++) {
+        fuzz_assert((u_char) (h >> (8 * i)) == out[i]);
+    }
+
+    return 0;
+}
