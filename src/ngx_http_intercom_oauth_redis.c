@@ -165,7 +165,7 @@ ngx_http_intercom_oauth_redis_url(ngx_conf_t *cf, ngx_command_t *cmd,
 
     u_char                                *p, *last, *slash;
     ngx_int_t                              db;
-    ngx_str_t                             *value;
+    ngx_str_t                             *value, host;
     ngx_url_t                              u;
     ngx_http_intercom_oauth_store_conf_t  *sc;
 
@@ -280,14 +280,25 @@ parse:
     sc->naddrs = u.naddrs;
     sc->port = u.port ? u.port : 6379;
 
-    /* the name the certificate must carry, and SNI: NUL-terminated */
-    sc->host.len = u.host.len;
-    sc->host.data = ngx_pnalloc(cf->pool, u.host.len + 1);
+    /*
+     * the name the certificate must carry, and SNI: NUL-terminated; [::1]
+     * without its brackets, as certificates carry an IPv6 address
+     */
+    host = u.host;
+
+    if (host.len > 2 && host.data[0] == '[' && host.data[host.len - 1] == ']')
+    {
+        host.data++;
+        host.len -= 2;
+    }
+
+    sc->host.len = host.len;
+    sc->host.data = ngx_pnalloc(cf->pool, host.len + 1);
     if (sc->host.data == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    (void) ngx_cpystrn(sc->host.data, u.host.data, u.host.len + 1);
+    (void) ngx_cpystrn(sc->host.data, host.data, host.len + 1);
 
     return NGX_CONF_OK;
 
@@ -1433,7 +1444,10 @@ ngx_http_intercom_oauth_redis_ssl_save_session(ngx_connection_t *c)
 
 /*
  * An address is checked against the certificate's IP addresses (what a
- * sentinel announces is one), a name as nginx's upstream checks it.
+ * sentinel announces is one), then as nginx's upstream checks a name
+ * (X509_check_host: a DNS entry or the common name spelling the address,
+ * as certificates for rediss://10.0.0.5 passed before IP entries were
+ * checked); a name only as nginx's upstream checks it.
  */
 
 static ngx_int_t
@@ -1456,7 +1470,11 @@ ngx_http_intercom_oauth_redis_ssl_check_name(ngx_connection_t *c,
 
     X509_free(cert);
 
-    return rc == 1 ? NGX_OK : NGX_ERROR;
+    if (rc == 1) {
+        return NGX_OK;
+    }
+
+    return ngx_ssl_check_host(c, name);
 }
 
 #endif
@@ -1467,12 +1485,16 @@ ngx_http_intercom_oauth_redis_ssl_check_name(ngx_connection_t *c,
 static ngx_int_t
 ngx_http_intercom_oauth_redis_is_addr(ngx_str_t *name)
 {
+#if (NGX_HAVE_INET6)
+    u_char  addr6[16];    /* ngx_inet6_addr() writes the address here */
+#endif
+
     if (ngx_inet_addr(name->data, name->len) != INADDR_NONE) {
         return 1;
     }
 
 #if (NGX_HAVE_INET6)
-    if (ngx_inet6_addr(name->data, name->len, NULL) == NGX_OK) {
+    if (ngx_inet6_addr(name->data, name->len, addr6) == NGX_OK) {
         return 1;
     }
 #endif

@@ -9,7 +9,9 @@
 #   a reconnect resumes the TLS session;
 #   a wrong ACL password, a CA that did not sign the server's certificate,
 #   a certificate for another name, a plain-TCP port: each refused, with
-#   one clear log line, and nothing kept.
+#   one clear log line, and nothing kept;
+#   an address in the URL: 127.0.0.1 spelled as a name in the certificate,
+#   [::1] as an IP entry: both accepted.
 
 use strict;
 use warnings;
@@ -175,6 +177,48 @@ refused('a plain-TCP port',
         qr/the TLS handshake (failed|did not complete in 500 ms) \(is it a TLS port\?\); retrying/,
         url => "rediss://localhost:$plain", name => 'plain', wait => 0.8);
 
+# -- an address in the URL -------------------------------------------------
+# rediss://127.0.0.1 against a certificate that spells the address as a
+# name (DNS:127.0.0.1, no IP entry: many self-made certificates do), as
+# nginx's upstream accepts it; rediss://[::1] against an IPv6 IP entry,
+# checked without the URL's brackets
+
+open $ext, '>', "$dir/addr.ext" or die $!;
+print $ext "subjectAltName = DNS:127.0.0.1, IP:::1\n";
+close $ext;
+system("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+       . " -keyout $dir/addr.key -subj /CN=127.0.0.1 -out $dir/addr.csr"
+       . " 2>/dev/null && openssl x509 -req -in $dir/addr.csr"
+       . " -CA $certs/ca.crt -CAkey $certs/ca.key -set_serial 4344 -days 2"
+       . " -extfile $dir/addr.ext -out $dir/addr.crt 2>/dev/null") == 0
+    or die "the address certificate could not be made\n";
+
+my $aplain = free_port($base + 141, @avoid, $plain, $tls, $wplain, $wtls);
+my $atls   = free_port($base + 142, @avoid, $plain, $tls, $wplain, $wtls,
+                       $aplain);
+start_redis($aplain, "$dir/redis-addr",
+            '--bind', '127.0.0.1', '::1',
+            '--user', 'site', 'on', ">$userpass", '~t43:*', '+@all',
+            '--tls-port', $atls,
+            '--tls-cert-file', "$dir/addr.crt",
+            '--tls-key-file', "$dir/addr.key",
+            '--tls-ca-cert-file', "$certs/ca.crt",
+            '--tls-auth-clients', 'yes');
+
+for my $url ("rediss://127.0.0.1:$atls/1", "rediss://[::1]:$atls/1") {
+    my $p = host('A', url => $url, name => 'addr');
+    my $s = new_sid();
+    is(flow_callback($port{A}, $s, flow_connect($port{A}, $s)), 302,
+       "$url: a flow, the certificate matching the address");
+    like(token_of($port{A}, $s), qr/^\[1\]\[\S+\]$/,
+         "$url: the token kept");
+    unlike(error_log_of($p), qr/its certificate is not for/,
+           "$url: no certificate refusal");
+    stop_nginx($p);
+    delete $started{addr};
+}
+
+stop_redis($aplain);
 stop_redis($wplain);
 stop_redis($plain);
 
