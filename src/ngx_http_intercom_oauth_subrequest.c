@@ -89,13 +89,35 @@ typedef struct {
 } ngx_http_intercom_oauth_subrequest_t;
 
 
+/*
+ * The request headers a call sets, each with its lowercase name and hash
+ * made once (proxy_set_header overrides are found by them), not per call.
+ */
+
+typedef enum {
+    NGX_HTTP_INTERCOM_OAUTH_SR_ACCEPT = 0,
+    NGX_HTTP_INTERCOM_OAUTH_SR_USER_AGENT,
+    NGX_HTTP_INTERCOM_OAUTH_SR_AUTHORIZATION,
+    NGX_HTTP_INTERCOM_OAUTH_SR_CONTENT_TYPE,
+    NGX_HTTP_INTERCOM_OAUTH_SR_CONTENT_LENGTH,
+    NGX_HTTP_INTERCOM_OAUTH_SR_HEADERS
+} ngx_http_intercom_oauth_sr_header_e;
+
+
+typedef struct {
+    ngx_str_t                        key;
+    ngx_str_t                        lowcase;
+    ngx_uint_t                       hash;
+} ngx_http_intercom_oauth_sr_header_t;
+
+
 static ngx_int_t ngx_http_intercom_oauth_subrequest_headers(
     ngx_http_request_t *sr, ngx_http_intercom_oauth_call_params_t *params);
 static ngx_int_t ngx_http_intercom_oauth_subrequest_body(
     ngx_http_request_t *sr, ngx_http_intercom_oauth_call_params_t *params);
 static void ngx_http_intercom_oauth_subrequest_blank(ngx_http_request_t *sr);
 static ngx_int_t ngx_http_intercom_oauth_subrequest_header(
-    ngx_http_request_t *sr, char *key, ngx_str_t *value,
+    ngx_http_request_t *sr, ngx_uint_t name, ngx_str_t *value,
     ngx_table_elt_t **hp);
 static ngx_int_t ngx_http_intercom_oauth_subrequest_post(
     ngx_http_request_t *sr, void *data, ngx_int_t rc);
@@ -133,6 +155,15 @@ static ngx_http_output_body_filter_pt
 
 
 static ngx_str_t  ngx_http_intercom_oauth_post_method = ngx_string("POST");
+
+static ngx_http_intercom_oauth_sr_header_t
+    ngx_http_intercom_oauth_sr_headers[NGX_HTTP_INTERCOM_OAUTH_SR_HEADERS] = {
+    { ngx_string("Accept"), ngx_string("accept"), 0 },
+    { ngx_string("User-Agent"), ngx_string("user-agent"), 0 },
+    { ngx_string("Authorization"), ngx_string("authorization"), 0 },
+    { ngx_string("Content-Type"), ngx_string("content-type"), 0 },
+    { ngx_string("Content-Length"), ngx_string("content-length"), 0 }
+};
 
 
 ngx_int_t
@@ -276,7 +307,9 @@ ngx_http_intercom_oauth_subrequest_headers(ngx_http_request_t *sr,
 
     ngx_str_set(&value, "application/json");
 
-    if (ngx_http_intercom_oauth_subrequest_header(sr, "Accept", &value, NULL)
+    if (ngx_http_intercom_oauth_subrequest_header(sr,
+                                          NGX_HTTP_INTERCOM_OAUTH_SR_ACCEPT,
+                                          &value, NULL)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -284,8 +317,9 @@ ngx_http_intercom_oauth_subrequest_headers(ngx_http_request_t *sr,
 
     ngx_str_set(&value, NGX_HTTP_INTERCOM_OAUTH_USER_AGENT);
 
-    if (ngx_http_intercom_oauth_subrequest_header(sr, "User-Agent", &value,
-                                               &sr->headers_in.user_agent)
+    if (ngx_http_intercom_oauth_subrequest_header(sr,
+                                      NGX_HTTP_INTERCOM_OAUTH_SR_USER_AGENT,
+                                      &value, &sr->headers_in.user_agent)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -304,9 +338,9 @@ ngx_http_intercom_oauth_subrequest_headers(ngx_http_request_t *sr,
     ngx_memcpy(ngx_cpymem(value.data, "Bearer ", sizeof("Bearer ") - 1),
                params->bearer.data, params->bearer.len);
 
-    return ngx_http_intercom_oauth_subrequest_header(sr, "Authorization",
-                                              &value,
-                                              &sr->headers_in.authorization);
+    return ngx_http_intercom_oauth_subrequest_header(sr,
+                                   NGX_HTTP_INTERCOM_OAUTH_SR_AUTHORIZATION,
+                                   &value, &sr->headers_in.authorization);
 }
 
 
@@ -335,8 +369,9 @@ ngx_http_intercom_oauth_subrequest_body(ngx_http_request_t *sr,
 
     ngx_str_set(&value, "application/x-www-form-urlencoded");
 
-    if (ngx_http_intercom_oauth_subrequest_header(sr, "Content-Type", &value,
-                                               &sr->headers_in.content_type)
+    if (ngx_http_intercom_oauth_subrequest_header(sr,
+                                      NGX_HTTP_INTERCOM_OAUTH_SR_CONTENT_TYPE,
+                                      &value, &sr->headers_in.content_type)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -349,9 +384,9 @@ ngx_http_intercom_oauth_subrequest_body(ngx_http_request_t *sr,
 
     value.len = ngx_sprintf(value.data, "%uz", params->body.len) - value.data;
 
-    if (ngx_http_intercom_oauth_subrequest_header(sr, "Content-Length",
-                                            &value,
-                                            &sr->headers_in.content_length)
+    if (ngx_http_intercom_oauth_subrequest_header(sr,
+                                    NGX_HTTP_INTERCOM_OAUTH_SR_CONTENT_LENGTH,
+                                    &value, &sr->headers_in.content_length)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -419,27 +454,24 @@ ngx_http_intercom_oauth_subrequest_blank(ngx_http_request_t *sr)
 
 
 static ngx_int_t
-ngx_http_intercom_oauth_subrequest_header(ngx_http_request_t *sr, char *key,
-    ngx_str_t *value, ngx_table_elt_t **hp)
+ngx_http_intercom_oauth_subrequest_header(ngx_http_request_t *sr,
+    ngx_uint_t name, ngx_str_t *value, ngx_table_elt_t **hp)
 {
-    ngx_table_elt_t  *h;
+    ngx_table_elt_t                      *h;
+    ngx_http_intercom_oauth_sr_header_t  *sh;
 
     h = ngx_list_push(&sr->headers_in.headers);
     if (h == NULL) {
         return NGX_ERROR;
     }
 
-    h->key.len = ngx_strlen(key);
-    h->key.data = (u_char *) key;
+    sh = &ngx_http_intercom_oauth_sr_headers[name];
+
+    /* nginx only reads a request header's names */
+    h->key = sh->key;
+    h->lowcase_key = sh->lowcase.data;
+    h->hash = sh->hash;
     h->value = *value;
-
-    h->lowcase_key = ngx_pnalloc(sr->pool, h->key.len);
-    if (h->lowcase_key == NULL) {
-        return NGX_ERROR;
-    }
-
-    /* proxy_set_header overrides are found by this hash */
-    h->hash = ngx_hash_strlow(h->lowcase_key, h->key.data, h->key.len);
 
 #if (nginx_version >= 1023000)
     h->next = NULL;
@@ -856,6 +888,14 @@ ngx_http_intercom_oauth_subrequest_cleanup(void *data)
 ngx_int_t
 ngx_http_intercom_oauth_subrequest_init(ngx_conf_t *cf)
 {
+    ngx_uint_t                            i;
+    ngx_http_intercom_oauth_sr_header_t  *sh;
+
+    for (i = 0; i < NGX_HTTP_INTERCOM_OAUTH_SR_HEADERS; i++) {
+        sh = &ngx_http_intercom_oauth_sr_headers[i];
+        sh->hash = ngx_hash_key(sh->lowcase.data, sh->lowcase.len);
+    }
+
     ngx_http_intercom_oauth_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter =
                              ngx_http_intercom_oauth_subrequest_header_filter;

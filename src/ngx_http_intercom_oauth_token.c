@@ -26,6 +26,15 @@
 /* longest error code or message kept for the log, in bytes */
 #define NGX_HTTP_INTERCOM_OAUTH_MAX_ERROR_FIELD  128
 
+/*
+ * yajl's own memory for one parse: its handle, lexer, stack and string
+ * buffer take about 2.5 KB for a token response; more goes to malloc()
+ */
+#define NGX_HTTP_INTERCOM_OAUTH_YAJL_ARENA       8192
+
+/* a block's header in the arena: its size; blocks are 16-byte multiples */
+#define NGX_HTTP_INTERCOM_OAUTH_YAJL_HEADER      16
+
 
 typedef enum {
     NGX_HTTP_INTERCOM_OAUTH_KEY_OTHER = 0,
@@ -53,6 +62,25 @@ typedef struct {
 } ngx_http_intercom_oauth_token_parser_t;
 
 
+/*
+ * yajl's allocator for a token response: yajl makes four or five blocks
+ * per parse (handle, lexer, stack, string buffer) and frees them all at
+ * yajl_free(), a malloc()/free() pair each.  A parse runs to its end in
+ * one call, one at a time in a process, so one arena per process serves
+ * them all, emptied when a parse starts.  yajl does not check what its
+ * allocator returns: a block the arena cannot hold comes from malloc(),
+ * as it did before, never NULL for want of arena.
+ */
+
+typedef struct {
+    size_t                                     used;
+    size_t                                     last;   /* last block */
+    /* 8-byte aligned after two size_t: yajl keeps no wider type */
+    u_char                                     data[
+                                          NGX_HTTP_INTERCOM_OAUTH_YAJL_ARENA];
+} ngx_http_intercom_oauth_yajl_arena_t;
+
+
 static int ngx_http_intercom_oauth_token_value(void *ctx);
 static int ngx_http_intercom_oauth_token_string(void *ctx,
     const unsigned char *s, size_t len);
@@ -72,6 +100,20 @@ static ngx_uint_t ngx_http_intercom_oauth_token_valid(ngx_str_t *token);
 static ngx_int_t ngx_http_intercom_oauth_token_fields(ngx_pool_t *pool,
     ngx_str_t *name, ngx_str_t **value, ngx_uint_t n, ngx_str_t *tail,
     ngx_str_t *out);
+static void *ngx_http_intercom_oauth_yajl_malloc(void *ctx, size_t size);
+static void *ngx_http_intercom_oauth_yajl_realloc(void *ctx, void *ptr,
+    size_t size);
+static void ngx_http_intercom_oauth_yajl_free(void *ctx, void *ptr);
+
+
+static ngx_http_intercom_oauth_yajl_arena_t  ngx_http_intercom_oauth_yajl_arena;
+
+static yajl_alloc_funcs  ngx_http_intercom_oauth_yajl_funcs = {
+    ngx_http_intercom_oauth_yajl_malloc,
+    ngx_http_intercom_oauth_yajl_realloc,
+    ngx_http_intercom_oauth_yajl_free,
+    &ngx_http_intercom_oauth_yajl_arena
+};
 
 
 static yajl_callbacks  ngx_http_intercom_oauth_token_callbacks = {
@@ -171,7 +213,12 @@ ngx_http_intercom_oauth_token_parse(ngx_pool_t *pool, u_char *body,
     p.pool = pool;
     p.tr = tr;
 
-    h = yajl_alloc(&ngx_http_intercom_oauth_token_callbacks, NULL, &p);
+    /* the previous parse freed all it had in the arena */
+    ngx_http_intercom_oauth_yajl_arena.used = 0;
+    ngx_http_intercom_oauth_yajl_arena.last = 0;
+
+    h = yajl_alloc(&ngx_http_intercom_oauth_token_callbacks,
+                   &ngx_http_intercom_oauth_yajl_funcs, &p);
     if (h == NULL) {
         tr->reason = "out of memory";
         return NGX_ERROR;
@@ -229,6 +276,96 @@ ngx_http_intercom_oauth_token_parse(ngx_pool_t *pool, u_char *body,
     }
 
     return NGX_OK;
+}
+
+
+static void *
+ngx_http_intercom_oauth_yajl_malloc(void *ctx, size_t size)
+{
+    ngx_http_intercom_oauth_yajl_arena_t  *a = ctx;
+
+    size_t   need;
+    u_char  *p;
+
+    need = NGX_HTTP_INTERCOM_OAUTH_YAJL_HEADER
+           + ngx_align(size, NGX_HTTP_INTERCOM_OAUTH_YAJL_HEADER);
+
+    if (size > NGX_HTTP_INTERCOM_OAUTH_YAJL_ARENA
+        || need > NGX_HTTP_INTERCOM_OAUTH_YAJL_ARENA - a->used)
+    {
+        return malloc(size);
+    }
+
+    p = a->data + a->used;
+    *(size_t *) p = size;
+
+    a->last = a->used;
+    a->used += need;
+
+    return p + NGX_HTTP_INTERCOM_OAUTH_YAJL_HEADER;
+}
+
+
+static void *
+ngx_http_intercom_oauth_yajl_realloc(void *ctx, void *ptr, size_t size)
+{
+    ngx_http_intercom_oauth_yajl_arena_t  *a = ctx;
+
+    size_t   old, need;
+    u_char  *p, *n;
+
+    p = ptr;
+
+    if (p == NULL) {
+        return ngx_http_intercom_oauth_yajl_malloc(ctx, size);
+    }
+
+    if (p < a->data || p >= a->data + NGX_HTTP_INTERCOM_OAUTH_YAJL_ARENA) {
+        return realloc(p, size);
+    }
+
+    p -= NGX_HTTP_INTERCOM_OAUTH_YAJL_HEADER;
+    old = *(size_t *) p;
+
+    /* the last block grows where it is while the arena has room */
+    if ((size_t) (p - a->data) == a->last) {
+        need = NGX_HTTP_INTERCOM_OAUTH_YAJL_HEADER
+               + ngx_align(size, NGX_HTTP_INTERCOM_OAUTH_YAJL_HEADER);
+
+        if (size <= NGX_HTTP_INTERCOM_OAUTH_YAJL_ARENA
+            && need <= NGX_HTTP_INTERCOM_OAUTH_YAJL_ARENA - a->last)
+        {
+            *(size_t *) p = size;
+            a->used = a->last + need;
+            return p + NGX_HTTP_INTERCOM_OAUTH_YAJL_HEADER;
+        }
+    }
+
+    n = ngx_http_intercom_oauth_yajl_malloc(ctx, size);
+    if (n == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(n, p + NGX_HTTP_INTERCOM_OAUTH_YAJL_HEADER, ngx_min(old, size));
+
+    return n;
+}
+
+
+static void
+ngx_http_intercom_oauth_yajl_free(void *ctx, void *ptr)
+{
+    ngx_http_intercom_oauth_yajl_arena_t  *a = ctx;
+
+    u_char  *p;
+
+    p = ptr;
+
+    if (p < a->data || p >= a->data + NGX_HTTP_INTERCOM_OAUTH_YAJL_ARENA) {
+        free(p);
+    }
+
+    /* a block in the arena goes with the arena, when the next parse starts */
 }
 
 

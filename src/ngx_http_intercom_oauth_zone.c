@@ -7,10 +7,10 @@
 
 /*
  * The shared-memory zone, after ngx_http_limit_req_module: a slab pool, all
- * work under the pool's mutex, used states in a red-black tree ordered by
- * the time they were issued (then by nonce) and expired on insert, tokens
- * in a hash table and evicted, least recently used first, when the pool
- * is full.
+ * work under the pool's mutex, tokens and used states in one hash table,
+ * used states also in a queue in the order they were used and expired on
+ * insert, tokens evicted, least recently used first, when the pool is
+ * full.
  *
  * Tokens are not in a tree: with a million of them a lookup walked some
  * twenty nodes spread over the zone, a cache and TLB miss each, and moving
@@ -18,7 +18,12 @@
  * lookup cost much more CPU than with a thousand tokens (bench/RESULTS.md,
  * "Scale").  A chain of a hash table and the CLOCK approximation of LRU (a
  * lookup sets a bit in the token it read; eviction gives such tokens a
- * second chance) touch one or two nodes.
+ * second chance) touch one or two nodes.  Used states were in a tree
+ * too, ordered by the time they were issued: every callback walked it
+ * twice (the check for a second use, the insert), and with the states of
+ * a busy ten minutes that walk was the callback's largest cost in the
+ * module on a real CPU (5.8 % of the worker's cycles under perf, nearly
+ * all of it waiting for the nodes' cache lines).
  */
 
 
@@ -55,32 +60,36 @@
  * hashed them with SipHash as OpenSSL 3 builds always did
  */
 #if (OPENSSL_VERSION_NUMBER >= 0x30000000L)
-#define NGX_HTTP_INTERCOM_OAUTH_ZONE_LAYOUT   0x494f417a6f6e6535
+#define NGX_HTTP_INTERCOM_OAUTH_ZONE_LAYOUT   0x494f417a6f6e6537
 #else
-#define NGX_HTTP_INTERCOM_OAUTH_ZONE_LAYOUT   0x494f417a6f6e6536
+#define NGX_HTTP_INTERCOM_OAUTH_ZONE_LAYOUT   0x494f417a6f6e6538
 #endif
 
 
 /*
- * A used state; it overlays ngx_rbtree_node_t from "color" on, as in
- * ngx_http_limit_req_module.  The node's key is the time the state was
- * issued and nodes of the same second are ordered by nonce, so the
- * leftmost node is the oldest state: expiry needs neither a queue nor a
- * time of its own.  That makes a used state 49 bytes on a 64-bit system,
- * a chunk of the slab allocator's 64-byte class; with a queue and a time
- * it took 80 bytes, and so a 128-byte chunk.  Anyone can spend states:
- * half the bytes each is twice as many before the zone is full.
+ * A used state.  It sits in the tokens' hash table: "next", "hash" and
+ * "len" are where a token has them, and "len" is 0, which no token's key
+ * ("client_id \0 realm \0 key", two bytes at least) has, so that a token
+ * lookup passes over states and a state lookup over tokens.  "newer" and
+ * "older" link the queue of used states, oldest first, as offsets like
+ * "next": 48 bytes on a 64-bit system, a chunk of the slab allocator's
+ * 64-byte class as the tree's node was.  Anyone can spend states: they
+ * must stay small.
  */
 
 typedef struct {
-    u_char                           color;
+    uint32_t                         next;
+    uint32_t                         hash;
+    u_short                          len;         /* 0: a state */
+    uint32_t                         newer;
+    uint32_t                         older;
+    time_t                           issued;
     u_char                           nonce[NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN];
 } ngx_http_intercom_oauth_node_t;
 
 
 #define NGX_HTTP_INTERCOM_OAUTH_ZONE_STATE_SIZE                               \
-    (offsetof(ngx_rbtree_node_t, color)                                       \
-     + sizeof(ngx_http_intercom_oauth_node_t))
+    sizeof(ngx_http_intercom_oauth_node_t)
 
 
 /*
@@ -109,8 +118,8 @@ typedef struct {
     uint32_t                        *buckets;
     ngx_uint_t                       nbuckets;    /* a power of two */
     ngx_queue_t                      token_queue; /* head: newest */
-    ngx_rbtree_t                     states;      /* leftmost: oldest */
-    ngx_rbtree_node_t                states_sentinel;
+    uint32_t                         oldest;      /* used states' queue */
+    uint32_t                         newest;
     ngx_uint_t                       ntokens;
     ngx_uint_t                       nmisses;     /* tokens without value */
     ngx_uint_t                       nstates;
@@ -144,9 +153,6 @@ typedef struct {
 } ngx_http_intercom_oauth_zone_key_t;
 
 
-#define ngx_http_intercom_oauth_node(n)                                       \
-    ((ngx_http_intercom_oauth_node_t *) &(n)->color)
-
 #define ngx_http_intercom_oauth_token_at(ctx, off)                            \
     ((ngx_http_intercom_oauth_token_t *)                                      \
          ((u_char *) (ctx)->shpool + ((size_t) (off) << 3)))
@@ -154,15 +160,20 @@ typedef struct {
 #define ngx_http_intercom_oauth_token_off(ctx, t)                             \
     ((uint32_t) (((u_char *) (t) - (u_char *) (ctx)->shpool) >> 3))
 
+#define ngx_http_intercom_oauth_node_at(ctx, off)                             \
+    ((ngx_http_intercom_oauth_node_t *)                                       \
+         ((u_char *) (ctx)->shpool + ((size_t) (off) << 3)))
+
 
 static ngx_int_t ngx_http_intercom_oauth_zone_init(ngx_shm_zone_t *shm_zone,
     void *data);
-static void ngx_http_intercom_oauth_zone_insert(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
-static ngx_int_t ngx_http_intercom_oauth_zone_state_cmp(
-    ngx_rbtree_key_t issued, u_char *nonce, ngx_rbtree_node_t *node);
-static ngx_rbtree_node_t *ngx_http_intercom_oauth_zone_state_find(
-    ngx_rbtree_t *tree, time_t issued, u_char *nonce);
+static uint32_t ngx_http_intercom_oauth_zone_state_hash(
+    ngx_http_intercom_oauth_zone_ctx_t *ctx, u_char *nonce, time_t issued);
+static uint32_t *ngx_http_intercom_oauth_zone_state_find(
+    ngx_http_intercom_oauth_zone_ctx_t *ctx, uint32_t hash, u_char *nonce,
+    time_t issued);
+static void ngx_http_intercom_oauth_zone_state_free(
+    ngx_http_intercom_oauth_zone_ctx_t *ctx, uint32_t *link);
 static uint32_t ngx_http_intercom_oauth_zone_hash(
     ngx_http_intercom_oauth_zone_ctx_t *ctx, u_char *key, size_t len);
 static ngx_http_intercom_oauth_zone_ctx_t *
@@ -334,9 +345,6 @@ ngx_http_intercom_oauth_zone_init(ngx_shm_zone_t *shm_zone, void *data)
     ctx->sh->nbuckets = n;
     ngx_queue_init(&ctx->sh->token_queue);
 
-    ngx_rbtree_init(&ctx->sh->states, &ctx->sh->states_sentinel,
-                    ngx_http_intercom_oauth_zone_insert);
-
     if (RAND_bytes(ctx->sh->secret, NGX_HTTP_INTERCOM_OAUTH_SECRET_LEN) != 1
         || RAND_bytes(ctx->sh->hash_key, sizeof(ctx->sh->hash_key)) != 1)
     {
@@ -370,77 +378,81 @@ ngx_http_intercom_oauth_zone_init(ngx_shm_zone_t *shm_zone, void *data)
 }
 
 
-/* the order of used states: the time they were issued, then the nonce */
+/*
+ * A used state's bucket.  The nonce is random and the state's MAC covers
+ * it, so no client chooses it; it is hashed with the zone's key anyway,
+ * as a token's key is, to leave nothing to how states are minted.
+ */
 
-static ngx_int_t
-ngx_http_intercom_oauth_zone_state_cmp(ngx_rbtree_key_t issued, u_char *nonce,
-    ngx_rbtree_node_t *node)
+static uint32_t
+ngx_http_intercom_oauth_zone_state_hash(ngx_http_intercom_oauth_zone_ctx_t *ctx,
+    u_char *nonce, time_t issued)
 {
-    ngx_http_intercom_oauth_node_t  *on;
+    u_char  in[NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN + sizeof(time_t)];
 
-    if (issued != node->key) {
-        return (issued < node->key) ? -1 : 1;
-    }
+    ngx_memcpy(in, nonce, NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN);
+    ngx_memcpy(in + NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN, &issued,
+               sizeof(time_t));
 
-    on = ngx_http_intercom_oauth_node(node);
-
-    return ngx_memcmp(nonce, on->nonce, NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN);
+    return ngx_http_intercom_oauth_zone_hash(ctx, in, sizeof(in));
 }
 
 
-static void
-ngx_http_intercom_oauth_zone_insert(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+/* the link that points at the used state, or NULL; with the mutex held */
+
+static uint32_t *
+ngx_http_intercom_oauth_zone_state_find(ngx_http_intercom_oauth_zone_ctx_t *ctx,
+    uint32_t hash, u_char *nonce, time_t issued)
 {
-    ngx_rbtree_node_t               **p;
-    ngx_http_intercom_oauth_node_t   *on;
+    uint32_t                        *link;
+    ngx_http_intercom_oauth_node_t  *n;
 
-    on = ngx_http_intercom_oauth_node(node);
+    for (link = &ctx->sh->buckets[hash & (ctx->sh->nbuckets - 1)];
+         *link;
+         link = &n->next)
+    {
+        n = ngx_http_intercom_oauth_node_at(ctx, *link);
 
-    for ( ;; ) {
-
-        p = (ngx_http_intercom_oauth_zone_state_cmp(node->key, on->nonce,
-                                                    temp)
-             < 0)
-            ? &temp->left : &temp->right;
-
-        if (*p == sentinel) {
-            break;
+        if (n->hash == hash && n->len == 0 && n->issued == issued
+            && ngx_memcmp(n->nonce, nonce, NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN)
+               == 0)
+        {
+            return link;
         }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
-}
-
-
-static ngx_rbtree_node_t *
-ngx_http_intercom_oauth_zone_state_find(ngx_rbtree_t *tree, time_t issued,
-    u_char *nonce)
-{
-    ngx_int_t           rc;
-    ngx_rbtree_node_t  *node, *sentinel;
-
-    node = tree->root;
-    sentinel = tree->sentinel;
-
-    while (node != sentinel) {
-
-        rc = ngx_http_intercom_oauth_zone_state_cmp((ngx_rbtree_key_t) issued,
-                                                    nonce, node);
-        if (rc == 0) {
-            return node;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
     }
 
     return NULL;
+}
+
+
+/* unlinks the state "*link" points at from its bucket and the queue */
+
+static void
+ngx_http_intercom_oauth_zone_state_free(ngx_http_intercom_oauth_zone_ctx_t *ctx,
+    uint32_t *link)
+{
+    ngx_http_intercom_oauth_node_t  *n;
+
+    n = ngx_http_intercom_oauth_node_at(ctx, *link);
+
+    *link = n->next;
+
+    if (n->newer) {
+        ngx_http_intercom_oauth_node_at(ctx, n->newer)->older = n->older;
+
+    } else {
+        ctx->sh->newest = n->older;
+    }
+
+    if (n->older) {
+        ngx_http_intercom_oauth_node_at(ctx, n->older)->newer = n->newer;
+
+    } else {
+        ctx->sh->oldest = n->newer;
+    }
+
+    ngx_slab_free_locked(ctx->shpool, n);
+    ctx->sh->nstates--;
 }
 
 
@@ -565,37 +577,43 @@ ngx_http_intercom_oauth_zone_alloc(ngx_shm_zone_t *shm_zone, size_t size,
 
 
 /*
- * Removes used states whose time is over, oldest first: a few on every
- * insert, or all of them when "all" is set (the pool is full).
+ * Removes used states whose time is over from the head of the queue: a
+ * few on every insert, or all of them when "all" is set (the pool is
+ * full).  The queue is in the order states were used, not issued: it
+ * stops at the first state still in time, and one behind it that is over
+ * waits for it.  A state is accepted only within the ttl of its issue,
+ * so it waits at most one ttl after its use, and never goes early.
  */
 
 static void
 ngx_http_intercom_oauth_zone_expire(ngx_http_intercom_oauth_zone_ctx_t *ctx,
     ngx_uint_t all)
 {
-    time_t              now;
-    ngx_uint_t          n;
-    ngx_rbtree_node_t  *node, *sentinel;
+    time_t                           now;
+    uint32_t                        *link;
+    ngx_uint_t                       i;
+    ngx_http_intercom_oauth_node_t  *n;
 
     now = ngx_time();
-    sentinel = ctx->sh->states.sentinel;
 
-    for (n = 0; all || n < NGX_HTTP_INTERCOM_OAUTH_ZONE_EXPIRE; n++) {
+    for (i = 0; all || i < NGX_HTTP_INTERCOM_OAUTH_ZONE_EXPIRE; i++) {
 
-        if (ctx->sh->states.root == sentinel) {
+        if (ctx->sh->oldest == 0) {
             return;
         }
 
-        node = ngx_rbtree_min(ctx->sh->states.root, sentinel);
+        n = ngx_http_intercom_oauth_node_at(ctx, ctx->sh->oldest);
 
-        /* the key is when the state was issued; no ttl ever seen accepts it */
-        if ((time_t) node->key + ctx->sh->max_ttl >= now) {
+        /* no ttl ever seen accepts it */
+        if (n->issued + ctx->sh->max_ttl >= now) {
             return;
         }
 
-        ngx_rbtree_delete(&ctx->sh->states, node);
-        ngx_slab_free_locked(ctx->shpool, node);
-        ctx->sh->nstates--;
+        link = ngx_http_intercom_oauth_zone_state_find(ctx, n->hash, n->nonce,
+                                                       n->issued);
+
+        /* always found: it is in its bucket */
+        ngx_http_intercom_oauth_zone_state_free(ctx, link);
     }
 }
 
@@ -659,11 +677,13 @@ ngx_int_t
 ngx_http_intercom_oauth_zone_state_claim(ngx_shm_zone_t *shm_zone,
     u_char *nonce, time_t issued, time_t ttl)
 {
-    ngx_rbtree_node_t                   *node;
-    ngx_http_intercom_oauth_node_t      *on;
+    uint32_t                             hash, off;
+    ngx_http_intercom_oauth_node_t      *n;
     ngx_http_intercom_oauth_zone_ctx_t  *ctx;
 
     ctx = shm_zone->data;
+
+    hash = ngx_http_intercom_oauth_zone_state_hash(ctx, nonce, issued);
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
@@ -677,8 +697,7 @@ ngx_http_intercom_oauth_zone_state_claim(ngx_shm_zone_t *shm_zone,
 
     ngx_http_intercom_oauth_zone_expire(ctx, 0);
 
-    if (ngx_http_intercom_oauth_zone_state_find(&ctx->sh->states, issued,
-                                                nonce)
+    if (ngx_http_intercom_oauth_zone_state_find(ctx, hash, nonce, issued)
         != NULL)
     {
         ngx_shmtx_unlock(&ctx->shpool->mutex);
@@ -698,21 +717,41 @@ ngx_http_intercom_oauth_zone_state_claim(ngx_shm_zone_t *shm_zone,
      * Under their half of the zone, used states may push out the least
      * recently used tokens, but only tokens that hold more than theirs.
      */
-    node = ngx_http_intercom_oauth_zone_alloc(shm_zone,
+    n = ngx_http_intercom_oauth_zone_alloc(shm_zone,
                                       NGX_HTTP_INTERCOM_OAUTH_ZONE_STATE_SIZE,
                                       ctx->sh->token_bytes > ctx->sh->half);
-    if (node == NULL) {
+    if (n == NULL) {
         ngx_shmtx_unlock(&ctx->shpool->mutex);
         return NGX_BUSY;
     }
 
     ctx->sh->nstates++;
 
-    node->key = (ngx_rbtree_key_t) issued;
-    on = ngx_http_intercom_oauth_node(node);
-    ngx_memcpy(on->nonce, nonce, NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN);
+    off = ngx_http_intercom_oauth_token_off(ctx, n);
 
-    ngx_rbtree_insert(&ctx->sh->states, node);
+    n->hash = hash;
+    n->len = 0;
+    n->issued = issued;
+    ngx_memcpy(n->nonce, nonce, NGX_HTTP_INTERCOM_OAUTH_NONCE_LEN);
+
+    /*
+     * The bucket is looked up again: an eviction by the allocation above
+     * may have unlinked the token that ended its chain.
+     */
+    n->next = ctx->sh->buckets[hash & (ctx->sh->nbuckets - 1)];
+    ctx->sh->buckets[hash & (ctx->sh->nbuckets - 1)] = off;
+
+    n->newer = 0;
+    n->older = ctx->sh->newest;
+
+    if (ctx->sh->newest) {
+        ngx_http_intercom_oauth_node_at(ctx, ctx->sh->newest)->newer = off;
+
+    } else {
+        ctx->sh->oldest = off;
+    }
+
+    ctx->sh->newest = off;
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
@@ -724,24 +763,24 @@ ngx_int_t
 ngx_http_intercom_oauth_zone_state_release(ngx_shm_zone_t *shm_zone,
     u_char *nonce, time_t issued)
 {
-    ngx_rbtree_node_t                   *node;
+    uint32_t                            *link;
+    uint32_t                             hash;
     ngx_http_intercom_oauth_zone_ctx_t  *ctx;
 
     ctx = shm_zone->data;
 
+    hash = ngx_http_intercom_oauth_zone_state_hash(ctx, nonce, issued);
+
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
-    node = ngx_http_intercom_oauth_zone_state_find(&ctx->sh->states, issued,
-                                                   nonce);
-    if (node) {
-        ngx_rbtree_delete(&ctx->sh->states, node);
-        ngx_slab_free_locked(ctx->shpool, node);
-        ctx->sh->nstates--;
+    link = ngx_http_intercom_oauth_zone_state_find(ctx, hash, nonce, issued);
+    if (link) {
+        ngx_http_intercom_oauth_zone_state_free(ctx, link);
     }
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
-    return node ? NGX_OK : NGX_DECLINED;
+    return link ? NGX_OK : NGX_DECLINED;
 }
 
 
