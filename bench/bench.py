@@ -978,12 +978,13 @@ CALLGRIND_CONCERNS = [
 CALLGRIND_PREFIX = "ngx_http_intercom_oauth_"
 
 
-def callgrind_graph(path):
+def callgrind_graph(path, counts=False):
     """Self cost, inclusive cost and call costs per function name, from a
     callgrind profile (event Ir only).  GCC's clones (.part.0, .isra.0,
-    .constprop.0) count as the function they were made from."""
+    .constprop.0) count as the function they were made from.  With
+    counts, the third is how many times each function was called."""
     names = {}                      # "(id)" -> name, for fn and cfn
-    selfc, calls = {}, {}
+    selfc, calls, ncalls = {}, {}, {}
     fn = callee = None
     in_call = False
     npos = 1
@@ -1019,12 +1020,14 @@ def callgrind_graph(path):
                 callee = name_of(line[4:].strip())
             elif line.startswith("calls="):
                 in_call = True
+                ncalls[callee] = (ncalls.get(callee, 0)
+                                  + int(line[6:].split()[0]))
             elif line.startswith("positions:"):
                 npos = len(line.split()) - 1
     incl = {}
     for f_ in set(selfc) | set(calls):
         incl[f_] = selfc.get(f_, 0) + sum(calls.get(f_, {}).values())
-    return selfc, incl, calls
+    return selfc, incl, (ncalls if counts else calls)
 
 
 def callgrind_breakdown(path, n, base=None):
@@ -1071,6 +1074,62 @@ def callgrind_breakdown(path, n, base=None):
     return out
 
 
+def store_var_token(ctx, port):
+    """The token the proxied location reads and the guard lets through,
+    stored by a callback in the zone of the nginx on port; ctx["var_sid"]
+    becomes the session id the callback gave."""
+    rec = states.make_state(STATE_SECRET, VAR_SID, CLIENT_ID)
+    st, hdrs, _ = get(port, "/cb?code=varcode&state=" + rec,
+                      {"Cookie": "intercom_oauth_sid=" + VAR_SID})
+    # the module may give the session a new id at the callback
+    for k, v in hdrs:
+        m = re.match(r"intercom_oauth_sid=([A-Za-z0-9_-]{22})", v)
+        if k.lower() == "set-cookie" and m:
+            ctx["var_sid"] = m.group(1)
+    st2, _, tok = get(port, "/lookup", {"Cookie": "intercom_oauth_sid="
+                                        + ctx["var_sid"]})
+    if st != 302 or tok != b"tok":
+        raise SystemExit("could not store the token for the proxied "
+                         "location (callback %d, lookup %r)" % (st, tok))
+
+
+def callgrind_window(f, pid, duration):
+    """Runs f (one measurement's wrk) with callgrind counting only in the
+    middle of it: from once wrk's connections are open (their TCP and TLS
+    set-up, a TLS handshake some 2,000,000 instructions, would otherwise
+    be spread over the requests of the run, more per request the fewer
+    the requests) to a second before wrk stops.  Returns f's result; the
+    requests of the window are counted from the profile."""
+    import threading
+
+    out = {}
+    ARGS.duration = duration + 4
+    t = threading.Thread(target=lambda: out.update(r=f()))
+    t.start()
+
+    # wrk opens its connections first: wait until they all are, then
+    # for their handshakes (a few hundred ms under callgrind)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        ss = subprocess.run(["ss", "-Htn", "state", "established"],
+                            capture_output=True, text=True).stdout
+        ports = {ARGS.port_base + 20, ARGS.port_base + 24}
+        n = sum(1 for line in ss.splitlines()
+                if int(line.split()[2].rsplit(":", 1)[1]) in ports)
+        if n >= ARGS.connections:
+            break
+        time.sleep(0.1)
+    time.sleep(1.5)
+
+    subprocess.run(["callgrind_control", "-i", "on", str(pid)],
+                   check=True, stdout=subprocess.DEVNULL)
+    time.sleep(duration)
+    subprocess.run(["callgrind_control", "-i", "off", str(pid)],
+                   check=True, stdout=subprocess.DEVNULL)
+    t.join()
+    return out["r"]
+
+
 def callgrind(ctx, target, values):
     """Instructions per request (user space: nginx, the module, libcurl,
     libc, OpenSSL), counted by callgrind with the counters on only while
@@ -1095,17 +1154,14 @@ def callgrind(ctx, target, values):
         wait_port(T, p, "nginx under callgrind", timeout=60)
         PORT_NAMES[T] = "target-cg"
         ctx["target"] = T
+        # a fresh zone: the guard and the variable need their token again
+        store_var_token(ctx, T)
         f = measurements(ctx)[name][1]
         saved = ARGS.duration
         ARGS.duration = 2
         f()                                            # warm up
+        r = callgrind_window(f, p.pid, saved)
         ARGS.duration = saved
-        subprocess.run(["callgrind_control", "-i", "on", str(p.pid)],
-                       check=True, stdout=subprocess.DEVNULL)
-        r = f()
-        subprocess.run(["callgrind_control", "-i", "off", str(p.pid)],
-                       check=True, stdout=subprocess.DEVNULL)
-        n = r.get("callbacks") or r["requests"]
         # dump now (to CG.1): the dump at exit is not always written
         subprocess.run(["callgrind_control", "-d", str(p.pid)],
                        check=True, stdout=subprocess.DEVNULL)
@@ -1126,10 +1182,21 @@ def callgrind(ctx, target, values):
                 m = re.match(r"^\s*([\d,]+).*PROGRAM TOTALS", line)
                 if m:
                     total = int(m.group(1).replace(",", ""))
+        # the requests of the window, not of the whole run of wrk
+        selfc, incl, ncalls = callgrind_graph(cg, counts=True)
+        n = ncalls.get("ngx_http_process_request", 0)
+        setup = incl.get("ngx_ssl_handshake", 0)
         res[name] = {"requests": n, "ir_per_request": total / max(n, 1),
+                     "handshake_ir": setup, "wrk_requests": r["requests"],
                      "errors": r["errors"], "profile": cg}
         log("%-16s %8d requests  %10.0f instructions/request  (%s)"
             % (name, n, total / max(n, 1), ann))
+        if r["errors"]:
+            log("  %s: %d errors (answers other than 2xx/3xx): the "
+                "count is not of the request meant" % (name, r["errors"]))
+        if setup > total / 100:
+            log("  %s: TLS handshakes inside the window (%.0f per request):"
+                " wrk connected late" % (name, setup / max(n, 1)))
     with open(os.path.join(OUT, "callgrind.json"), "w") as f_:
         json.dump(res, f_, indent=1)
     for name in [k for k in res if k.startswith("cb")]:
@@ -1395,20 +1462,7 @@ def main():
                "base": Pool("baseline", "Z")}
         ctx["base"].ensure(int(80000 * ARGS.duration) + 10000)
 
-        # the token the proxied location reads
-        rec = states.make_state(STATE_SECRET, VAR_SID, CLIENT_ID)
-        st, hdrs, _ = get(T, "/cb?code=varcode&state=" + rec,
-                          {"Cookie": "intercom_oauth_sid=" + VAR_SID})
-        # the module may give the session a new id at the callback
-        for k, v in hdrs:
-            m = re.match(r"intercom_oauth_sid=([A-Za-z0-9_-]{22})", v)
-            if k.lower() == "set-cookie" and m:
-                ctx["var_sid"] = m.group(1)
-        st2, _, tok = get(T, "/lookup", {"Cookie": "intercom_oauth_sid="
-                                         + ctx["var_sid"]})
-        if st != 302 or tok != b"tok":
-            raise SystemExit("could not store the token for the proxied "
-                             "location (callback %d, lookup %r)" % (st, tok))
+        store_var_token(ctx, T)
 
         # sanity: each location answers as expected once
         if S:
@@ -1424,7 +1478,7 @@ def main():
         if ARGS.profile:
             return profile(ctx, target, ms)
         if ARGS.callgrind:
-            return callgrind(ctx, target, values)
+            return callgrind(ctx, target, target_values)
         if ARGS.only:
             keep = set(ARGS.only.split(","))
             ms = {k: v for k, v in ms.items() if k in keep}
