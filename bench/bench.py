@@ -586,7 +586,7 @@ def measurements(ctx):
                     lambda: run_peer_callback(ctx["ppool"], D)),
         # the hot path over TLS: each numerator right after its baseline
         "page_tls": ("static file page (HTTPS)",
-                     plain(TT, "/page", cookie, "https")),
+                     plain(TT, "/page-plain", cookie, "https")),
         "page_guard_tls": ("the same behind intercom_oauth_require (HTTPS)",
                            plain(TT, "/page-guard", cookie, "https")),
         "api_fixed_tls": ("proxied location, fixed Authorization (HTTPS)",
