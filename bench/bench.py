@@ -650,6 +650,46 @@ RATIOS = [
 ] + store_rows.RATIOS                           # store rows
 
 
+# Ratio rows whose two sides are measured in alternating slices within
+# each round (numerator: baseline), A B B A, each slice half a
+# measurement's duration (at least 1 s), instead of one window each in
+# turn: a drift of the machine (another process, the CPU's clock) within
+# the round then weighs on both sides alike.  The guard's cost is 3 % of
+# a static page, below what one window's drift moves (see RESULTS.md,
+# "The guard over TLS: the measurement").
+ALTERNATE = {"page_guard_tls": "page_tls"}
+
+
+def alternate(fa, fb):
+    """fa and fb (a baseline and its numerator) in the slices A B B A;
+    returns each side's slices merged as one result: req/s and cores the
+    mean of its slices (of equal length), counts summed, each slice's
+    req/s under "slices"."""
+    saved = ARGS.duration
+    ARGS.duration = max(1, (saved + 1) // 2)
+    got = {0: [], 1: []}
+    try:
+        for side in (0, 1, 1, 0):
+            got[side].append((fa, fb)[side]())
+    finally:
+        ARGS.duration = saved
+
+    def merged(rs):
+        m = dict(rs[0])
+        k = float(len(rs))
+        for key in ("rps", "other_cores", "wrk_cores", "server_cores"):
+            m[key] = sum(r[key] for r in rs) / k
+        for key in ("requests", "non2xx", "sockerr", "errors"):
+            m[key] = sum(r.get(key, 0) for r in rs)
+        m["cores"] = {c: sum(r["cores"].get(c, 0.0) for r in rs) / k
+                      for c in rs[0]["cores"]}
+        m["slices"] = [r["rps"] for r in rs]
+        m.pop("raw", None)
+        return m
+
+    return merged(got[0]), merged(got[1])
+
+
 def cpu_us(r):
     """CPU microseconds of the server under test per request."""
     return r["server_cores"] * 1e6 / r["rps"] if r["rps"] else 0.0
@@ -1289,6 +1329,9 @@ def main():
     ap.add_argument("--callgrind", default="",
                     help="comma-separated measurement names to count "
                     "instructions per request for, nginx under callgrind")
+    ap.add_argument("--no-alternate", action="store_true",
+                    help="the rows of ALTERNATE one window each in turn, "
+                    "as every other row, not in slices A B B A")
     ap.add_argument("--pin", action="store_true",
                     help="pin the server under test to the last CPU and the "
                     "rest (wrk, token endpoint) to the others: steadier on "
@@ -1496,11 +1539,24 @@ def main():
         for rnd in range(ARGS.rounds):
             log("round %d/%d" % (rnd + 1, ARGS.rounds))
             for name, (label, f) in ms.items():
-                r = f()
-                r.pop("raw", None)
-                runs[name].append(r)
-                log("  %-16s %10.0f req/s  errors %d  other load %.2f cores"
-                    % (name, r["rps"], r["errors"], r["other_cores"]))
+                alt = {} if ARGS.no_alternate else ALTERNATE
+                if alt.get(name) in ms:
+                    continue                    # measured with its baseline
+                num = [k for k, v in alt.items() if v == name and k in ms]
+                if num:
+                    got = alternate(f, ms[num[0]][1])
+                    pairs = [(name, got[0]), (num[0], got[1])]
+                else:
+                    pairs = [(name, f())]
+                for n_, r in pairs:
+                    r.pop("raw", None)
+                    runs[n_].append(r)
+                    log("  %-16s %10.0f req/s  errors %d  other load %.2f "
+                        "cores%s" % (n_, r["rps"], r["errors"],
+                                     r["other_cores"],
+                                     "  slices " + " ".join(
+                                         "%.0f" % x for x in r["slices"])
+                                     if "slices" in r else ""))
         results["runs"] = runs
         if not ARGS.no_store:                   # store rows
             results["store"] = store_rows.finish(ctx)
