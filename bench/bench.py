@@ -587,7 +587,7 @@ def measurements(ctx):
                     lambda: run_peer_callback(ctx["ppool"], D)),
         # the hot path over TLS: each numerator right after its baseline
         "page_tls": ("static file page (HTTPS)",
-                     plain(TT, "/page", cookie, "https")),
+                     plain(TT, "/page-plain", cookie, "https")),
         "page_guard_tls": ("the same behind intercom_oauth_require (HTTPS)",
                            plain(TT, "/page-guard", cookie, "https")),
         "api_fixed_tls": ("proxied location, fixed Authorization (HTTPS)",
@@ -649,6 +649,46 @@ RATIOS = [
     ("$intercom_access_token / fixed header, HTTPS", "api_var_tls",
      "api_fixed_tls", 0.97, ">="),
 ] + store_rows.RATIOS                           # store rows
+
+
+# Ratio rows whose two sides are measured in alternating slices within
+# each round (numerator: baseline), A B B A, each slice half a
+# measurement's duration (at least 1 s), instead of one window each in
+# turn: a drift of the machine (another process, the CPU's clock) within
+# the round then weighs on both sides alike.  The guard's cost is 3 % of
+# a static page, below what one window's drift moves (see RESULTS.md,
+# "The guard over TLS: the measurement").
+ALTERNATE = {"page_guard_tls": "page_tls"}
+
+
+def alternate(fa, fb):
+    """fa and fb (a baseline and its numerator) in the slices A B B A;
+    returns each side's slices merged as one result: req/s and cores the
+    mean of its slices (of equal length), counts summed, each slice's
+    req/s under "slices"."""
+    saved = ARGS.duration
+    ARGS.duration = max(1, (saved + 1) // 2)
+    got = {0: [], 1: []}
+    try:
+        for side in (0, 1, 1, 0):
+            got[side].append((fa, fb)[side]())
+    finally:
+        ARGS.duration = saved
+
+    def merged(rs):
+        m = dict(rs[0])
+        k = float(len(rs))
+        for key in ("rps", "other_cores", "wrk_cores", "server_cores"):
+            m[key] = sum(r[key] for r in rs) / k
+        for key in ("requests", "non2xx", "sockerr", "errors"):
+            m[key] = sum(r.get(key, 0) for r in rs)
+        m["cores"] = {c: sum(r["cores"].get(c, 0.0) for r in rs) / k
+                      for c in rs[0]["cores"]}
+        m["slices"] = [r["rps"] for r in rs]
+        m.pop("raw", None)
+        return m
+
+    return merged(got[0]), merged(got[1])
 
 
 def cpu_us(r):
@@ -1004,12 +1044,13 @@ CALLGRIND_CONCERNS = [
 CALLGRIND_PREFIX = "ngx_http_intercom_oauth_"
 
 
-def callgrind_graph(path):
+def callgrind_graph(path, counts=False):
     """Self cost, inclusive cost and call costs per function name, from a
     callgrind profile (event Ir only).  GCC's clones (.part.0, .isra.0,
-    .constprop.0) count as the function they were made from."""
+    .constprop.0) count as the function they were made from.  With
+    counts, the third is how many times each function was called."""
     names = {}                      # "(id)" -> name, for fn and cfn
-    selfc, calls = {}, {}
+    selfc, calls, ncalls = {}, {}, {}
     fn = callee = None
     in_call = False
     npos = 1
@@ -1045,12 +1086,14 @@ def callgrind_graph(path):
                 callee = name_of(line[4:].strip())
             elif line.startswith("calls="):
                 in_call = True
+                ncalls[callee] = (ncalls.get(callee, 0)
+                                  + int(line[6:].split()[0]))
             elif line.startswith("positions:"):
                 npos = len(line.split()) - 1
     incl = {}
     for f_ in set(selfc) | set(calls):
         incl[f_] = selfc.get(f_, 0) + sum(calls.get(f_, {}).values())
-    return selfc, incl, calls
+    return selfc, incl, (ncalls if counts else calls)
 
 
 def callgrind_breakdown(path, n, base=None):
@@ -1097,6 +1140,62 @@ def callgrind_breakdown(path, n, base=None):
     return out
 
 
+def store_var_token(ctx, port):
+    """The token the proxied location reads and the guard lets through,
+    stored by a callback in the zone of the nginx on port; ctx["var_sid"]
+    becomes the session id the callback gave."""
+    rec = states.make_state(STATE_SECRET, VAR_SID, CLIENT_ID)
+    st, hdrs, _ = get(port, "/cb?code=varcode&state=" + rec,
+                      {"Cookie": "intercom_oauth_sid=" + VAR_SID})
+    # the module may give the session a new id at the callback
+    for k, v in hdrs:
+        m = re.match(r"intercom_oauth_sid=([A-Za-z0-9_-]{22})", v)
+        if k.lower() == "set-cookie" and m:
+            ctx["var_sid"] = m.group(1)
+    st2, _, tok = get(port, "/lookup", {"Cookie": "intercom_oauth_sid="
+                                        + ctx["var_sid"]})
+    if st != 302 or tok != b"tok":
+        raise SystemExit("could not store the token for the proxied "
+                         "location (callback %d, lookup %r)" % (st, tok))
+
+
+def callgrind_window(f, pid, duration):
+    """Runs f (one measurement's wrk) with callgrind counting only in the
+    middle of it: from once wrk's connections are open (their TCP and TLS
+    set-up, a TLS handshake some 2,000,000 instructions, would otherwise
+    be spread over the requests of the run, more per request the fewer
+    the requests) to a second before wrk stops.  Returns f's result; the
+    requests of the window are counted from the profile."""
+    import threading
+
+    out = {}
+    ARGS.duration = duration + 4
+    t = threading.Thread(target=lambda: out.update(r=f()))
+    t.start()
+
+    # wrk opens its connections first: wait until they all are, then
+    # for their handshakes (a few hundred ms under callgrind)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        ss = subprocess.run(["ss", "-Htn", "state", "established"],
+                            capture_output=True, text=True).stdout
+        ports = {ARGS.port_base + 20, ARGS.port_base + 24}
+        n = sum(1 for line in ss.splitlines()
+                if int(line.split()[2].rsplit(":", 1)[1]) in ports)
+        if n >= ARGS.connections:
+            break
+        time.sleep(0.1)
+    time.sleep(1.5)
+
+    subprocess.run(["callgrind_control", "-i", "on", str(pid)],
+                   check=True, stdout=subprocess.DEVNULL)
+    time.sleep(duration)
+    subprocess.run(["callgrind_control", "-i", "off", str(pid)],
+                   check=True, stdout=subprocess.DEVNULL)
+    t.join()
+    return out["r"]
+
+
 def callgrind(ctx, target, values):
     """Instructions per request (user space: nginx, the module, libcurl,
     libc, OpenSSL), counted by callgrind with the counters on only while
@@ -1121,17 +1220,14 @@ def callgrind(ctx, target, values):
         wait_port(T, p, "nginx under callgrind", timeout=60)
         PORT_NAMES[T] = "target-cg"
         ctx["target"] = T
+        # a fresh zone: the guard and the variable need their token again
+        store_var_token(ctx, T)
         f = measurements(ctx)[name][1]
         saved = ARGS.duration
         ARGS.duration = 2
         f()                                            # warm up
+        r = callgrind_window(f, p.pid, saved)
         ARGS.duration = saved
-        subprocess.run(["callgrind_control", "-i", "on", str(p.pid)],
-                       check=True, stdout=subprocess.DEVNULL)
-        r = f()
-        subprocess.run(["callgrind_control", "-i", "off", str(p.pid)],
-                       check=True, stdout=subprocess.DEVNULL)
-        n = r.get("callbacks") or r["requests"]
         # dump now (to CG.1): the dump at exit is not always written
         subprocess.run(["callgrind_control", "-d", str(p.pid)],
                        check=True, stdout=subprocess.DEVNULL)
@@ -1152,10 +1248,21 @@ def callgrind(ctx, target, values):
                 m = re.match(r"^\s*([\d,]+).*PROGRAM TOTALS", line)
                 if m:
                     total = int(m.group(1).replace(",", ""))
+        # the requests of the window, not of the whole run of wrk
+        selfc, incl, ncalls = callgrind_graph(cg, counts=True)
+        n = ncalls.get("ngx_http_process_request", 0)
+        setup = incl.get("ngx_ssl_handshake", 0)
         res[name] = {"requests": n, "ir_per_request": total / max(n, 1),
+                     "handshake_ir": setup, "wrk_requests": r["requests"],
                      "errors": r["errors"], "profile": cg}
         log("%-16s %8d requests  %10.0f instructions/request  (%s)"
             % (name, n, total / max(n, 1), ann))
+        if r["errors"]:
+            log("  %s: %d errors (answers other than 2xx/3xx): the "
+                "count is not of the request meant" % (name, r["errors"]))
+        if setup > total / 100:
+            log("  %s: TLS handshakes inside the window (%.0f per request):"
+                " wrk connected late" % (name, setup / max(n, 1)))
     with open(os.path.join(OUT, "callgrind.json"), "w") as f_:
         json.dump(res, f_, indent=1)
     for name in [k for k in res if k.startswith("cb")]:
@@ -1248,6 +1355,9 @@ def main():
     ap.add_argument("--callgrind", default="",
                     help="comma-separated measurement names to count "
                     "instructions per request for, nginx under callgrind")
+    ap.add_argument("--no-alternate", action="store_true",
+                    help="the rows of ALTERNATE one window each in turn, "
+                    "as every other row, not in slices A B B A")
     ap.add_argument("--pin", action="store_true",
                     help="pin the server under test to the last CPU and the "
                     "rest (wrk, token endpoint) to the others: steadier on "
@@ -1421,20 +1531,7 @@ def main():
                "base": Pool("baseline", "Z")}
         ctx["base"].ensure(int(80000 * ARGS.duration) + 10000)
 
-        # the token the proxied location reads
-        rec = states.make_state(STATE_SECRET, VAR_SID, CLIENT_ID)
-        st, hdrs, _ = get(T, "/cb?code=varcode&state=" + rec,
-                          {"Cookie": "intercom_oauth_sid=" + VAR_SID})
-        # the module may give the session a new id at the callback
-        for k, v in hdrs:
-            m = re.match(r"intercom_oauth_sid=([A-Za-z0-9_-]{22})", v)
-            if k.lower() == "set-cookie" and m:
-                ctx["var_sid"] = m.group(1)
-        st2, _, tok = get(T, "/lookup", {"Cookie": "intercom_oauth_sid="
-                                         + ctx["var_sid"]})
-        if st != 302 or tok != b"tok":
-            raise SystemExit("could not store the token for the proxied "
-                             "location (callback %d, lookup %r)" % (st, tok))
+        store_var_token(ctx, T)
 
         # sanity: each location answers as expected once
         if S:
@@ -1450,7 +1547,7 @@ def main():
         if ARGS.profile:
             return profile(ctx, target, ms)
         if ARGS.callgrind:
-            return callgrind(ctx, target, values)
+            return callgrind(ctx, target, target_values)
         if ARGS.only:
             keep = set(ARGS.only.split(","))
             ms = {k: v for k, v in ms.items() if k in keep}
@@ -1468,11 +1565,24 @@ def main():
         for rnd in range(ARGS.rounds):
             log("round %d/%d" % (rnd + 1, ARGS.rounds))
             for name, (label, f) in ms.items():
-                r = f()
-                r.pop("raw", None)
-                runs[name].append(r)
-                log("  %-16s %10.0f req/s  errors %d  other load %.2f cores"
-                    % (name, r["rps"], r["errors"], r["other_cores"]))
+                alt = {} if ARGS.no_alternate else ALTERNATE
+                if alt.get(name) in ms:
+                    continue                    # measured with its baseline
+                num = [k for k, v in alt.items() if v == name and k in ms]
+                if num:
+                    got = alternate(f, ms[num[0]][1])
+                    pairs = [(name, got[0]), (num[0], got[1])]
+                else:
+                    pairs = [(name, f())]
+                for n_, r in pairs:
+                    r.pop("raw", None)
+                    runs[n_].append(r)
+                    log("  %-16s %10.0f req/s  errors %d  other load %.2f "
+                        "cores%s" % (n_, r["rps"], r["errors"],
+                                     r["other_cores"],
+                                     "  slices " + " ".join(
+                                         "%.0f" % x for x in r["slices"])
+                                     if "slices" in r else ""))
         results["runs"] = runs
         if not ARGS.no_store:                   # store rows
             results["store"] = store_rows.finish(ctx)

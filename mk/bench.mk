@@ -38,4 +38,5 @@ bench-profile: deps-build module
 bench-callgrind: deps-build module
 	@util/apt-ensure $(BENCH_DEB) valgrind
 	@python3 bench/bench.py --module $(MODULE) --no-sinatra --duration 5 \
-	    --callgrind cb,proxy,connect,static $(BENCH_ARGS)
+	    --callgrind cb,proxy,connect,static,page_tls,page_guard_tls \
+	    $(BENCH_ARGS)

@@ -558,27 +558,61 @@ ngx_http_intercom_oauth_session_scan(ngx_str_t *header,
 static ngx_uint_t
 ngx_http_intercom_oauth_session_valid(u_char *p, size_t len)
 {
-    size_t    i;
-    uint32_t  ok;
+    u_char  ok;
 
-    /* "-", "0"-"9"; "A"-"Z", "_"; "a"-"z" */
-    static uint32_t  base64url[] = {
-        0x00000000, 0x03ff2000, 0x87fffffe, 0x07fffffe,
-        0x00000000, 0x00000000, 0x00000000, 0x00000000
+    /*
+     * "-", "0"-"9", "A"-"Z", "_", "a"-"z": a byte per character, one load
+     * each (a bit map took a shift and a mask more, on every guarded
+     * request)
+     */
+    static const u_char  base64url[256] = {
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
+        0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1,
+        0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
     };
 
     if (len != NGX_HTTP_INTERCOM_OAUTH_SESSION_LEN) {
         return 0;
     }
 
-    /* no branch per character: a loop of known length, unrolled */
-    ok = 1;
+    /*
+     * No branch per character, and no loop: GCC -O2 left the loop of 22
+     * rolled, its counting as many instructions as the checks.
+     */
+#if (NGX_HTTP_INTERCOM_OAUTH_SESSION_LEN != 22)
+#error "the session id check below names each of 22 characters"
+#endif
 
-    for (i = 0; i < NGX_HTTP_INTERCOM_OAUTH_SESSION_LEN; i++) {
-        ok &= base64url[p[i] >> 5] >> (p[i] & 0x1f);
-    }
+#define ngx_http_intercom_oauth_b64(i)  base64url[p[i]]
 
-    return ok & 1;
+    ok = ngx_http_intercom_oauth_b64(0) & ngx_http_intercom_oauth_b64(1)
+         & ngx_http_intercom_oauth_b64(2) & ngx_http_intercom_oauth_b64(3)
+         & ngx_http_intercom_oauth_b64(4) & ngx_http_intercom_oauth_b64(5)
+         & ngx_http_intercom_oauth_b64(6) & ngx_http_intercom_oauth_b64(7)
+         & ngx_http_intercom_oauth_b64(8) & ngx_http_intercom_oauth_b64(9)
+         & ngx_http_intercom_oauth_b64(10) & ngx_http_intercom_oauth_b64(11)
+         & ngx_http_intercom_oauth_b64(12) & ngx_http_intercom_oauth_b64(13)
+         & ngx_http_intercom_oauth_b64(14) & ngx_http_intercom_oauth_b64(15)
+         & ngx_http_intercom_oauth_b64(16) & ngx_http_intercom_oauth_b64(17)
+         & ngx_http_intercom_oauth_b64(18) & ngx_http_intercom_oauth_b64(19)
+         & ngx_http_intercom_oauth_b64(20) & ngx_http_intercom_oauth_b64(21);
+
+#undef ngx_http_intercom_oauth_b64
+
+    return ok;
 }
 
 

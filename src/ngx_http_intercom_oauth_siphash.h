@@ -6,7 +6,7 @@
 
 
 /*
- * SipHash-2-4, the keyed hash of the zone's token keys (zone.c).
+ * SipHash-1-3, the keyed hash of the zone's token keys (zone.c).
  */
 
 
@@ -22,10 +22,9 @@
 
 
 /*
- * The first 8 bytes of SipHash-2-4 with a 128-bit output (OpenSSL's
- * "SIPHASH" MAC with its default size) of in[0..len) under the 16-byte
- * key, read as a little-endian number: the same bytes as OpenSSL's, so
- * that a zone hashed by either finds its tokens with the other.
+ * The first 8 bytes of SipHash-1-3 with a 128-bit output (OpenSSL's
+ * "SIPHASH" MAC with its default size, c-rounds 1 and d-rounds 3) of
+ * in[0..len) under the 16-byte key, read as a little-endian number.
  */
 uint64_t ngx_http_intercom_oauth_siphash(const u_char *key, const u_char *in,
     size_t len);

@@ -57,7 +57,8 @@
 /*
  * marks a zone made by this layout, so that a reload never misreads one;
  * builds against OpenSSL 1.1 hashed token keys with CRC32 before they
- * hashed them with SipHash as OpenSSL 3 builds always did
+ * hashed them with SipHash-2-4 as OpenSSL 3 builds did; both now hash
+ * with SipHash-1-3, which finds no token a 2-4 zone holds
  */
 #if (OPENSSL_VERSION_NUMBER >= 0x30000000L)
 #define NGX_HTTP_INTERCOM_OAUTH_ZONE_LAYOUT   0x494f417a6f6e6537
@@ -460,7 +461,7 @@ ngx_http_intercom_oauth_zone_state_free(ngx_http_intercom_oauth_zone_ctx_t *ctx,
  * The token's bucket.  The key is the client's cookie, so an unkeyed hash
  * (CRC32 is linear: colliding keys are easy to make) would let a client
  * pile tokens into one chain that every lookup in it walks under the
- * zone's mutex.  SipHash-2-4 with the zone's random key, computed before
+ * zone's mutex.  SipHash-1-3 with the zone's random key, computed before
  * the mutex is taken.
  */
 

@@ -6,7 +6,8 @@
 # with different values (in one Cookie header or in two: the first
 # well-formed one is the session) or with the same one, a Cookie header
 # over nginx's buffers; and session fixation: a session id planted before
-# the flow holds no token after it.
+# the flow holds no token after it; a character beside each base64url
+# range is not an id.
 #
 # t/lib/IntercomOAuthTest/Hostile.pm: what the t/006-hostile-*.t files
 # share, and how a block shows that nothing was stored.
@@ -158,3 +159,19 @@ $HTTP_CONFIG =~ s{\s*intercom_oauth_key\s+\S+;}{}r
 ["Set-Cookie: intercom_oauth_sid=(?!$SID)[A-Za-z0-9_-]{22};.*", "Content-Type: text/plain"]
 --- response_body_like eval
 [qr/302 Found/, qr/^\[0\]\[\]$/]
+
+
+
+=== TEST 12: session cookie: a character beside each base64url range is not an id
+The session id's 22 characters are checked by a table of the bytes a
+base64url id may hold: each value here is 22 characters with one byte
+just outside a range ("," "." "/" ":" "@" "[" "^" "`" "{" DEL, a byte over
+127), so none is well-formed and no session is read.
+--- more_headers eval
+"Cookie: " . join('; ', map { 'intercom_oauth_sid=' . substr($SID, 0, 21) . $_ } (',', '.', '/', ':', '@', '[', '^', '`', '{', "\x7f", "\x80", "\xff"))
+--- error_code: 403
+--- config eval: $::CookieLocations
+--- response_body_like: <code>state_invalid</code> \(403\)
+--- module_log
+intercom oauth: session cookie "intercom_oauth_sid" is malformed
+intercom oauth: state refused: no session cookie "intercom_oauth_sid" (another browser
