@@ -106,6 +106,16 @@ static void ngx_http_intercom_oauth_curl_doom_handler(ngx_event_t *ev);
 static CURLM             *ngx_http_intercom_oauth_curl_multi;
 
 /*
+ * The worker's TLS session cache, shared by all its easy handles: each
+ * handle would otherwise allocate a cache of its own (five sessions, 920
+ * bytes) for its first transfer, plain http:// included, and keep it while
+ * its transfer waits; shared, a session one transfer negotiated resumes the
+ * next transfer's handshake whichever handle carries it.  Locks are not
+ * needed: the worker's transfers all run in its one thread.
+ */
+static CURLSH            *ngx_http_intercom_oauth_curl_share;
+
+/*
  * Finished easy handles are reset and kept for the next transfer: creating
  * one (curl_easy_init) and freeing it is a large share of a call's cost
  * (bench/RESULTS.md, "Profile").  Connections live in the multi handle's
@@ -184,6 +194,21 @@ ngx_http_intercom_oauth_curl_init_process(ngx_cycle_t *cycle)
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
                       "intercom oauth: curl_slist_append() failed");
         return NGX_ERROR;
+    }
+
+    if (ngx_http_intercom_oauth_curl_share == NULL) {
+        ngx_http_intercom_oauth_curl_share = curl_share_init();
+
+        if (ngx_http_intercom_oauth_curl_share == NULL
+            || curl_share_setopt(ngx_http_intercom_oauth_curl_share,
+                                 CURLSHOPT_SHARE,
+                                 CURL_LOCK_DATA_SSL_SESSION)
+               != CURLSHE_OK)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                          "intercom oauth: curl_share_init() failed");
+            return NGX_ERROR;
+        }
     }
 
     multi = curl_multi_init();
@@ -265,6 +290,14 @@ ngx_http_intercom_oauth_curl_exit_process(ngx_cycle_t *cycle)
     /* the requests are gone; their cleanups removed their transfers */
     curl_multi_cleanup(ngx_http_intercom_oauth_curl_multi);
     ngx_http_intercom_oauth_curl_multi = NULL;
+
+    /* every handle is gone, so no handle uses the share any more */
+    if (ngx_http_intercom_oauth_curl_share
+        && curl_share_cleanup(ngx_http_intercom_oauth_curl_share)
+           == CURLSHE_OK)
+    {
+        ngx_http_intercom_oauth_curl_share = NULL;
+    }
 
     curl_slist_free_all(ngx_http_intercom_oauth_curl_get_headers);
     curl_slist_free_all(ngx_http_intercom_oauth_curl_post_headers);
@@ -406,6 +439,12 @@ ngx_http_intercom_oauth_curl_setup(ngx_http_intercom_oauth_curl_t *t,
 
     curl_easy_setopt(easy, CURLOPT_URL, s);
     curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
+
+    /*
+     * Set again on a kept handle too: curl_easy_reset() keeps the share but
+     * forgets the size of its session cache.
+     */
+    curl_easy_setopt(easy, CURLOPT_SHARE, ngx_http_intercom_oauth_curl_share);
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(easy, CURLOPT_BUFFERSIZE,
                      (long) NGX_HTTP_INTERCOM_OAUTH_CURL_BUFFER);
