@@ -99,7 +99,8 @@ typedef ngx_int_t (*ngx_http_intercom_oauth_call_start_pt)(
 struct ngx_http_intercom_oauth_endpoint_s {
     ngx_str_t                              url;
     ngx_http_intercom_oauth_call_start_pt  start;
-    void                                  *parsed;  /* libcurl's CURLU */
+    void                                  *parsed;   /* libcurl's CURLU */
+    unsigned                               refused:1; /* by libcurl */
 };
 
 

@@ -41,7 +41,7 @@ ngx_http_intercom_oauth_call_bind(ngx_conf_t *cf, char *directive,
 
     if (ngx_http_intercom_oauth_call_absolute(url)) {
         endpoint->start = ngx_http_intercom_oauth_curl_start;
-        return NGX_OK;
+        return ngx_http_intercom_oauth_curl_check_url(cf, directive, url);
     }
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

@@ -442,6 +442,7 @@ ngx_http_intercom_oauth_curl_setup(ngx_http_intercom_oauth_curl_t *t,
 
         curl_easy_setopt(easy, CURLOPT_URL, s);
     }
+
     curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
 
     /*
@@ -531,8 +532,11 @@ ngx_http_intercom_oauth_curl_setup(ngx_http_intercom_oauth_curl_t *t,
  * The endpoint's URL parsed once per worker, at its first call: given a
  * CURLU, libcurl copies it for each transfer instead of parsing the string
  * and printing it back (about 4,000 instructions per call).  Parsed with
- * the flags libcurl parses CURLOPT_URL with; a URL it refuses goes as a
- * string, to fail as before.
+ * the flags libcurl parses CURLOPT_URL with.  A URL libcurl refuses is
+ * refused at configuration (ngx_http_intercom_oauth_curl_check_url()); should
+ * one get here all the same, it goes as a string, to fail as before, and
+ * is not parsed again: every attempt would leave its copy in the cycle's
+ * pool.
  */
 
 static CURLU *
@@ -543,7 +547,7 @@ ngx_http_intercom_oauth_curl_url(ngx_http_intercom_oauth_endpoint_t *endpoint)
     ngx_pool_t          *pool;
     ngx_pool_cleanup_t  *cln;
 
-    if (endpoint->parsed) {
+    if (endpoint->parsed || endpoint->refused) {
         return endpoint->parsed;
     }
 
@@ -559,6 +563,15 @@ ngx_http_intercom_oauth_curl_url(ngx_http_intercom_oauth_endpoint_t *endpoint)
         return NULL;
     }
 
+    if (curl_url_set(u, CURLUPART_URL, s,
+                     CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME)
+        != CURLUE_OK)
+    {
+        curl_url_cleanup(u);
+        endpoint->refused = 1;
+        return NULL;
+    }
+
     cln = ngx_pool_cleanup_add(pool, 0);
     if (cln == NULL) {
         curl_url_cleanup(u);
@@ -568,17 +581,51 @@ ngx_http_intercom_oauth_curl_url(ngx_http_intercom_oauth_endpoint_t *endpoint)
     cln->handler = ngx_http_intercom_oauth_curl_url_cleanup;
     cln->data = u;
 
-    if (curl_url_set(u, CURLUPART_URL, s,
-                     CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME)
-        != CURLUE_OK)
-    {
-        return NULL;
-    }
-
     /* the configuration is this worker's own copy from here on */
     endpoint->parsed = u;
 
     return u;
+}
+
+
+/*
+ * An http(s) URL of an endpoint, checked when the configuration is read:
+ * one that libcurl's URL parser refuses (a port over 65535, a broken
+ * IPv6 address, a space in the host) would fail every call, so it fails
+ * "nginx -t" instead, as nginx's own proxy_pass does.
+ */
+
+ngx_int_t
+ngx_http_intercom_oauth_curl_check_url(ngx_conf_t *cf, char *directive,
+    ngx_str_t *url)
+{
+    char       *s;
+    CURLU      *u;
+    CURLUcode   rc;
+
+    s = ngx_http_intercom_oauth_curl_cstr(cf->temp_pool, url);
+    if (s == NULL) {
+        return NGX_ERROR;
+    }
+
+    u = curl_url();
+    if (u == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = curl_url_set(u, CURLUPART_URL, s,
+                      CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME);
+
+    curl_url_cleanup(u);
+
+    if (rc != CURLUE_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\" is a URL libcurl refuses (%s): \"%V\"",
+                           directive, curl_url_strerror(rc), url);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 

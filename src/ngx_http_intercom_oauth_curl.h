@@ -30,6 +30,13 @@ ngx_int_t ngx_http_intercom_oauth_curl_start(ngx_http_request_t *r,
     ngx_http_intercom_oauth_call_done_pt done,
     ngx_http_intercom_oauth_call_t **callp);
 
+/*
+ * At configuration: whether libcurl's URL parser takes an endpoint's
+ * http(s) URL; NGX_ERROR, logged as an emerg naming the directive, if not.
+ */
+ngx_int_t ngx_http_intercom_oauth_curl_check_url(ngx_conf_t *cf,
+    char *directive, ngx_str_t *url);
+
 /* Per worker: curl_global_init() and the multi handle.  NGX_OK/NGX_ERROR. */
 ngx_int_t ngx_http_intercom_oauth_curl_init_process(ngx_cycle_t *cycle);
 

@@ -233,6 +233,14 @@ ngx_http_intercom_oauth_token_parse(ngx_pool_t *pool, u_char *body,
     yajl_free(h);
 
     /*
+     * yajl's buffer held the token's characters while it decoded an
+     * escape in them: wiped, as a request's secrets are, not left in the
+     * arena until the next parse
+     */
+    ngx_explicit_memzero(ngx_http_intercom_oauth_yajl_arena.data,
+                         ngx_http_intercom_oauth_yajl_arena.used);
+
+    /*
      * Intercom's words go to the log, even from a body that breaks off:
      * no line of theirs may start a line of ours.
      */

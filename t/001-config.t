@@ -292,3 +292,26 @@ Set-Cookie: sid=[A-Za-z0-9_-]{22}; Path=/; SameSite=Strict
 --- error_log
 "intercom_oauth_session_cookie" without "Secure": the session travels over plain HTTP too
 "intercom_oauth_session_cookie" with "SameSite=Strict": browsers do not send it on the way back from Intercom
+
+
+
+=== TEST 25: a token URL libcurl's parser refuses fails nginx -t, not every callback
+Before, a port over 65535 passed the configuration; libcurl refused the
+URL on each call, which was parsed again (and a copy of it left in the
+worker's memory) on every callback.
+--- http_config eval
+$HTTP_CONFIG =~ s{intercom_oauth_token_url\s+\S+;}{intercom_oauth_token_url https://example.com:99999/token;}r
+--- config
+--- must_die
+--- error_log
+"intercom_oauth_token_url" is a URL libcurl refuses (Port number was not a decimal number between 0 and 65535): "https://example.com:99999/token"
+
+
+
+=== TEST 26: an API or revoke URL libcurl's parser refuses fails nginx -t
+--- http_config eval
+$HTTP_CONFIG =~ s{intercom_oauth_revoke_url\s+\S+;}{intercom_oauth_revoke_url "https://exa mple.com/revoke";}r
+--- config
+--- must_die
+--- error_log
+"intercom_oauth_revoke_url" is a URL libcurl refuses (Bad hostname): "https://exa mple.com/revoke"
