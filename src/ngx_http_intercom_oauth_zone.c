@@ -764,8 +764,7 @@ ngx_int_t
 ngx_http_intercom_oauth_zone_state_release(ngx_shm_zone_t *shm_zone,
     u_char *nonce, time_t issued)
 {
-    uint32_t                            *link;
-    uint32_t                             hash;
+    uint32_t                             hash, *link;
     ngx_http_intercom_oauth_zone_ctx_t  *ctx;
 
     ctx = shm_zone->data;
