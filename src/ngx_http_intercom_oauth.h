@@ -101,6 +101,7 @@ struct ngx_http_intercom_oauth_endpoint_s {
     ngx_http_intercom_oauth_call_start_pt  start;
     void                                  *parsed;   /* libcurl's CURLU */
     unsigned                               refused:1; /* by libcurl */
+    unsigned                               tls:1;     /* https:// */
 };
 
 

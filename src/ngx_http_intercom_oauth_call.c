@@ -41,6 +41,8 @@ ngx_http_intercom_oauth_call_bind(ngx_conf_t *cf, char *directive,
 
     if (ngx_http_intercom_oauth_call_absolute(url)) {
         endpoint->start = ngx_http_intercom_oauth_curl_start;
+        /* "https://" or "http://": the fifth byte tells */
+        endpoint->tls = (url->data[4] == 's' || url->data[4] == 'S');
         return ngx_http_intercom_oauth_curl_check_url(cf, directive, url);
     }
 

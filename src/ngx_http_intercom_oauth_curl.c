@@ -46,7 +46,6 @@
 #include "ngx_http_intercom_oauth_socket.h"
 
 
-
 /* a call carried by libcurl: one easy handle in the worker's multi */
 typedef struct {
     ngx_http_intercom_oauth_call_t   call;      /* what the caller sees */
@@ -66,6 +65,8 @@ static ngx_int_t ngx_http_intercom_oauth_curl_setup(
     ngx_http_intercom_oauth_call_params_t *params);
 static CURLU *ngx_http_intercom_oauth_curl_url(
     ngx_http_intercom_oauth_endpoint_t *endpoint);
+static CURLUcode ngx_http_intercom_oauth_curl_parse(ngx_pool_t *pool,
+    ngx_str_t *url, CURLU **u);
 static void ngx_http_intercom_oauth_curl_url_cleanup(void *data);
 static ngx_uint_t ngx_http_intercom_oauth_curl_fresh(ngx_uint_t tls);
 static ngx_int_t ngx_http_intercom_oauth_curl_bearer(
@@ -454,10 +455,7 @@ ngx_http_intercom_oauth_curl_setup(ngx_http_intercom_oauth_curl_t *t,
     curl_easy_setopt(easy, CURLOPT_BUFFERSIZE,
                      (long) NGX_HTTP_INTERCOM_OAUTH_CURL_BUFFER);
 
-    t->tls = (endpoint->url.len > sizeof("https://") - 1
-              && ngx_strncasecmp(endpoint->url.data, (u_char *) "https://",
-                                 sizeof("https://") - 1)
-                 == 0);
+    t->tls = endpoint->tls;
 
     if (ngx_http_intercom_oauth_curl_fresh(t->tls)) {
         curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
@@ -542,8 +540,8 @@ ngx_http_intercom_oauth_curl_setup(ngx_http_intercom_oauth_curl_t *t,
 static CURLU *
 ngx_http_intercom_oauth_curl_url(ngx_http_intercom_oauth_endpoint_t *endpoint)
 {
-    char                *s;
     CURLU               *u;
+    CURLUcode            rc;
     ngx_pool_t          *pool;
     ngx_pool_cleanup_t  *cln;
 
@@ -553,22 +551,10 @@ ngx_http_intercom_oauth_curl_url(ngx_http_intercom_oauth_endpoint_t *endpoint)
 
     pool = ngx_cycle->pool;
 
-    s = ngx_http_intercom_oauth_curl_cstr(pool, &endpoint->url);
-    if (s == NULL) {
-        return NULL;
-    }
+    rc = ngx_http_intercom_oauth_curl_parse(pool, &endpoint->url, &u);
 
-    u = curl_url();
-    if (u == NULL) {
-        return NULL;
-    }
-
-    if (curl_url_set(u, CURLUPART_URL, s,
-                     CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME)
-        != CURLUE_OK)
-    {
-        curl_url_cleanup(u);
-        endpoint->refused = 1;
+    if (rc != CURLUE_OK) {
+        endpoint->refused = (rc != CURLUE_OUT_OF_MEMORY);
         return NULL;
     }
 
@@ -599,24 +585,10 @@ ngx_int_t
 ngx_http_intercom_oauth_curl_check_url(ngx_conf_t *cf, char *directive,
     ngx_str_t *url)
 {
-    char       *s;
     CURLU      *u;
     CURLUcode   rc;
 
-    s = ngx_http_intercom_oauth_curl_cstr(cf->temp_pool, url);
-    if (s == NULL) {
-        return NGX_ERROR;
-    }
-
-    u = curl_url();
-    if (u == NULL) {
-        return NGX_ERROR;
-    }
-
-    rc = curl_url_set(u, CURLUPART_URL, s,
-                      CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME);
-
-    curl_url_cleanup(u);
+    rc = ngx_http_intercom_oauth_curl_parse(cf->temp_pool, url, &u);
 
     if (rc != CURLUE_OK) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -625,7 +597,43 @@ ngx_http_intercom_oauth_curl_check_url(ngx_conf_t *cf, char *directive,
         return NGX_ERROR;
     }
 
+    curl_url_cleanup(u);
+
     return NGX_OK;
+}
+
+
+/*
+ * Parses "url" as libcurl parses CURLOPT_URL: the CURLU in "*u" when
+ * CURLUE_OK, nothing to free otherwise.
+ */
+
+static CURLUcode
+ngx_http_intercom_oauth_curl_parse(ngx_pool_t *pool, ngx_str_t *url,
+    CURLU **u)
+{
+    char       *s;
+    CURLUcode   rc;
+
+    s = ngx_http_intercom_oauth_curl_cstr(pool, url);
+    if (s == NULL) {
+        return CURLUE_OUT_OF_MEMORY;
+    }
+
+    *u = curl_url();
+    if (*u == NULL) {
+        return CURLUE_OUT_OF_MEMORY;
+    }
+
+    rc = curl_url_set(*u, CURLUPART_URL, s,
+                      CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME);
+
+    if (rc != CURLUE_OK) {
+        curl_url_cleanup(*u);
+        *u = NULL;
+    }
+
+    return rc;
 }
 
 

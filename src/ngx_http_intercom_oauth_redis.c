@@ -102,6 +102,8 @@ static ngx_int_t ngx_http_intercom_oauth_redis_resolve_conf(ngx_conf_t *cf,
     ngx_http_intercom_oauth_store_conf_t *sc);
 static char *ngx_http_intercom_oauth_redis_sentinel_url(ngx_conf_t *cf,
     ngx_http_intercom_oauth_store_conf_t *sc, ngx_str_t *url, size_t skip);
+static ngx_int_t ngx_http_intercom_oauth_redis_tls_name(ngx_pool_t *pool,
+    ngx_str_t *host, ngx_str_t *name);
 static ngx_int_t ngx_http_intercom_oauth_redis_is_addr(ngx_str_t *name);
 static void ngx_http_intercom_oauth_redis_auth(ngx_str_t *user,
     ngx_str_t *password);
@@ -165,7 +167,7 @@ ngx_http_intercom_oauth_redis_url(ngx_conf_t *cf, ngx_command_t *cmd,
 
     u_char                                *p, *last, *slash;
     ngx_int_t                              db;
-    ngx_str_t                             *value, host;
+    ngx_str_t                             *value;
     ngx_url_t                              u;
     ngx_http_intercom_oauth_store_conf_t  *sc;
 
@@ -280,25 +282,11 @@ parse:
     sc->naddrs = u.naddrs;
     sc->port = u.port ? u.port : 6379;
 
-    /*
-     * the name the certificate must carry, and SNI: NUL-terminated; [::1]
-     * without its brackets, as certificates carry an IPv6 address
-     */
-    host = u.host;
-
-    if (host.len > 2 && host.data[0] == '[' && host.data[host.len - 1] == ']')
+    if (ngx_http_intercom_oauth_redis_tls_name(cf->pool, &u.host, &sc->host)
+        != NGX_OK)
     {
-        host.data++;
-        host.len -= 2;
-    }
-
-    sc->host.len = host.len;
-    sc->host.data = ngx_pnalloc(cf->pool, host.len + 1);
-    if (sc->host.data == NULL) {
         return NGX_CONF_ERROR;
     }
-
-    (void) ngx_cpystrn(sc->host.data, host.data, host.len + 1);
 
     return NGX_CONF_OK;
 
@@ -325,10 +313,9 @@ static char *
 ngx_http_intercom_oauth_redis_sentinel_url(ngx_conf_t *cf,
     ngx_http_intercom_oauth_store_conf_t *sc, ngx_str_t *url, size_t skip)
 {
-    u_char      *p, *q, *last, *slash, *comma, *name;
-    size_t       n;
+    u_char      *p, *last, *slash, *comma, *name;
     ngx_int_t    db;
-    ngx_str_t   *host;
+    ngx_str_t   *host, tls;
     ngx_uint_t   i;
     ngx_url_t    u;
     ngx_addr_t  *addr;
@@ -401,6 +388,12 @@ ngx_http_intercom_oauth_redis_sentinel_url(ngx_conf_t *cf,
             goto invalid;
         }
 
+        if (ngx_http_intercom_oauth_redis_tls_name(cf->pool, &u.host, &tls)
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
         for (i = 0; i < u.naddrs; i++) {
             addr = ngx_array_push(sc->sentinels);
             host = ngx_array_push(sc->sentinel_hosts);
@@ -409,26 +402,7 @@ ngx_http_intercom_oauth_redis_sentinel_url(ngx_conf_t *cf,
             }
 
             *addr = u.addrs[i];
-
-            /*
-             * [::1]: the address without its brackets, as certificates
-             * and X509_check_ip_asc() write it
-             */
-            n = u.host.len;
-            q = u.host.data;
-
-            if (n > 2 && q[0] == '[' && q[n - 1] == ']') {
-                q++;
-                n -= 2;
-            }
-
-            host->len = n;
-            host->data = ngx_pnalloc(cf->pool, n + 1);
-            if (host->data == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            (void) ngx_cpystrn(host->data, q, n + 1);
+            *host = tls;
         }
 
         p = comma + 1;
@@ -1481,6 +1455,37 @@ ngx_http_intercom_oauth_redis_ssl_check_name(ngx_connection_t *c,
 
 
 /* 1 when "name" (NUL-terminated) is an IPv4 or IPv6 address */
+
+/*
+ * The name a store's certificate must carry, and its SNI, from the host
+ * of a URL: NUL-terminated, and an IPv6 address without its brackets, as
+ * certificates and X509_check_ip_asc() write it.
+ */
+
+static ngx_int_t
+ngx_http_intercom_oauth_redis_tls_name(ngx_pool_t *pool, ngx_str_t *host,
+    ngx_str_t *name)
+{
+    ngx_str_t  h;
+
+    h = *host;
+
+    if (h.len > 2 && h.data[0] == '[' && h.data[h.len - 1] == ']') {
+        h.data++;
+        h.len -= 2;
+    }
+
+    name->data = ngx_pnalloc(pool, h.len + 1);
+    if (name->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    (void) ngx_cpystrn(name->data, h.data, h.len + 1);
+    name->len = h.len;
+
+    return NGX_OK;
+}
+
 
 static ngx_int_t
 ngx_http_intercom_oauth_redis_is_addr(ngx_str_t *name)
