@@ -74,6 +74,8 @@ static void ngx_http_intercom_oauth_curl_start_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_intercom_oauth_curl_add(
     ngx_http_intercom_oauth_curl_t *t);
 static void ngx_http_intercom_oauth_curl_busy(void);
+static void ngx_http_intercom_oauth_curl_event_init(ngx_event_t *ev,
+    ngx_event_handler_pt handler, ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_intercom_oauth_curl_bearer(
     ngx_http_intercom_oauth_curl_t *t,
     ngx_http_intercom_oauth_call_params_t *params);
@@ -248,28 +250,22 @@ ngx_http_intercom_oauth_curl_init_process(ngx_cycle_t *cycle)
     /* idle keep-alive connections to the token endpoint, per worker */
     curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, 64L);
 
-    ngx_memzero(&ngx_http_intercom_oauth_curl_timer_event,
-                sizeof(ngx_event_t));
-    ngx_http_intercom_oauth_curl_timer_event.handler =
-                               ngx_http_intercom_oauth_curl_timer_handler;
-    ngx_http_intercom_oauth_curl_timer_event.log = cycle->log;
-    ngx_http_intercom_oauth_curl_timer_event.data = cycle;
+    ngx_http_intercom_oauth_curl_event_init(
+                                 &ngx_http_intercom_oauth_curl_timer_event,
+                                 ngx_http_intercom_oauth_curl_timer_handler,
+                                 cycle);
 
     /* no transfer runs yet: see ngx_http_intercom_oauth_curl_busy() */
     ngx_http_intercom_oauth_curl_timer_event.cancelable = 1;
 
-    ngx_memzero(&ngx_http_intercom_oauth_curl_doom_event, sizeof(ngx_event_t));
-    ngx_http_intercom_oauth_curl_doom_event.handler =
-                                ngx_http_intercom_oauth_curl_doom_handler;
-    ngx_http_intercom_oauth_curl_doom_event.log = cycle->log;
-    ngx_http_intercom_oauth_curl_doom_event.data = cycle;
-
-    ngx_memzero(&ngx_http_intercom_oauth_curl_start_event,
-                sizeof(ngx_event_t));
-    ngx_http_intercom_oauth_curl_start_event.handler =
-                               ngx_http_intercom_oauth_curl_start_handler;
-    ngx_http_intercom_oauth_curl_start_event.log = cycle->log;
-    ngx_http_intercom_oauth_curl_start_event.data = cycle;
+    ngx_http_intercom_oauth_curl_event_init(
+                                 &ngx_http_intercom_oauth_curl_doom_event,
+                                 ngx_http_intercom_oauth_curl_doom_handler,
+                                 cycle);
+    ngx_http_intercom_oauth_curl_event_init(
+                                 &ngx_http_intercom_oauth_curl_start_event,
+                                 ngx_http_intercom_oauth_curl_start_handler,
+                                 cycle);
 
     ngx_queue_init(&ngx_http_intercom_oauth_curl_transfers);
     ngx_http_intercom_oauth_curl_ntransfers = 0;
@@ -283,6 +279,19 @@ ngx_http_intercom_oauth_curl_init_process(ngx_cycle_t *cycle)
     ngx_http_intercom_oauth_curl_multi = multi;
 
     return NGX_OK;
+}
+
+
+/* one of the worker's own events: posted, or a timer */
+
+static void
+ngx_http_intercom_oauth_curl_event_init(ngx_event_t *ev,
+    ngx_event_handler_pt handler, ngx_cycle_t *cycle)
+{
+    ngx_memzero(ev, sizeof(ngx_event_t));
+    ev->handler = handler;
+    ev->log = cycle->log;
+    ev->data = cycle;
 }
 
 
