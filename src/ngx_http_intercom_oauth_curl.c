@@ -48,22 +48,23 @@
 
 /* a call carried by libcurl: one easy handle in the worker's multi */
 typedef struct {
-    ngx_http_intercom_oauth_call_t   call;      /* what the caller sees */
-    CURL                            *easy;
-    struct curl_slist               *headers;   /* its own, with a token */
-    size_t                           size;      /* of call.body */
-    ngx_queue_t                      queue;     /* pending or under way */
-    unsigned                         pending:1; /* waiting to be added */
-    unsigned                         added:1;   /* to the multi */
-    unsigned                         doomed:1;  /* to be ended */
-    unsigned                         tls:1;     /* an https:// URL */
+    ngx_http_intercom_oauth_call_t       call;      /* what the caller sees */
+    CURL                                *easy;
+    struct curl_slist                   *headers;   /* its own, with a token */
+    ngx_http_intercom_oauth_endpoint_t  *endpoint;
+    ngx_str_t                            form;      /* a POST's body */
+    size_t                               size;      /* of call.body */
+    ngx_queue_t                          queue;     /* pending or under way */
+    unsigned                             pending:1; /* waiting to be added */
+    unsigned                             added:1;   /* to the multi */
+    unsigned                             doomed:1;  /* to be ended */
+    unsigned                             tls:1;     /* an https:// URL */
+    unsigned                             post:1;
 } ngx_http_intercom_oauth_curl_t;
 
 
 static ngx_int_t ngx_http_intercom_oauth_curl_setup(
-    ngx_http_intercom_oauth_curl_t *t,
-    ngx_http_intercom_oauth_endpoint_t *endpoint,
-    ngx_http_intercom_oauth_call_params_t *params);
+    ngx_http_intercom_oauth_curl_t *t);
 static CURLU *ngx_http_intercom_oauth_curl_url(
     ngx_http_intercom_oauth_endpoint_t *endpoint);
 static CURLUcode ngx_http_intercom_oauth_curl_parse(ngx_pool_t *pool,
@@ -364,7 +365,6 @@ ngx_http_intercom_oauth_curl_start(ngx_http_request_t *r,
     ngx_http_intercom_oauth_call_done_pt done,
     ngx_http_intercom_oauth_call_t **callp)
 {
-    CURL                            *easy;
     ngx_pool_cleanup_t              *cln;
     ngx_http_intercom_oauth_curl_t  *t;
 
@@ -388,24 +388,24 @@ ngx_http_intercom_oauth_curl_start(ngx_http_request_t *r,
     t->call.done = done;
     t->call.max_response = NGX_HTTP_INTERCOM_OAUTH_MAX_RESPONSE;
 
-    easy = ngx_http_intercom_oauth_curl_nspare
-           ? ngx_http_intercom_oauth_curl_spare[
-                                     --ngx_http_intercom_oauth_curl_nspare]
-           : curl_easy_init();
+    /*
+     * The easy handle and its options wait for the transfer's turn too
+     * (ngx_http_intercom_oauth_curl_add()); what the caller lends only
+     * for this call, the token, is copied into the header list now.  The
+     * form lives in the request's pool.
+     */
+    t->endpoint = endpoint;
+    t->tls = endpoint->tls;
+    t->post = params->post;
+    t->form = params->body;
 
-    if (easy == NULL) {
-        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                      "intercom oauth: curl_easy_init() failed");
-        return NGX_ERROR;
-    }
-
-    t->easy = easy;
-
-    /* from here on the cleanup frees the handle whatever happens */
+    /* from here on the cleanup frees what the call holds, whatever happens */
     cln->handler = ngx_http_intercom_oauth_curl_cleanup;
     cln->data = t;
 
-    if (ngx_http_intercom_oauth_curl_setup(t, endpoint, params) != NGX_OK) {
+    if (params->bearer.len
+        && ngx_http_intercom_oauth_curl_bearer(t, params) != NGX_OK)
+    {
         goto failed;
     }
 
@@ -445,33 +445,21 @@ failed:
  * proxy and timeout */
 
 static ngx_int_t
-ngx_http_intercom_oauth_curl_setup(ngx_http_intercom_oauth_curl_t *t,
-    ngx_http_intercom_oauth_endpoint_t *endpoint,
-    ngx_http_intercom_oauth_call_params_t *params)
+ngx_http_intercom_oauth_curl_setup(ngx_http_intercom_oauth_curl_t *t)
 {
     char                                *s;
     CURL                                *easy;
     CURLU                               *u;
     ngx_pool_t                          *pool;
-    struct curl_slist                   *headers;
     ngx_http_request_t                  *r;
+    ngx_http_intercom_oauth_endpoint_t  *endpoint;
     ngx_http_intercom_oauth_loc_conf_t  *olcf;
 
     r = t->call.request;
     pool = r->pool;
     easy = t->easy;
+    endpoint = t->endpoint;
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
-
-    if (params->bearer.len) {
-        if (ngx_http_intercom_oauth_curl_bearer(t, params) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        headers = t->headers;
-
-    } else {
-        headers = ngx_http_intercom_oauth_curl_headers_list;
-    }
 
     u = ngx_http_intercom_oauth_curl_url(endpoint);
 
@@ -498,8 +486,6 @@ ngx_http_intercom_oauth_curl_setup(ngx_http_intercom_oauth_curl_t *t,
     curl_easy_setopt(easy, CURLOPT_BUFFERSIZE,
                      (long) NGX_HTTP_INTERCOM_OAUTH_CURL_BUFFER);
 
-    t->tls = endpoint->tls;
-
     curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION,
                      ngx_http_intercom_oauth_curl_open);
     curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, t);
@@ -516,7 +502,9 @@ ngx_http_intercom_oauth_curl_setup(ngx_http_intercom_oauth_curl_t *t,
 #endif
     curl_easy_setopt(easy, CURLOPT_USERAGENT,
                      NGX_HTTP_INTERCOM_OAUTH_USER_AGENT);
-    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER,
+                     t->headers ? t->headers
+                                : ngx_http_intercom_oauth_curl_headers_list);
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION,
                      ngx_http_intercom_oauth_curl_write);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, t);
@@ -553,11 +541,11 @@ ngx_http_intercom_oauth_curl_setup(ngx_http_intercom_oauth_curl_t *t,
 
     curl_easy_setopt(easy, CURLOPT_PROXY, s);
 
-    if (params->post) {
+    if (t->post) {
         curl_easy_setopt(easy, CURLOPT_POST, 1L);
-        curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, (long) params->body.len);
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, (long) t->form.len);
         curl_easy_setopt(easy, CURLOPT_POSTFIELDS,
-                         params->body.len ? (char *) params->body.data : "");
+                         t->form.len ? (char *) t->form.data : "");
     }
 
     return NGX_OK;
@@ -769,6 +757,21 @@ ngx_http_intercom_oauth_curl_add(ngx_http_intercom_oauth_curl_t *t)
 
     olcf = ngx_http_get_module_loc_conf(t->call.request,
                                         ngx_http_intercom_oauth_module);
+
+    t->easy = ngx_http_intercom_oauth_curl_nspare
+              ? ngx_http_intercom_oauth_curl_spare[
+                                     --ngx_http_intercom_oauth_curl_nspare]
+              : curl_easy_init();
+
+    if (t->easy == NULL) {
+        ngx_log_error(NGX_LOG_ALERT, t->call.request->connection->log, 0,
+                      "intercom oauth: curl_easy_init() failed");
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_intercom_oauth_curl_setup(t) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     waited = ngx_current_msec - t->call.started;
     left = (waited < olcf->timeout) ? (long) (olcf->timeout - waited) : 1;
@@ -1316,8 +1319,10 @@ ngx_http_intercom_oauth_curl_finish(ngx_http_intercom_oauth_curl_t *t,
     status = 0;
     version = 0;
 
-    (void) curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-    (void) curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &version);
+    if (t->easy) {
+        (void) curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+        (void) curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &version);
+    }
 
     if (version >= CURL_HTTP_VERSION_2_0) {
         ngx_http_intercom_oauth_curl_multiplexed = 1;
@@ -1458,7 +1463,7 @@ ngx_http_intercom_oauth_curl_cleanup(void *data)
 {
     ngx_http_intercom_oauth_curl_t  *t = data;
 
-    if (t->easy) {
+    if (t->easy || t->pending) {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                        "intercom oauth: transfer abandoned by its request");
     }
