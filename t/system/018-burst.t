@@ -10,8 +10,11 @@
 # The assertion is about the event loop's structure, read from the debug
 # log, not about time: nginx logs "epoll timer" before each epoll_wait(),
 # the module "curl opens socket" for each connection a transfer opens.
-# The callbacks are sent on connections nginx has accepted already, all at
-# once, so that many of them are read in one iteration.
+# The callbacks are written while nginx (one process, master_process off)
+# is stopped, on connections it has accepted already, so that one
+# epoll_wait() returns all of them; the plain request follows a moment
+# after nginx runs again, while it reads them, so that it is read in a
+# later iteration.
 
 use strict;
 use warnings;
@@ -49,7 +52,11 @@ my @reqs = map {
 } 1 .. $n;
 
 # then every callback at once, and a plain request behind them
+my $pid = nginx_pid($prefix);
+kill 'STOP', $pid;
 print {$socks[$_]} $reqs[$_] for 0 .. $#socks;
+kill 'CONT', $pid;
+select(undef, undef, undef, 0.002);
 print $fast "GET /fast HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
 
 my ($status) = http_read($fast);
