@@ -48,27 +48,35 @@
 
 /* a call carried by libcurl: one easy handle in the worker's multi */
 typedef struct {
-    ngx_http_intercom_oauth_call_t   call;      /* what the caller sees */
-    CURL                            *easy;
-    struct curl_slist               *headers;   /* its own, with a token */
-    size_t                           size;      /* of call.body */
-    ngx_queue_t                      queue;     /* transfers under way */
-    unsigned                         added:1;   /* to the multi */
-    unsigned                         doomed:1;  /* to be ended */
-    unsigned                         tls:1;     /* an https:// URL */
+    ngx_http_intercom_oauth_call_t       call;      /* what the caller sees */
+    CURL                                *easy;
+    struct curl_slist                   *headers;   /* its own, with a token */
+    ngx_http_intercom_oauth_endpoint_t  *endpoint;
+    ngx_str_t                            form;      /* a POST's body */
+    size_t                               size;      /* of call.body */
+    ngx_queue_t                          queue;     /* pending or under way */
+    unsigned                             pending:1; /* waiting to be added */
+    unsigned                             added:1;   /* to the multi */
+    unsigned                             doomed:1;  /* to be ended */
+    unsigned                             tls:1;     /* an https:// URL */
+    unsigned                             post:1;
 } ngx_http_intercom_oauth_curl_t;
 
 
 static ngx_int_t ngx_http_intercom_oauth_curl_setup(
-    ngx_http_intercom_oauth_curl_t *t,
-    ngx_http_intercom_oauth_endpoint_t *endpoint,
-    ngx_http_intercom_oauth_call_params_t *params);
+    ngx_http_intercom_oauth_curl_t *t);
 static CURLU *ngx_http_intercom_oauth_curl_url(
     ngx_http_intercom_oauth_endpoint_t *endpoint);
 static CURLUcode ngx_http_intercom_oauth_curl_parse(ngx_pool_t *pool,
     ngx_str_t *url, CURLU **u);
 static void ngx_http_intercom_oauth_curl_url_cleanup(void *data);
 static ngx_uint_t ngx_http_intercom_oauth_curl_fresh(ngx_uint_t tls);
+static void ngx_http_intercom_oauth_curl_start_handler(ngx_event_t *ev);
+static ngx_int_t ngx_http_intercom_oauth_curl_add(
+    ngx_http_intercom_oauth_curl_t *t);
+static void ngx_http_intercom_oauth_curl_busy(void);
+static void ngx_http_intercom_oauth_curl_event_init(ngx_event_t *ev,
+    ngx_event_handler_pt handler, ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_intercom_oauth_curl_bearer(
     ngx_http_intercom_oauth_curl_t *t,
     ngx_http_intercom_oauth_call_params_t *params);
@@ -158,6 +166,23 @@ static ngx_uint_t         ngx_http_intercom_oauth_curl_global_init;
 static ngx_queue_t        ngx_http_intercom_oauth_curl_transfers;
 static ngx_uint_t         ngx_http_intercom_oauth_curl_ntransfers;
 
+/*
+ * Transfers set up but not yet handed to libcurl, oldest first.  Handing
+ * one over costs libcurl's start of it (a socket, connect(), its
+ * connection's structures: about 60,000 instructions), run by the next
+ * curl_multi_socket_action(); in a burst, hundreds of callbacks read in one
+ * event-loop iteration would all be started in that one call, and every
+ * other request on the worker would wait for it.  So at most BATCH are
+ * handed over per iteration; the rest wait for the next iteration
+ * (ngx_posted_next_events), after the events that became ready meanwhile.
+ */
+#define NGX_HTTP_INTERCOM_OAUTH_CURL_BATCH  16
+
+static ngx_queue_t        ngx_http_intercom_oauth_curl_pending;
+static ngx_uint_t         ngx_http_intercom_oauth_curl_npending;
+static ngx_event_t        ngx_http_intercom_oauth_curl_start_event;
+static ngx_uint_t         ngx_http_intercom_oauth_curl_starting;
+
 /* the nginx connection of each of curl's sockets, by descriptor */
 typedef struct {
     ngx_connection_t     *connection;
@@ -226,28 +251,28 @@ ngx_http_intercom_oauth_curl_init_process(ngx_cycle_t *cycle)
     /* idle keep-alive connections to the token endpoint, per worker */
     curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, 64L);
 
-    ngx_memzero(&ngx_http_intercom_oauth_curl_timer_event,
-                sizeof(ngx_event_t));
-    ngx_http_intercom_oauth_curl_timer_event.handler =
-                               ngx_http_intercom_oauth_curl_timer_handler;
-    ngx_http_intercom_oauth_curl_timer_event.log = cycle->log;
-    ngx_http_intercom_oauth_curl_timer_event.data = cycle;
+    ngx_http_intercom_oauth_curl_event_init(
+                                 &ngx_http_intercom_oauth_curl_timer_event,
+                                 ngx_http_intercom_oauth_curl_timer_handler,
+                                 cycle);
 
-    /*
-     * The timer is cancelable only while no transfer runs: a graceful
-     * shutdown or reload must wait for the exchanges in flight, whose codes
-     * are already spent, and nothing else holds the worker for them.
-     */
+    /* no transfer runs yet: see ngx_http_intercom_oauth_curl_busy() */
     ngx_http_intercom_oauth_curl_timer_event.cancelable = 1;
 
-    ngx_memzero(&ngx_http_intercom_oauth_curl_doom_event, sizeof(ngx_event_t));
-    ngx_http_intercom_oauth_curl_doom_event.handler =
-                                ngx_http_intercom_oauth_curl_doom_handler;
-    ngx_http_intercom_oauth_curl_doom_event.log = cycle->log;
-    ngx_http_intercom_oauth_curl_doom_event.data = cycle;
+    ngx_http_intercom_oauth_curl_event_init(
+                                 &ngx_http_intercom_oauth_curl_doom_event,
+                                 ngx_http_intercom_oauth_curl_doom_handler,
+                                 cycle);
+    ngx_http_intercom_oauth_curl_event_init(
+                                 &ngx_http_intercom_oauth_curl_start_event,
+                                 ngx_http_intercom_oauth_curl_start_handler,
+                                 cycle);
 
     ngx_queue_init(&ngx_http_intercom_oauth_curl_transfers);
     ngx_http_intercom_oauth_curl_ntransfers = 0;
+    ngx_queue_init(&ngx_http_intercom_oauth_curl_pending);
+    ngx_http_intercom_oauth_curl_npending = 0;
+    ngx_http_intercom_oauth_curl_starting = 0;
     ngx_http_intercom_oauth_curl_nsockets = 0;
     ngx_http_intercom_oauth_curl_http1 = 0;
     ngx_http_intercom_oauth_curl_multiplexed = 0;
@@ -255,6 +280,19 @@ ngx_http_intercom_oauth_curl_init_process(ngx_cycle_t *cycle)
     ngx_http_intercom_oauth_curl_multi = multi;
 
     return NGX_OK;
+}
+
+
+/* one of the worker's own events: posted, or a timer */
+
+static void
+ngx_http_intercom_oauth_curl_event_init(ngx_event_t *ev,
+    ngx_event_handler_pt handler, ngx_cycle_t *cycle)
+{
+    ngx_memzero(ev, sizeof(ngx_event_t));
+    ev->handler = handler;
+    ev->log = cycle->log;
+    ev->data = cycle;
 }
 
 
@@ -279,6 +317,11 @@ ngx_http_intercom_oauth_curl_exit_process(ngx_cycle_t *cycle)
 
     if (ngx_http_intercom_oauth_curl_doom_event.posted) {
         ngx_delete_posted_event(&ngx_http_intercom_oauth_curl_doom_event);
+    }
+
+    /* posted to ngx_posted_events or ngx_posted_next_events: one queue */
+    if (ngx_http_intercom_oauth_curl_start_event.posted) {
+        ngx_delete_posted_event(&ngx_http_intercom_oauth_curl_start_event);
     }
 
     while (ngx_http_intercom_oauth_curl_nspare) {
@@ -322,8 +365,6 @@ ngx_http_intercom_oauth_curl_start(ngx_http_request_t *r,
     ngx_http_intercom_oauth_call_done_pt done,
     ngx_http_intercom_oauth_call_t **callp)
 {
-    CURL                            *easy;
-    CURLMcode                        mrc;
     ngx_pool_cleanup_t              *cln;
     ngx_http_intercom_oauth_curl_t  *t;
 
@@ -347,43 +388,45 @@ ngx_http_intercom_oauth_curl_start(ngx_http_request_t *r,
     t->call.done = done;
     t->call.max_response = NGX_HTTP_INTERCOM_OAUTH_MAX_RESPONSE;
 
-    easy = ngx_http_intercom_oauth_curl_nspare
-           ? ngx_http_intercom_oauth_curl_spare[
-                                     --ngx_http_intercom_oauth_curl_nspare]
-           : curl_easy_init();
+    /*
+     * The easy handle and its options wait for the transfer's turn too
+     * (ngx_http_intercom_oauth_curl_add()); what the caller lends only
+     * for this call, the token, is copied into the header list now.  The
+     * form lives in the request's pool.
+     */
+    t->endpoint = endpoint;
+    t->tls = endpoint->tls;
+    t->post = params->post;
+    t->form = params->body;
 
-    if (easy == NULL) {
-        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                      "intercom oauth: curl_easy_init() failed");
-        return NGX_ERROR;
-    }
-
-    t->easy = easy;
-
-    /* from here on the cleanup frees the handle whatever happens */
+    /* from here on the cleanup frees what the call holds, whatever happens */
     cln->handler = ngx_http_intercom_oauth_curl_cleanup;
     cln->data = t;
 
-    if (ngx_http_intercom_oauth_curl_setup(t, endpoint, params) != NGX_OK) {
+    if (params->bearer.len
+        && ngx_http_intercom_oauth_curl_bearer(t, params) != NGX_OK)
+    {
         goto failed;
     }
 
+    /* the call's time limit counts from here, the wait to be added too */
     t->call.started = ngx_current_msec;
 
-    mrc = curl_multi_add_handle(ngx_http_intercom_oauth_curl_multi, easy);
+    t->pending = 1;
+    ngx_queue_insert_tail(&ngx_http_intercom_oauth_curl_pending, &t->queue);
+    ngx_http_intercom_oauth_curl_npending++;
+    ngx_http_intercom_oauth_curl_busy();
 
-    if (mrc != CURLM_OK) {
-        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                      "intercom oauth: curl_multi_add_handle() failed: %s",
-                      curl_multi_strerror(mrc));
-        goto failed;
-    }
-
-    t->added = 1;
-    ngx_queue_insert_tail(&ngx_http_intercom_oauth_curl_transfers, &t->queue);
-
-    if (ngx_http_intercom_oauth_curl_ntransfers++ == 0) {
-        ngx_http_intercom_oauth_curl_timer_event.cancelable = 0;
+    /*
+     * Handed to libcurl at the end of this iteration, after the events
+     * already ready; when others wait already, the start event is posted
+     * (or running) and takes this one in its turn.
+     */
+    if (!ngx_http_intercom_oauth_curl_start_event.posted
+        && !ngx_http_intercom_oauth_curl_starting)
+    {
+        ngx_post_event(&ngx_http_intercom_oauth_curl_start_event,
+                       &ngx_posted_events);
     }
 
     *callp = &t->call;
@@ -402,33 +445,21 @@ failed:
  * proxy and timeout */
 
 static ngx_int_t
-ngx_http_intercom_oauth_curl_setup(ngx_http_intercom_oauth_curl_t *t,
-    ngx_http_intercom_oauth_endpoint_t *endpoint,
-    ngx_http_intercom_oauth_call_params_t *params)
+ngx_http_intercom_oauth_curl_setup(ngx_http_intercom_oauth_curl_t *t)
 {
     char                                *s;
     CURL                                *easy;
     CURLU                               *u;
     ngx_pool_t                          *pool;
-    struct curl_slist                   *headers;
     ngx_http_request_t                  *r;
+    ngx_http_intercom_oauth_endpoint_t  *endpoint;
     ngx_http_intercom_oauth_loc_conf_t  *olcf;
 
     r = t->call.request;
     pool = r->pool;
     easy = t->easy;
+    endpoint = t->endpoint;
     olcf = ngx_http_get_module_loc_conf(r, ngx_http_intercom_oauth_module);
-
-    if (params->bearer.len) {
-        if (ngx_http_intercom_oauth_curl_bearer(t, params) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        headers = t->headers;
-
-    } else {
-        headers = ngx_http_intercom_oauth_curl_headers_list;
-    }
 
     u = ngx_http_intercom_oauth_curl_url(endpoint);
 
@@ -455,11 +486,6 @@ ngx_http_intercom_oauth_curl_setup(ngx_http_intercom_oauth_curl_t *t,
     curl_easy_setopt(easy, CURLOPT_BUFFERSIZE,
                      (long) NGX_HTTP_INTERCOM_OAUTH_CURL_BUFFER);
 
-    t->tls = endpoint->tls;
-
-    if (ngx_http_intercom_oauth_curl_fresh(t->tls)) {
-        curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
-    }
     curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION,
                      ngx_http_intercom_oauth_curl_open);
     curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, t);
@@ -476,12 +502,12 @@ ngx_http_intercom_oauth_curl_setup(ngx_http_intercom_oauth_curl_t *t,
 #endif
     curl_easy_setopt(easy, CURLOPT_USERAGENT,
                      NGX_HTTP_INTERCOM_OAUTH_USER_AGENT);
-    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER,
+                     t->headers ? t->headers
+                                : ngx_http_intercom_oauth_curl_headers_list);
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION,
                      ngx_http_intercom_oauth_curl_write);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, t);
-    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long) olcf->timeout);
-    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, (long) olcf->timeout);
     curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE,
                      (curl_off_t) t->call.max_response);
 
@@ -515,11 +541,11 @@ ngx_http_intercom_oauth_curl_setup(ngx_http_intercom_oauth_curl_t *t,
 
     curl_easy_setopt(easy, CURLOPT_PROXY, s);
 
-    if (params->post) {
+    if (t->post) {
         curl_easy_setopt(easy, CURLOPT_POST, 1L);
-        curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, (long) params->body.len);
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, (long) t->form.len);
         curl_easy_setopt(easy, CURLOPT_POSTFIELDS,
-                         params->body.len ? (char *) params->body.data : "");
+                         t->form.len ? (char *) t->form.data : "");
     }
 
     return NGX_OK;
@@ -668,6 +694,124 @@ ngx_http_intercom_oauth_curl_fresh(ngx_uint_t tls)
 
     return ngx_http_intercom_oauth_curl_http1
            && !ngx_http_intercom_oauth_curl_multiplexed;
+}
+
+
+/*
+ * Hands at most BATCH pending transfers to libcurl, oldest first; libcurl
+ * starts them in the curl_multi_socket_action() of the timer event it asks
+ * for, posted behind this one.  The rest wait for the next iteration: a
+ * transfer waits at most npending / BATCH iterations, each as short as
+ * this one makes it, and none is passed over.
+ */
+
+static void
+ngx_http_intercom_oauth_curl_start_handler(ngx_event_t *ev)
+{
+    ngx_uint_t                       n;
+    ngx_queue_t                     *q;
+    ngx_http_intercom_oauth_curl_t  *t;
+
+    /* a call started by a done handler below waits in the queue */
+    ngx_http_intercom_oauth_curl_starting = 1;
+
+    for (n = 0; n < NGX_HTTP_INTERCOM_OAUTH_CURL_BATCH; n++) {
+
+        if (ngx_queue_empty(&ngx_http_intercom_oauth_curl_pending)) {
+            break;
+        }
+
+        q = ngx_queue_head(&ngx_http_intercom_oauth_curl_pending);
+        t = ngx_queue_data(q, ngx_http_intercom_oauth_curl_t, queue);
+
+        ngx_queue_remove(q);
+        t->pending = 0;
+        ngx_http_intercom_oauth_curl_npending--;
+
+        if (ngx_http_intercom_oauth_curl_add(t) != NGX_OK) {
+            ngx_http_intercom_oauth_curl_finish(t, CURLE_FAILED_INIT);
+        }
+    }
+
+    ngx_http_intercom_oauth_curl_starting = 0;
+
+    if (!ngx_queue_empty(&ngx_http_intercom_oauth_curl_pending)) {
+        ngx_post_event(ev, &ngx_posted_next_events);
+    }
+}
+
+
+/*
+ * The time limit counts from the call's start, so what it waited in the
+ * queue is taken from libcurl's share; a call whose time ran out there
+ * gets 1 ms, and libcurl ends it as timed out.
+ */
+
+static ngx_int_t
+ngx_http_intercom_oauth_curl_add(ngx_http_intercom_oauth_curl_t *t)
+{
+    long                                 left;
+    CURLMcode                            mrc;
+    ngx_msec_t                           waited;
+    ngx_http_intercom_oauth_loc_conf_t  *olcf;
+
+    olcf = ngx_http_get_module_loc_conf(t->call.request,
+                                        ngx_http_intercom_oauth_module);
+
+    t->easy = ngx_http_intercom_oauth_curl_nspare
+              ? ngx_http_intercom_oauth_curl_spare[
+                                     --ngx_http_intercom_oauth_curl_nspare]
+              : curl_easy_init();
+
+    if (t->easy == NULL) {
+        ngx_log_error(NGX_LOG_ALERT, t->call.request->connection->log, 0,
+                      "intercom oauth: curl_easy_init() failed");
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_intercom_oauth_curl_setup(t) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    waited = ngx_current_msec - t->call.started;
+    left = (waited < olcf->timeout) ? (long) (olcf->timeout - waited) : 1;
+
+    curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, left);
+    curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS, left);
+
+    if (ngx_http_intercom_oauth_curl_fresh(t->tls)) {
+        curl_easy_setopt(t->easy, CURLOPT_FRESH_CONNECT, 1L);
+    }
+
+    mrc = curl_multi_add_handle(ngx_http_intercom_oauth_curl_multi, t->easy);
+
+    if (mrc != CURLM_OK) {
+        ngx_log_error(NGX_LOG_ALERT, t->call.request->connection->log, 0,
+                      "intercom oauth: curl_multi_add_handle() failed: %s",
+                      curl_multi_strerror(mrc));
+        return NGX_ERROR;
+    }
+
+    t->added = 1;
+    ngx_queue_insert_tail(&ngx_http_intercom_oauth_curl_transfers, &t->queue);
+    ngx_http_intercom_oauth_curl_ntransfers++;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The timer is cancelable only while no transfer runs or waits: a graceful
+ * shutdown or reload must wait for the exchanges in flight, whose codes
+ * are already spent, and nothing else holds the worker for them.
+ */
+
+static void
+ngx_http_intercom_oauth_curl_busy(void)
+{
+    ngx_http_intercom_oauth_curl_timer_event.cancelable =
+        (ngx_http_intercom_oauth_curl_ntransfers == 0
+         && ngx_http_intercom_oauth_curl_npending == 0);
 }
 
 
@@ -1175,8 +1319,10 @@ ngx_http_intercom_oauth_curl_finish(ngx_http_intercom_oauth_curl_t *t,
     status = 0;
     version = 0;
 
-    (void) curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-    (void) curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &version);
+    if (t->easy) {
+        (void) curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+        (void) curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &version);
+    }
 
     if (version >= CURL_HTTP_VERSION_2_0) {
         ngx_http_intercom_oauth_curl_multiplexed = 1;
@@ -1223,20 +1369,29 @@ ngx_http_intercom_oauth_curl_finish(ngx_http_intercom_oauth_curl_t *t,
 static void
 ngx_http_intercom_oauth_curl_free(ngx_http_intercom_oauth_curl_t *t)
 {
+    ngx_uint_t          added;
     struct curl_slist  *h;
+
+    added = t->added;
 
     if (t->added) {
         t->added = 0;
         ngx_queue_remove(&t->queue);
+        ngx_http_intercom_oauth_curl_ntransfers--;
 
-        if (--ngx_http_intercom_oauth_curl_ntransfers == 0) {
-            ngx_http_intercom_oauth_curl_timer_event.cancelable = 1;
-        }
+    } else if (t->pending) {
+        t->pending = 0;
+        ngx_queue_remove(&t->queue);
+        ngx_http_intercom_oauth_curl_npending--;
     }
 
+    ngx_http_intercom_oauth_curl_busy();
+
     if (t->easy) {
-        (void) curl_multi_remove_handle(ngx_http_intercom_oauth_curl_multi,
-                                        t->easy);
+        if (added) {
+            (void) curl_multi_remove_handle(
+                                 ngx_http_intercom_oauth_curl_multi, t->easy);
+        }
 
         if (ngx_http_intercom_oauth_curl_multi
             && ngx_http_intercom_oauth_curl_nspare
@@ -1308,7 +1463,7 @@ ngx_http_intercom_oauth_curl_cleanup(void *data)
 {
     ngx_http_intercom_oauth_curl_t  *t = data;
 
-    if (t->easy) {
+    if (t->easy || t->pending) {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                        "intercom oauth: transfer abandoned by its request");
     }
