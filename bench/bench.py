@@ -79,7 +79,8 @@ def taskset(role):
 # machine of two CPUs it does not (wrk and the token endpoint then fill
 # theirs first, 0.98-0.99 busy, and the worker's reads 0.82-0.86), and the
 # spread of item 5's ratio between runs stayed what it was unpinned
-# (bench/RESULTS.md, "Item 5 measured pinned"): not the default.
+# (bench/RESULTS.md, "Item 5 pinned, and glibc's trim found"): not the
+# default.
 PIN_ROWS = ("proxy", "cb", "cb_sr", "proxy_tls", "cb_tls", "cb_sr_tls",
             "proxy_new", "cb_identity", "ret302")
 
