@@ -784,8 +784,9 @@ ngx_http_intercom_oauth_subrequest_ready(ngx_http_request_t *r)
         return;
     }
 
-    s = (ngx_http_intercom_oauth_subrequest_t *) ((u_char *) ctx->call
-                     - offsetof(ngx_http_intercom_oauth_subrequest_t, call));
+    s = (ngx_http_intercom_oauth_subrequest_t *)
+            ((u_char *) ctx->call
+             - offsetof(ngx_http_intercom_oauth_subrequest_t, call));
 
     if (s->reported || !s->finished) {
         return;
