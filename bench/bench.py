@@ -69,6 +69,64 @@ PORT_NAMES = {}     # port -> name of the process serving it
 
 def taskset(role):
     return ["taskset", "-c", PIN[role][0]] if role in PIN else []
+
+
+# --pin-callback: the rows of issue 13's item 5 (the callback against
+# nginx's proxy_pass of the same POST) and their neighbours that share a
+# baseline with them, measured with the nginx under test's worker alone on
+# the last CPU and wrk and the token endpoint on the others, the rest of
+# the rows as usual.  Meant to let the baseline saturate the worker; on a
+# machine of two CPUs it does not (wrk and the token endpoint then fill
+# theirs first, 0.98-0.99 busy, and the worker's reads 0.82-0.86), and the
+# spread of item 5's ratio between runs stayed what it was unpinned
+# (bench/RESULTS.md, "Item 5 pinned, and glibc's trim found"): not the
+# default.
+PIN_ROWS = ("proxy", "cb", "cb_sr", "proxy_tls", "cb_tls", "cb_sr_tls",
+            "proxy_new", "cb_identity", "ret302")
+
+
+class pinned:
+    """with pinned(name): the row measured with the server under test's
+    workers on the last CPU, the token endpoint's workers and the driver
+    (taskset) on the others; every CPU given back afterwards."""
+
+    def __init__(self, name):
+        ncpu = os.cpu_count() or 1
+        self.on = (name in PIN_ROWS and ARGS.pin_callback and not ARGS.pin
+                   and ncpu > 1)
+        self.last = ncpu - 1
+        self.all = set(range(ncpu))
+        self.pids = []
+
+    def set(self, names, cpus):
+        for name in names:
+            for p in PROCS.procs:
+                if p.bench_name != name:
+                    continue
+                for pid in children(p.pid):
+                    try:
+                        os.sched_setaffinity(pid, cpus)
+                        self.pids.append(pid)
+                    except OSError:
+                        pass
+
+    def __enter__(self):
+        if self.on:
+            rest = self.all - {self.last}
+            self.set(("target",), {self.last})
+            self.set(("endpoint",), rest)
+            PIN["driver"] = [",".join(str(c) for c in sorted(rest))]
+        return self
+
+    def __exit__(self, *exc):
+        if self.on:
+            PIN.pop("driver", None)
+            for pid in self.pids:
+                try:
+                    os.sched_setaffinity(pid, self.all)
+                except OSError:
+                    pass
+        return False
 LONG_TOKEN = "dG9rOjAxMjM0NTY3Xzg5YWJfY2RlZl8wMTIzXzQ1Njc4OWFiY2RlZjoxOjA="
 VAR_SID = "VARSESSION000000000000"
 
@@ -220,6 +278,17 @@ def cpu_busy():
     return sum(v[:8]) - idle
 
 
+def cpus_busy():
+    """per CPU: ticks not idle (user, system, irq, softirq, steal...)"""
+    busy = []
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith("cpu") and line[3] != " ":
+                v = [int(x) for x in line.split()[1:9]]
+                busy.append((sum(v) - v[3] - v[4], sum(v)))
+    return busy
+
+
 def proc_cpu(pids):
     t = 0
     for pid in pids:
@@ -272,6 +341,7 @@ def wrk(port, path, duration, script=None, script_args=(), headers=(),
     pids = our_pids()
     allpids = [x for v in pids.values() for x in v]
     busy0, ours0 = cpu_busy(), proc_cpu(allpids)
+    each_cpu0 = cpus_busy()
     each0 = {k: proc_cpu(v) for k, v in pids.items()}
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.time()
@@ -292,6 +362,7 @@ def wrk(port, path, duration, script=None, script_args=(), headers=(),
     elapsed = time.time() - t0
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     busy1, ours1 = cpu_busy(), proc_cpu(allpids)
+    each_cpu1 = cpus_busy()
     each1 = {k: proc_cpu(v) for k, v in pids.items()}
 
     m = WRK_RE["rps"].search(out)
@@ -317,6 +388,11 @@ def wrk(port, path, duration, script=None, script_args=(), headers=(),
     r["cores"] = {k: (each1[k] - each0[k]) / hz / elapsed for k in each0}
     r["cores"]["wrk"] = r["wrk_cores"]
     r["server_cores"] = r["cores"].get(PORT_NAMES.get(port), 0.0)
+    # each CPU's busy share, softirq included: a pinned worker's CPU near
+    # 1.00 is saturated even when the worker's own time reads lower (the
+    # loopback's softirq work on that CPU is not charged to the process)
+    r["cpus"] = [(b1 - b0) / float(t1 - t0) if t1 > t0 else 0.0
+                 for (b0, t0), (b1, t1) in zip(each_cpu0, each_cpu1)]
     r["raw"] = out
     return r
 
@@ -995,16 +1071,32 @@ def profile(ctx, target, ms):
         label, f = ms[name]
         ms[name][1]()   # warm up
         data = os.path.join(OUT, "perf-%s.data" % name)
+        # cycles sampled, or every event of --profile-event (a tracepoint
+        # such as syscalls:sys_enter_brk: who calls it, and how often)
+        what = (["-e", ARGS.profile_event, "-c", "1"]
+                if ARGS.profile_event else ["-F", "2000"])
         perf = subprocess.Popen(
-            ["perf", "record", "-F", "2000", "-g", "--call-graph",
-             "dwarf,32768", "-o", data, "-p", str(worker[0])],
+            ["perf", "record"] + what + ["-g", "--call-graph",
+                                         "dwarf,32768", "-o", data, "-p",
+                                         str(worker[0])],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.5)
-        r = f()
+        with pinned(name):
+            r = f()
         perf.send_signal(signal.SIGINT)
         perf.wait()
         log("%s: %.0f req/s under perf (errors %d)"
             % (name, r["rps"], r["errors"]))
+        if ARGS.profile_event:
+            head = subprocess.run(["perf", "report", "-i", data, "--stdio",
+                                   "-g", "none", "--sort", "comm"],
+                                  capture_output=True, text=True).stdout
+            m = re.search(r"Event count \(approx.\): (\d+)", head) or \
+                re.search(r"# Samples: (\d+)", head)
+            n = int(m.group(1)) if m else 0
+            log("  %s: %d in %d requests, %.1f per 10,000"
+                % (ARGS.profile_event, n, r["requests"],
+                   n * 1e4 / max(1, r["requests"])))
         for view, extra in (("self", ["--no-children"]),
                             ("children", ["--children"])):
             txt = os.path.join(OUT, "profile-%s-%s.txt" % (name, view))
@@ -1352,6 +1444,11 @@ def main():
     ap.add_argument("--profile", default="",
                     help="comma-separated measurement names to run under "
                     "perf on the nginx worker instead of the benchmark")
+    ap.add_argument("--profile-event", default="",
+                    help="with --profile: record every event of this kind "
+                    "(e.g. syscalls:sys_enter_brk) with its call graph "
+                    "instead of sampling cycles, and print its count per "
+                    "10,000 requests")
     ap.add_argument("--callgrind", default="",
                     help="comma-separated measurement names to count "
                     "instructions per request for, nginx under callgrind")
@@ -1362,6 +1459,11 @@ def main():
                     help="pin the server under test to the last CPU and the "
                     "rest (wrk, token endpoint) to the others: steadier on "
                     "a quiet machine, worse on a shared one")
+    ap.add_argument("--pin-callback", action="store_true",
+                    help="the callback rows and their proxy_pass baselines "
+                    "(PIN_ROWS) with the server's worker alone on the last "
+                    "CPU, wrk and the token endpoint on the others; the "
+                    "other rows as usual")
     ap.add_argument("--keep", action="store_true",
                     help="leave everything running until Ctrl-C")
     ap.add_argument("--report", metavar="RESULTS_JSON",
@@ -1557,7 +1659,8 @@ def main():
             saved = ARGS.duration
             ARGS.duration = 1
             try:
-                measurements(ctx)[name][1]()
+                with pinned(name):
+                    measurements(ctx)[name][1]()
             finally:
                 ARGS.duration = saved
 
@@ -1573,7 +1676,10 @@ def main():
                     got = alternate(f, ms[num[0]][1])
                     pairs = [(name, got[0]), (num[0], got[1])]
                 else:
-                    pairs = [(name, f())]
+                    with pinned(name):
+                        r = f()
+                    r["pinned"] = pinned(name).on
+                    pairs = [(name, r)]
                 for n_, r in pairs:
                     r.pop("raw", None)
                     runs[n_].append(r)
@@ -1673,6 +1779,12 @@ def report(res, ms):
              "ratio would be with the server saturated)")
     L.append("met*: req/s and 'by CPU' disagree on the goal (the machine was "
              "busy): run again, or trust 'make bench-callgrind'")
+    if any(r.get("pinned") for v in runs.values() for r in v):
+        L.append("pinned: the worker alone on the last CPU, wrk and the "
+                 "token endpoint on the others (--pin-callback: the "
+                 "callback rows and their baselines); 'its CPU': "
+                 "that CPU's busy share, softirq included, which 'server' "
+                 "does not count")
     L.append("")
 
     med = {}
@@ -1687,11 +1799,14 @@ def report(res, ms):
         med[name] = statistics.median(rps)
         cores = statistics.median(r["server_cores"] for r in v)
         us = statistics.median(cpu_us(r) for r in v)
-        L.append("%-50s %10s %17s %5s%s %7.1f %6d" % (
+        L.append("%-50s %10s %17s %5s%s %7.1f %6d%s" % (
             label, fmt_n(med[name]),
             "%s-%s" % (fmt_n(min(rps)), fmt_n(max(rps))),
             "%.2f" % cores, "*" if cores < 0.85 else " ", us,
-            sum(r["errors"] for r in v)))
+            sum(r["errors"] for r in v),
+            "  pinned, its CPU %.2f busy" % statistics.median(
+                r["cpus"][-1] for r in v)
+            if all(r.get("pinned") and r.get("cpus") for r in v) else ""))
     L.append("")
 
     L.append("%-50s %10s %13s %8s %8s %4s" % (
