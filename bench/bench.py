@@ -91,29 +91,33 @@ class pinned:
     (taskset) on the others; every CPU given back afterwards."""
 
     def __init__(self, name):
-        ncpu = os.cpu_count() or 1
+        # the CPUs this process may use, not the machine's count: in a
+        # container limited to some, pinning to another fails
+        self.all = os.sched_getaffinity(0)
         self.on = (name in PIN_ROWS and ARGS.pin_callback and not ARGS.pin
-                   and ncpu > 1)
-        self.last = ncpu - 1
-        self.all = set(range(ncpu))
+                   and len(self.all) > 1)
+        self.last = max(self.all)
         self.pids = []
 
     def set(self, names, cpus):
+        n = 0
         for name in names:
             for p in PROCS.procs:
                 if p.bench_name != name:
                     continue
                 for pid in children(p.pid):
-                    try:
-                        os.sched_setaffinity(pid, cpus)
-                        self.pids.append(pid)
-                    except OSError:
-                        pass
+                    os.sched_setaffinity(pid, cpus)
+                    self.pids.append(pid)
+                    n += 1
+        return n
 
     def __enter__(self):
         if self.on:
             rest = self.all - {self.last}
-            self.set(("target",), {self.last})
+            # a row says "pinned" only if its worker was
+            if self.set(("target",), {self.last}) == 0:
+                raise SystemExit("--pin-callback: no worker of the server "
+                                 "under test found to pin")
             self.set(("endpoint",), rest)
             PIN["driver"] = [",".join(str(c) for c in sorted(rest))]
         return self
@@ -1091,12 +1095,18 @@ def profile(ctx, target, ms):
             head = subprocess.run(["perf", "report", "-i", data, "--stdio",
                                    "-g", "none", "--sort", "comm"],
                                   capture_output=True, text=True).stdout
-            m = re.search(r"Event count \(approx.\): (\d+)", head) or \
-                re.search(r"# Samples: (\d+)", head)
-            n = int(m.group(1)) if m else 0
-            log("  %s: %d in %d requests, %.1f per 10,000"
-                % (ARGS.profile_event, n, r["requests"],
-                   n * 1e4 / max(1, r["requests"])))
+            # one section per event of the list, each with its own count
+            found = re.findall(r"of event '([^']+)'\n# Event count "
+                               r"\(approx\.\): (\d+)", head)
+            for ev, n in found or [(ARGS.profile_event, "0")]:
+                n = int(n)
+                log("  %s: %d in %d requests, %.1f per 10,000"
+                    % (ev, n, r["requests"],
+                       n * 1e4 / max(1, r["requests"])))
+            lost = re.search(r"Total Lost Samples: (\d+)", head)
+            if lost and int(lost.group(1)):
+                log("  perf lost %s samples: the counts above are too low"
+                    % lost.group(1))
         for view, extra in (("self", ["--no-children"]),
                             ("children", ["--children"])):
             txt = os.path.join(OUT, "profile-%s-%s.txt" % (name, view))

@@ -597,10 +597,16 @@ ngx_http_intercom_oauth_subrequest_post(ngx_http_request_t *sr, void *data,
         s->event.handler = ngx_http_intercom_oauth_subrequest_wake;
         ngx_post_event(&s->event, &ngx_posted_events);
 
-        /* wait() left it the empty handler: nothing else is replaced */
+        /*
+         * wait() left it the empty handler; should anything else have set
+         * one since, it is left alone and the posted event reports
+         */
         r = call->request;
-        r->write_event_handler = ngx_http_intercom_oauth_subrequest_ready;
-        (void) ngx_http_post_request(r, NULL);
+
+        if (r->write_event_handler == ngx_http_request_empty_handler) {
+            r->write_event_handler = ngx_http_intercom_oauth_subrequest_ready;
+            (void) ngx_http_post_request(r, NULL);
+        }
     }
 
 done:
