@@ -209,6 +209,10 @@ static ngx_http_intercom_oauth_secret_post_t
 static ngx_conf_post_t  ngx_http_intercom_oauth_proxy_post =
     { ngx_http_intercom_oauth_curl_proxy };
 
+/* 0 meant "no limit" to libcurl and "at once" to the subrequest engine */
+static ngx_conf_num_bounds_t  ngx_http_intercom_oauth_timeout_bounds =
+    { ngx_conf_check_num_bounds, 1, -1 };
+
 
 static ngx_command_t  ngx_http_intercom_oauth_commands[] = {
 
@@ -393,7 +397,7 @@ static ngx_command_t  ngx_http_intercom_oauth_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_intercom_oauth_loc_conf_t, timeout),
-      NULL },
+      &ngx_http_intercom_oauth_timeout_bounds },
 
     { ngx_string("intercom_oauth_ca_file"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,

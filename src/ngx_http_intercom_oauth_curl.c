@@ -72,6 +72,7 @@ static CURLUcode ngx_http_intercom_oauth_curl_parse(ngx_pool_t *pool,
 static void ngx_http_intercom_oauth_curl_url_cleanup(void *data);
 static ngx_uint_t ngx_http_intercom_oauth_curl_fresh(ngx_uint_t tls);
 static void ngx_http_intercom_oauth_curl_start_handler(ngx_event_t *ev);
+static void ngx_http_intercom_oauth_curl_hold_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_intercom_oauth_curl_add(
     ngx_http_intercom_oauth_curl_t *t);
 static void ngx_http_intercom_oauth_curl_busy(void);
@@ -183,6 +184,16 @@ static ngx_uint_t         ngx_http_intercom_oauth_curl_npending;
 static ngx_event_t        ngx_http_intercom_oauth_curl_start_event;
 static ngx_uint_t         ngx_http_intercom_oauth_curl_starting;
 
+/*
+ * A queued call has no libcurl timer yet, and a worker shutting down exits
+ * once no timer that is not cancelable is left: this one holds the worker
+ * while calls wait (ngx_http_intercom_oauth_curl_busy()), or a batch whose
+ * transfers all failed at once would let it exit with the rest queued.
+ */
+#define NGX_HTTP_INTERCOM_OAUTH_CURL_HOLD  60000
+
+static ngx_event_t        ngx_http_intercom_oauth_curl_hold_event;
+
 /* the nginx connection of each of curl's sockets, by descriptor */
 typedef struct {
     ngx_connection_t     *connection;
@@ -267,6 +278,10 @@ ngx_http_intercom_oauth_curl_init_process(ngx_cycle_t *cycle)
                                  &ngx_http_intercom_oauth_curl_start_event,
                                  ngx_http_intercom_oauth_curl_start_handler,
                                  cycle);
+    ngx_http_intercom_oauth_curl_event_init(
+                                 &ngx_http_intercom_oauth_curl_hold_event,
+                                 ngx_http_intercom_oauth_curl_hold_handler,
+                                 cycle);
 
     ngx_queue_init(&ngx_http_intercom_oauth_curl_transfers);
     ngx_http_intercom_oauth_curl_ntransfers = 0;
@@ -322,6 +337,10 @@ ngx_http_intercom_oauth_curl_exit_process(ngx_cycle_t *cycle)
     /* posted to ngx_posted_events or ngx_posted_next_events: one queue */
     if (ngx_http_intercom_oauth_curl_start_event.posted) {
         ngx_delete_posted_event(&ngx_http_intercom_oauth_curl_start_event);
+    }
+
+    if (ngx_http_intercom_oauth_curl_hold_event.timer_set) {
+        ngx_del_timer(&ngx_http_intercom_oauth_curl_hold_event);
     }
 
     while (ngx_http_intercom_oauth_curl_nspare) {
@@ -728,12 +747,24 @@ ngx_http_intercom_oauth_curl_start_handler(ngx_event_t *ev)
         t->pending = 0;
         ngx_http_intercom_oauth_curl_npending--;
 
-        if (ngx_http_intercom_oauth_curl_add(t) != NGX_OK) {
+        switch (ngx_http_intercom_oauth_curl_add(t)) {
+
+        case NGX_OK:
+            break;
+
+        case NGX_DECLINED:
+            /* its time ran out in the queue: nothing was sent */
+            ngx_http_intercom_oauth_curl_finish(t, CURLE_OPERATION_TIMEDOUT);
+            break;
+
+        default:
             ngx_http_intercom_oauth_curl_finish(t, CURLE_FAILED_INIT);
         }
     }
 
     ngx_http_intercom_oauth_curl_starting = 0;
+
+    ngx_http_intercom_oauth_curl_busy();
 
     if (!ngx_queue_empty(&ngx_http_intercom_oauth_curl_pending)) {
         ngx_post_event(ev, &ngx_posted_next_events);
@@ -743,8 +774,9 @@ ngx_http_intercom_oauth_curl_start_handler(ngx_event_t *ev)
 
 /*
  * The time limit counts from the call's start, so what it waited in the
- * queue is taken from libcurl's share; a call whose time ran out there
- * gets 1 ms, and libcurl ends it as timed out.
+ * queue is taken from libcurl's share.  A call whose time ran out there is
+ * declined before anything is sent: its code is not spent at Intercom
+ * for a browser that is answered 504 anyway.
  */
 
 static ngx_int_t
@@ -757,6 +789,14 @@ ngx_http_intercom_oauth_curl_add(ngx_http_intercom_oauth_curl_t *t)
 
     olcf = ngx_http_get_module_loc_conf(t->call.request,
                                         ngx_http_intercom_oauth_module);
+
+    waited = ngx_current_msec - t->call.started;
+
+    if (waited >= olcf->timeout) {
+        return NGX_DECLINED;
+    }
+
+    left = (long) (olcf->timeout - waited);
 
     t->easy = ngx_http_intercom_oauth_curl_nspare
               ? ngx_http_intercom_oauth_curl_spare[
@@ -772,9 +812,6 @@ ngx_http_intercom_oauth_curl_add(ngx_http_intercom_oauth_curl_t *t)
     if (ngx_http_intercom_oauth_curl_setup(t) != NGX_OK) {
         return NGX_ERROR;
     }
-
-    waited = ngx_current_msec - t->call.started;
-    left = (waited < olcf->timeout) ? (long) (olcf->timeout - waited) : 1;
 
     curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, left);
     curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS, left);
@@ -812,6 +849,25 @@ ngx_http_intercom_oauth_curl_busy(void)
     ngx_http_intercom_oauth_curl_timer_event.cancelable =
         (ngx_http_intercom_oauth_curl_ntransfers == 0
          && ngx_http_intercom_oauth_curl_npending == 0);
+
+    if (ngx_http_intercom_oauth_curl_npending) {
+        if (!ngx_http_intercom_oauth_curl_hold_event.timer_set) {
+            ngx_add_timer(&ngx_http_intercom_oauth_curl_hold_event,
+                          NGX_HTTP_INTERCOM_OAUTH_CURL_HOLD);
+        }
+
+    } else if (ngx_http_intercom_oauth_curl_hold_event.timer_set) {
+        ngx_del_timer(&ngx_http_intercom_oauth_curl_hold_event);
+    }
+}
+
+
+/* calls still wait after a minute (a worker this busy): hold on */
+
+static void
+ngx_http_intercom_oauth_curl_hold_handler(ngx_event_t *ev)
+{
+    ngx_http_intercom_oauth_curl_busy();
 }
 
 

@@ -315,3 +315,18 @@ $HTTP_CONFIG =~ s{intercom_oauth_revoke_url\s+\S+;}{intercom_oauth_revoke_url "h
 --- must_die
 --- error_log
 "intercom_oauth_revoke_url" is a URL libcurl refuses (Bad hostname): "https://exa mple.com/revoke"
+
+
+
+=== TEST 27: intercom_oauth_timeout 0 fails nginx -t
+Before, libcurl took 0 as no limit at all and the subrequest engine as a
+limit already over: the two engines disagreed, and neither is a time
+limit.
+--- config
+location = /callback {
+    intercom_oauth_timeout 0;
+    intercom_oauth_callback;
+}
+--- must_die
+--- error_log
+value must be equal to or greater than 1

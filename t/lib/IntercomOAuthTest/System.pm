@@ -28,6 +28,7 @@ use MIME::Base64 qw(encode_base64url);
 use Time::HiRes ();
 
 our @EXPORT = qw(start_nginx stop_nginx nginx_pid worker_pids wait_workers
+                 stop_process
                  http_request http_send http_read error_log_of slurp
                  secret_file new_sid worker_user_line nginx_version
                  $NGINX $MODULE);
@@ -215,6 +216,24 @@ sub wait_workers {
     for (1 .. 200) {
         return 1 if scalar(my @w = worker_pids($master)) == $n;
         Time::HiRes::sleep(0.05);
+    }
+
+    return 0;
+}
+
+# stop_process(pid): SIGSTOP, then wait (up to 5 s) until the process is
+# stopped (state T): kill() only sends the signal, and a process still
+# running would read what the caller writes next piecemeal
+sub stop_process {
+    my $pid = shift;
+
+    kill 'STOP', $pid;
+
+    for (1 .. 500) {
+        open my $fh, '<', "/proc/$pid/stat" or return 0;
+        my $stat = <$fh>;
+        return 1 if $stat =~ /^\d+ \(.*\) T /;
+        Time::HiRes::sleep(0.01);
     }
 
     return 0;
