@@ -45,18 +45,8 @@ my @socks = map {
 my $fast = pop @socks;
 select(undef, undef, undef, 0.5);
 
-my @reqs = map {
-    my $state = make_state();
-    "GET /callback?code=burst$_&state=$state HTTP/1.1\r\n"
-    . "Host: localhost\r\nConnection: close\r\n" . session_cookie()
-    . "\r\n\r\n"
-} 1 .. $n;
-
 # then every callback at once, and a plain request behind them
-my $pid = nginx_pid($prefix);
-stop_process($pid) or die "nginx $pid did not stop\n";
-print {$socks[$_]} $reqs[$_] for 0 .. $#socks;
-kill 'CONT', $pid;
+write_stopped(nginx_pid($prefix), \@socks, [callback_burst('burst', $n)]);
 select(undef, undef, undef, 0.002);
 print $fast "GET /fast HTTP/1.1\r\nHost: localhost\r\n"
             . "Connection: close\r\n\r\n";

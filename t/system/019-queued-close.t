@@ -38,16 +38,7 @@ for my $round (1 .. 3) {
     } 1 .. $n;
     select(undef, undef, undef, 0.3);
 
-    my @reqs = map {
-        my $state = make_state();
-        "GET /callback?code=c$round-$_&state=$state HTTP/1.1\r\n"
-        . "Host: localhost\r\nConnection: close\r\n" . session_cookie()
-        . "\r\n\r\n"
-    } 1 .. $n;
-
-    stop_process($worker) or die "worker $worker did not stop\n";
-    print {$socks[$_]} $reqs[$_] for 0 .. $#socks;
-    kill 'CONT', $worker;
+    write_stopped($worker, \@socks, [callback_burst("c$round-", $n)]);
     select(undef, undef, undef, 0.001 * $round);
 
     # every odd one goes away, its call queued or just started

@@ -71,15 +71,7 @@ my @socks = map {
 } 1 .. $n;
 select(undef, undef, undef, 0.5);
 
-my @reqs = map {
-    "GET /callback?code=t$_&state=" . make_state() . " HTTP/1.1\r\n"
-    . "Host: localhost\r\nConnection: close\r\n" . session_cookie()
-    . "\r\n\r\n"
-} 1 .. $n;
-
-stop_process($worker) or die "worker $worker did not stop\n";
-print {$socks[$_]} $reqs[$_] for 0 .. $#socks;
-kill 'CONT', $worker;
+write_stopped($worker, \@socks, [callback_burst('t', $n)]);
 
 my %statuses;
 $statuses{(http_read($_))[0]}++ for @socks;

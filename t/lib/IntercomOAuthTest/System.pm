@@ -28,7 +28,7 @@ use MIME::Base64 qw(encode_base64url);
 use Time::HiRes ();
 
 our @EXPORT = qw(start_nginx stop_nginx nginx_pid worker_pids wait_workers
-                 stop_process
+                 stop_process callback_burst write_stopped
                  http_request http_send http_read error_log_of slurp
                  secret_file new_sid worker_user_line nginx_version
                  $NGINX $MODULE);
@@ -237,6 +237,29 @@ sub stop_process {
     }
 
     return 0;
+}
+
+# callback_burst(tag, n) -> n callback requests, each with a fresh state,
+# the session cookie and "Connection: close"
+sub callback_burst {
+    my ($tag, $n) = @_;
+
+    return map {
+        "GET /callback?code=$tag$_&state=" . IntercomOAuthTest::make_state()
+        . " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+        . IntercomOAuthTest::session_cookie() . "\r\n\r\n"
+    } 1 .. $n;
+}
+
+# write_stopped(pid, [sockets], [requests]): each request written to its
+# socket while nginx's process pid is stopped, so that it reads them all
+# in one epoll_wait() when it runs again
+sub write_stopped {
+    my ($pid, $socks, $reqs) = @_;
+
+    stop_process($pid) or die "process $pid did not stop\n";
+    print {$socks->[$_]} $reqs->[$_] for 0 .. $#$socks;
+    kill 'CONT', $pid;
 }
 
 # http_request(port, "GET /x", headers...) -> (status, headers, body),
