@@ -24,16 +24,11 @@
  *
  * The post_subrequest handler runs inside the subrequest's finalization,
  * where finalizing the parent is unsafe: it only records the outcome and
- * posts the parent request, as nginx posts the parent of any subrequest
- * that ends, so that "done" runs once the event that ended the subrequest
- * has been handled (ngx_http_run_posted_requests() at the end of the
- * upstream's handler), on the same connection.  An event posted to the
- * event loop would run only after every other event of the same
- * epoll_wait(): under load each callback's request, and every pool block
- * it holds, would then live until the end of the batch, and glibc's heap
- * swelled and shrank with the batches (brk() to trim the heap's top after
- * them, page faults to take it back).  The event is still posted behind
- * it, in case no posted request runs (whichever comes first calls "done").
+ * posts an event, whose handler calls "done" from the event loop, as the
+ * libcurl engine does.  Not the parent request itself with
+ * ngx_http_post_request(), though it would resume sooner: nginx's debug
+ * line "http posted request" logs a posted request's arguments, here the
+ * callback's code and state (t/system/013-no-secrets.t).
  *
  * The response cap is watched as libcurl's CURLOPT_MAXFILESIZE and write
  * callback watch it: a Content-Length over it fails the call when the
@@ -136,9 +131,6 @@ static void ngx_http_intercom_oauth_subrequest_response(
 static void ngx_http_intercom_oauth_subrequest_cause(ngx_http_request_t *sr,
     ngx_int_t rc, ngx_http_intercom_oauth_call_t *call);
 static void ngx_http_intercom_oauth_subrequest_wake(ngx_event_t *ev);
-static void ngx_http_intercom_oauth_subrequest_ready(ngx_http_request_t *r);
-static void ngx_http_intercom_oauth_subrequest_report(
-    ngx_http_intercom_oauth_subrequest_t *s);
 static void ngx_http_intercom_oauth_subrequest_done(
     ngx_http_intercom_oauth_call_t *call);
 static void ngx_http_intercom_oauth_subrequest_timeout(ngx_event_t *ev);
@@ -526,7 +518,6 @@ ngx_http_intercom_oauth_subrequest_post(ngx_http_request_t *sr, void *data,
     ngx_http_intercom_oauth_subrequest_t *s = data;
 
     ngx_uint_t                       overflow;
-    ngx_http_request_t              *r;
     ngx_http_intercom_oauth_call_t  *call;
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, sr->connection->log, 0,
@@ -596,17 +587,6 @@ ngx_http_intercom_oauth_subrequest_post(ngx_http_request_t *sr, void *data,
     if (!s->reported && !s->event.posted) {
         s->event.handler = ngx_http_intercom_oauth_subrequest_wake;
         ngx_post_event(&s->event, &ngx_posted_events);
-
-        /*
-         * wait() left it the empty handler; should anything else have set
-         * one since, it is left alone and the posted event reports
-         */
-        r = call->request;
-
-        if (r->write_event_handler == ngx_http_request_empty_handler) {
-            r->write_event_handler = ngx_http_intercom_oauth_subrequest_ready;
-            (void) ngx_http_post_request(r, NULL);
-        }
     }
 
 done:
@@ -768,58 +748,7 @@ ngx_http_intercom_oauth_subrequest_wake(ngx_event_t *ev)
         return;
     }
 
-    ngx_http_intercom_oauth_subrequest_report(s);
-}
-
-
-/*
- * The parent request, posted when its subrequest ended (or woken by a
- * write event on its connection since): the call is the one under way.
- */
-
-static void
-ngx_http_intercom_oauth_subrequest_ready(ngx_http_request_t *r)
-{
-    ngx_http_intercom_oauth_ctx_t         *ctx;
-    ngx_http_intercom_oauth_subrequest_t  *s;
-
-    r->write_event_handler = ngx_http_request_empty_handler;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_intercom_oauth_module);
-    if (ctx == NULL || ctx->call == NULL) {
-        return;
-    }
-
-    s = (ngx_http_intercom_oauth_subrequest_t *)
-            ((u_char *) ctx->call
-             - offsetof(ngx_http_intercom_oauth_subrequest_t, call));
-
-    if (s->reported || !s->finished) {
-        return;
-    }
-
-    if (s->event.posted) {
-        ngx_delete_posted_event(&s->event);
-    }
-
-    ngx_http_intercom_oauth_subrequest_report(s);
-}
-
-
-static void
-ngx_http_intercom_oauth_subrequest_report(
-    ngx_http_intercom_oauth_subrequest_t *s)
-{
-    ngx_http_request_t  *r;
-
     s->reported = 1;
-
-    /* the posted request, if it runs after the event, finds no call */
-    r = s->call.request;
-
-    if (r->write_event_handler == ngx_http_intercom_oauth_subrequest_ready) {
-        r->write_event_handler = ngx_http_request_empty_handler;
-    }
 
     ngx_http_intercom_oauth_subrequest_release(s->sr);
 

@@ -1,15 +1,14 @@
 # Copyright (C) 2026 The ngx_http_intercom_oauth_module authors
 # SPDX-License-Identifier: BSD-2-Clause
 #
-# The subrequest engine's parent request, posted with
-# ngx_http_post_request() from the post_subrequest handler, over HTTP/1.1
-# (Connection: close, so the parent's connection is freed inside the
-# nested ngx_http_run_posted_requests()) and HTTP/2: a location that
-# fails at once (the subrequest ends inside the posted-requests loop),
-# one that answers at once for the token and fails for /me (two calls
-# ending in nested loops), a client that goes away while the token
-# request waits (RST_STREAM / close), and intercom_oauth_timeout.  The
-# worker must neither crash nor log an alert, and answer afterwards.
+# The subrequest engine's edge cases, over HTTP/1.1 (Connection: close:
+# the browser's connection is freed from within the subrequest's end) and
+# HTTP/2: a token location that fails at once (the subrequest ends inside
+# nginx's posted-requests loop), a token that succeeds and a /me location
+# that fails at once (two calls ending that way), a client that goes away
+# while the token request waits (RST_STREAM / close), and
+# intercom_oauth_timeout.  The worker must neither crash nor log an
+# alert, and answer afterwards.
 #
 # Ports: TEST_NGINX_SERVER_PORT + 84 (HTTP/1.1), + 85 (h2c).
 
