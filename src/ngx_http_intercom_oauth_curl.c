@@ -180,7 +180,6 @@ static ngx_uint_t         ngx_http_intercom_oauth_curl_ntransfers;
 #define NGX_HTTP_INTERCOM_OAUTH_CURL_BATCH  16
 
 static ngx_queue_t        ngx_http_intercom_oauth_curl_pending;
-static ngx_uint_t         ngx_http_intercom_oauth_curl_npending;
 static ngx_event_t        ngx_http_intercom_oauth_curl_start_event;
 static ngx_uint_t         ngx_http_intercom_oauth_curl_starting;
 
@@ -286,7 +285,6 @@ ngx_http_intercom_oauth_curl_init_process(ngx_cycle_t *cycle)
     ngx_queue_init(&ngx_http_intercom_oauth_curl_transfers);
     ngx_http_intercom_oauth_curl_ntransfers = 0;
     ngx_queue_init(&ngx_http_intercom_oauth_curl_pending);
-    ngx_http_intercom_oauth_curl_npending = 0;
     ngx_http_intercom_oauth_curl_starting = 0;
     ngx_http_intercom_oauth_curl_nsockets = 0;
     ngx_http_intercom_oauth_curl_http1 = 0;
@@ -433,7 +431,6 @@ ngx_http_intercom_oauth_curl_start(ngx_http_request_t *r,
 
     t->pending = 1;
     ngx_queue_insert_tail(&ngx_http_intercom_oauth_curl_pending, &t->queue);
-    ngx_http_intercom_oauth_curl_npending++;
     ngx_http_intercom_oauth_curl_busy();
 
     /*
@@ -720,8 +717,8 @@ ngx_http_intercom_oauth_curl_fresh(ngx_uint_t tls)
  * Hands at most BATCH pending transfers to libcurl, oldest first; libcurl
  * starts them in the curl_multi_socket_action() of the timer event it asks
  * for, posted behind this one.  The rest wait for the next iteration: a
- * transfer waits at most npending / BATCH iterations, each as short as
- * this one makes it, and none is passed over.
+ * transfer waits at most its place in the queue / BATCH iterations, each
+ * as short as this one makes it, and none is passed over.
  */
 
 static void
@@ -745,7 +742,6 @@ ngx_http_intercom_oauth_curl_start_handler(ngx_event_t *ev)
 
         ngx_queue_remove(q);
         t->pending = 0;
-        ngx_http_intercom_oauth_curl_npending--;
 
         switch (ngx_http_intercom_oauth_curl_add(t)) {
 
@@ -848,9 +844,9 @@ ngx_http_intercom_oauth_curl_busy(void)
 {
     ngx_http_intercom_oauth_curl_timer_event.cancelable =
         (ngx_http_intercom_oauth_curl_ntransfers == 0
-         && ngx_http_intercom_oauth_curl_npending == 0);
+         && ngx_queue_empty(&ngx_http_intercom_oauth_curl_pending));
 
-    if (ngx_http_intercom_oauth_curl_npending) {
+    if (!ngx_queue_empty(&ngx_http_intercom_oauth_curl_pending)) {
         if (!ngx_http_intercom_oauth_curl_hold_event.timer_set) {
             ngx_add_timer(&ngx_http_intercom_oauth_curl_hold_event,
                           NGX_HTTP_INTERCOM_OAUTH_CURL_HOLD);
@@ -1438,7 +1434,6 @@ ngx_http_intercom_oauth_curl_free(ngx_http_intercom_oauth_curl_t *t)
     } else if (t->pending) {
         t->pending = 0;
         ngx_queue_remove(&t->queue);
-        ngx_http_intercom_oauth_curl_npending--;
     }
 
     ngx_http_intercom_oauth_curl_busy();
